@@ -1,0 +1,252 @@
+package org.pydl.io;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
+
+import org.pydl.nd.DType;
+import org.pydl.nd.MemoryScope;
+import org.pydl.nd.NDArray;
+import org.pydl.nn.Layer;
+import org.pydl.nn.Layers;
+import org.pydl.nn.Loss;
+import org.pydl.nn.Optimizer;
+import org.pydl.nn.Parameter;
+import org.pydl.nn.Sequential;
+
+/**
+ * pydl's one model file, shared by Python and Java: a zip holding
+ * <ul>
+ *   <li>{@code pydl.json}: format name and version, the model config (layers), the training config
+ *       (optimizer, loss, metrics, step counters) and an index of the tensors;</li>
+ *   <li>{@code weights/<layer>/<param>.npy}: parameters, readable by {@code numpy.load};</li>
+ *   <li>{@code optimizer/<layer>/<param>/<slot>.npy}: optimizer state (Adam's m and v, ...).</li>
+ * </ul>
+ * Saving writes a temporary file next to the target and renames it over the target (atomic). Loading only parses
+ * JSON and .npy data: it never runs code from the file, reads only the entries the index names, and checks every
+ * tensor's dtype and shape against the model built from the config before reading its bytes.
+ */
+public final class ModelFile {
+    public static final String FORMAT = "pydl-model";
+    public static final int FORMAT_VERSION = 1;
+    public static final String VERSION = "0.1.0";
+    /** Upper bound on pydl.json's size: a config is never this large. */
+    private static final long MAX_JSON = 64L << 20;
+
+    private ModelFile() {}
+
+    public static void save(Sequential model, Path path) throws IOException {
+        Path target = path.toAbsolutePath();
+        Path dir = target.getParent();
+        if (dir != null) Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        try {
+            try (OutputStream fo = Files.newOutputStream(tmp);
+                 ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(fo, 1 << 16))) {
+                write(model, zip);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static void write(Sequential model, ZipOutputStream zip) throws IOException {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("format", FORMAT);
+        root.put("format_version", FORMAT_VERSION);
+        root.put("pydl_version", VERSION);
+        root.put("model", model.config());
+        Optimizer opt = model.optimizer();
+        if (model.isCompiled()) {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("optimizer", opt.config());
+            t.put("loss", model.loss().config());
+            t.put("metrics", model.metrics());
+            t.put("iterations", opt.iterations());
+            t.put("global_step", model.globalStep());
+            root.put("training", t);
+        }
+        List<Object> tensors = new ArrayList<>();
+        List<Object[]> blobs = new ArrayList<>();
+        for (Parameter p : model.parameters()) {
+            String entry = "weights/" + p.name + ".npy";
+            tensors.add(index(p.name, null, entry, p.value()));
+            blobs.add(new Object[] {entry, p.value()});
+            if (opt != null && opt.hasSlots(p)) {
+                NDArray[] slots = opt.slotsOf(p);
+                String[] names = opt.slotNames();
+                for (int i = 0; i < slots.length; i++) {
+                    String se = "optimizer/" + p.name + "/" + names[i] + ".npy";
+                    tensors.add(index(p.name, names[i], se, slots[i]));
+                    blobs.add(new Object[] {se, slots[i]});
+                }
+            }
+        }
+        root.put("tensors", tensors);
+        zip.putNextEntry(new ZipEntry("pydl.json"));
+        zip.write(Json.write(root, true).getBytes(StandardCharsets.UTF_8));
+        zip.closeEntry();
+        for (Object[] b : blobs) {
+            NDArray a = ((NDArray) b[1]).contiguous();
+            zip.putNextEntry(new ZipEntry((String) b[0]));
+            Npy.write(zip, a.dtype().npyDescr, a.shape(), a.buffer());
+            zip.closeEntry();
+        }
+    }
+
+    private static Map<String, Object> index(String param, String slot, String entry, NDArray a) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("param", param);
+        if (slot != null) m.put("slot", slot);
+        m.put("path", entry);
+        m.put("dtype", a.dtype().pyName);
+        m.put("shape", a.shape());
+        return m;
+    }
+
+    /** Loads a model (with its optimizer state when the file has one). */
+    public static Sequential load(Path path) throws IOException {
+        if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "no such model file");
+        ZipFile zf;
+        try {
+            zf = new ZipFile(path.toFile());
+        } catch (ZipException e) {
+            throw new IllegalArgumentException("'" + path + "' is not a pydl model file (not a zip archive, or a "
+                    + "corrupt/truncated one): " + e.getMessage());
+        }
+        try (zf) {
+            return read(zf, path);
+        } catch (ZipException e) {
+            throw new IllegalArgumentException("'" + path + "' is a corrupt pydl model file: " + e.getMessage());
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Sequential read(ZipFile zf, Path path) throws IOException {
+        ZipEntry je = zf.getEntry("pydl.json");
+        if (je == null) {
+            throw new IllegalArgumentException("'" + path + "' is not a pydl model file: it has no pydl.json entry");
+        }
+        String text;
+        try (InputStream in = zf.getInputStream(je)) {
+            byte[] b = in.readNBytes((int) MAX_JSON + 1);
+            if (b.length > MAX_JSON) throw new IllegalArgumentException("pydl.json in '" + path + "' is too large");
+            text = new String(b, StandardCharsets.UTF_8);
+        }
+        Object parsed = Json.parse(text);
+        if (!(parsed instanceof Map)) throw new IllegalArgumentException("pydl.json in '" + path + "' is not an object");
+        Map<String, Object> root = (Map<String, Object>) parsed;
+        if (!FORMAT.equals(root.get("format"))) {
+            throw new IllegalArgumentException("'" + path + "' is not a pydl model file (format is "
+                    + root.get("format") + ")");
+        }
+        long version = Json.getLong(root, "format_version");
+        if (version > FORMAT_VERSION || version < 1) {
+            throw new IllegalArgumentException("'" + path + "' has format_version " + version + " but this pydl ("
+                    + VERSION + ") reads versions 1.." + FORMAT_VERSION + "; upgrade pydl to load it");
+        }
+        Map<String, Object> mc = Json.getMap(root, "model");
+        if (!"Sequential".equals(Json.getString(mc, "class"))) {
+            throw new IllegalArgumentException("unsupported model class '" + mc.get("class") + "'");
+        }
+        List<Layer> layers = new ArrayList<>();
+        for (Object o : Json.getList(mc, "layers")) {
+            if (!(o instanceof Map)) throw new IllegalArgumentException("layer entry is not an object: " + o);
+            Map<String, Object> lm = (Map<String, Object>) o;
+            layers.add(Layers.fromConfig(Json.getString(lm, "class"), Json.getMap(lm, "config")));
+        }
+        DType dtype = DType.of(Json.getString(mc, "dtype", "float32"));
+        Sequential model = new Sequential(Json.getString(mc, "name", "sequential"), Json.getLongArray(mc, "input_shape"),
+                dtype, Json.getLong(mc, "seed", 0), layers);
+        Map<String, Object> training = Json.getMap(root, "training", null);
+        Optimizer opt = null;
+        if (training != null) {
+            opt = Optimizer.fromConfig(Json.getMap(training, "optimizer"));
+            List<String> metrics = new ArrayList<>();
+            for (Object m : Json.getList(training, "metrics", List.of())) metrics.add(String.valueOf(m));
+            model.compile(opt, Loss.fromConfig(Json.getMap(training, "loss")), metrics);
+            opt.setIterations(Json.getLong(training, "iterations", 0));
+            model.setGlobalStep(Json.getLong(training, "global_step", 0));
+        }
+        Map<String, Parameter> params = new LinkedHashMap<>();
+        for (Parameter p : model.parameters()) params.put(p.name, p);
+        Map<String, Map<String, NDArray>> slotValues = new LinkedHashMap<>();
+        java.util.Set<String> loaded = new java.util.HashSet<>();
+        for (Object o : Json.getList(root, "tensors")) {
+            Map<String, Object> t = (Map<String, Object>) o;
+            String pname = Json.getString(t, "param");
+            String slot = Json.getString(t, "slot", null);
+            Parameter p = params.get(pname);
+            if (p == null) {
+                throw new IllegalArgumentException("'" + path + "' has a tensor for '" + pname + "', which the model "
+                        + "config does not define");
+            }
+            NDArray value = readTensor(zf, Json.getString(t, "path"), p.value(), path);
+            if (slot == null) {
+                p.set(value);
+                loaded.add(pname);
+            } else {
+                if (opt == null) throw new IllegalArgumentException("optimizer state without a training config");
+                slotValues.computeIfAbsent(pname, k -> new LinkedHashMap<>()).put(slot, value);
+            }
+        }
+        for (String pname : params.keySet()) {
+            if (!loaded.contains(pname)) {
+                throw new IllegalArgumentException("'" + path + "' is missing the weights of '" + pname + "'");
+            }
+        }
+        if (opt != null) {
+            String[] names = opt.slotNames();
+            for (Map.Entry<String, Map<String, NDArray>> e : slotValues.entrySet()) {
+                NDArray[] s = new NDArray[names.length];
+                for (int i = 0; i < names.length; i++) {
+                    s[i] = e.getValue().get(names[i]);
+                    if (s[i] == null) {
+                        throw new IllegalArgumentException("'" + path + "' lacks optimizer slot '" + names[i]
+                                + "' of '" + e.getKey() + "'");
+                    }
+                }
+                opt.setSlots(params.get(e.getKey()), s);
+            }
+        }
+        return model;
+    }
+
+    /** Reads one .npy entry after checking it matches {@code like} (dtype and shape): no other size is trusted. */
+    private static NDArray readTensor(ZipFile zf, String entry, NDArray like, Path path) throws IOException {
+        ZipEntry ze = zf.getEntry(entry);
+        if (ze == null) throw new IllegalArgumentException("'" + path + "' lacks the entry '" + entry + "'");
+        try (InputStream in = zf.getInputStream(ze)) {
+            Npy.Header h = Npy.readHeader(in);
+            if (!h.descr().equals(like.dtype().npyDescr) || !Arrays.equals(h.shape(), like.shape())) {
+                throw new IllegalArgumentException("'" + path + "' entry '" + entry + "' holds " + h.descr() + " "
+                        + Arrays.toString(h.shape()) + " but the model needs " + like.dtype().npyDescr + " "
+                        + Arrays.toString(like.shape()));
+            }
+            NDArray a = MemoryScope.detach(NDArray.empty(like.dtype(), like.shape()));
+            Npy.readData(in, h, a.buffer());
+            return a;
+        }
+    }
+}

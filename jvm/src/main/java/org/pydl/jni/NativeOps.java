@@ -1,0 +1,145 @@
+package org.pydl.jni;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The one class that declares every native entry point of pydl (C++ in {@code native/cpu/}).
+ *
+ * <p>Conventions shared by every method:
+ * <ul>
+ *   <li>Pointers are raw addresses ({@code long}) of blocks returned by {@link #malloc}; an address may point
+ *       inside a block (views). Before touching memory the native side checks that every range it will read or
+ *       write lies inside one live block and throws {@link IllegalArgumentException} otherwise.</li>
+ *   <li>{@code dtype} is {@link org.pydl.nd.DType#code}: 0 = float32, 1 = float64, 2 = int32.
+ *       Float kernels accept 0 and 1 only.</li>
+ *   <li>Sizes and strides are counted in elements, not bytes. Arrays of strides have the length of
+ *       {@code shape}; a stride of 0 broadcasts.</li>
+ *   <li>A C++ exception never crosses JNI: bad arguments become {@code IllegalArgumentException},
+ *       allocation failure {@code OutOfMemoryError}, anything else {@code RuntimeException}.</li>
+ *   <li>Op tables ({@link #unaryOpNames()}, ...) list op names in the order of their integer ids; the Java enums
+ *       check at load time that they agree, so an id can never mean two different ops.</li>
+ * </ul>
+ * Only {@link NativeLoader} loads the library; call {@link NativeLoader#load()} before using this class.
+ */
+public final class NativeOps {
+    private NativeOps() {}
+
+    // ---- library -------------------------------------------------------------------------------------------
+    /** Version string of the native library, e.g. "pydl-native 0.1.0 (openblas 0.3.x, avx2)". */
+    public static native String version();
+    /** When true every kernel (GEMM included) runs its plain scalar reference implementation. */
+    public static native void setReference(boolean reference);
+    public static native boolean isReference();
+    /** Threads used by elementwise/reduction kernels and by BLAS. */
+    public static native void setNumThreads(int n);
+    public static native int getNumThreads();
+
+    // ---- memory (native/cpu/memory.cpp) --------------------------------------------------------------------
+    /** 64-byte aligned block of {@code bytes} bytes (bytes may be 0: a valid 64-byte block is returned). */
+    public static native long malloc(long bytes);
+    /** Frees a block returned by malloc; freeing an unknown address throws IllegalArgumentException. */
+    public static native void free(long address);
+    /** Bytes currently allocated through malloc and not freed. */
+    public static native long allocatedBytes();
+    /** A direct ByteBuffer (native byte order set by the caller) over [address, address+bytes). */
+    public static native ByteBuffer wrap(long address, long bytes);
+    /** dst[i] = value for n elements. */
+    public static native void fill(int dtype, long dst, long n, double value);
+    /** Plain byte copy of n bytes between (possibly the same) blocks; ranges may overlap. */
+    public static native void copyBytes(long src, long dst, long bytes);
+    /** N-d strided copy: dst[idx] = src[idx] over {@code shape}, element strides per side (may be 0 on src). */
+    public static native void copyStrided(int dtype, long src, long[] srcStrides, long dst, long[] dstStrides,
+                                          long[] shape);
+    /** Converts n contiguous elements between dtypes (float32/float64/int32, any pair). */
+    public static native void cast(int srcDtype, long src, int dstDtype, long dst, long n);
+
+    // ---- elementwise (native/cpu/elementwise.cpp) ----------------------------------------------------------
+    /** Names of unary ops in id order (see org.pydl.ops.UnaryOp). */
+    public static native String[] unaryOpNames();
+    /** y = f(x) over n contiguous elements; alpha is the op's parameter (leaky_relu slope, elu alpha, ...). */
+    public static native void unary(int op, int dtype, long x, long y, long n, double alpha);
+    /** gx = gy * f'(x) over n contiguous elements; y = f(x) is passed too (kernels use whichever is cheaper). */
+    public static native void unaryBackward(int op, int dtype, long x, long y, long gy, long gx, long n, double alpha);
+    /** Names of binary ops in id order (see org.pydl.ops.BinaryOp). */
+    public static native String[] binaryOpNames();
+    /** out[idx] = a[idx] (op) b[idx] over {@code shape}; out is contiguous, a and b strided (0 = broadcast). */
+    public static native void binary(int op, int dtype, long a, long[] aStrides, long b, long[] bStrides, long out,
+                                     long[] shape);
+    /** y = x * scale + shift over n contiguous elements (x and y may be the same). */
+    public static native void affine(int dtype, long x, long y, long n, double scale, double shift);
+
+    // ---- reductions (native/cpu/reduce.cpp) ----------------------------------------------------------------
+    /** Names of reduce ops in id order (see org.pydl.ops.ReduceOp): sum, max, min. */
+    public static native String[] reduceOpNames();
+    /** x viewed as contiguous [outer, n, inner]; out[outer, inner] = reduce over the middle axis. n >= 1 for max/min. */
+    public static native void reduce(int op, int dtype, long x, long out, long outer, long n, long inner);
+    /** Index (int32) of the first maximum over the middle axis of contiguous [outer, n, inner]. n >= 1. */
+    public static native void argmax(int dtype, long x, long outIdx, long outer, long n, long inner);
+    /** Softmax (or log-softmax when log) over the middle axis of contiguous [outer, n, inner]. */
+    public static native void softmax(int dtype, long x, long y, long outer, long n, long inner, boolean log);
+    /** Gradient of softmax / log-softmax given its output y and upstream gy. */
+    public static native void softmaxBackward(int dtype, long y, long gy, long gx, long outer, long n, long inner,
+                                              boolean log);
+
+    // ---- BLAS (native/cpu/blas.cpp) ------------------------------------------------------------------------
+    /**
+     * Row-major batched GEMM: for each b in [0, batch): C_b = alpha * op(A_b) * op(B_b) + beta * C_b, where
+     * A_b = a + b*strideA (elements) etc. op(A) is m x k, op(B) is k x n, C is m x n with leading dimension ldc.
+     * A stride of 0 reuses one matrix for every batch entry.
+     */
+    public static native void gemm(int dtype, boolean transA, boolean transB, long m, long n, long k, double alpha,
+                                   long a, long lda, long strideA, long b, long ldb, long strideB, double beta,
+                                   long c, long ldc, long strideC, long batch);
+
+    // ---- losses and indexing (native/cpu/loss.cpp) ---------------------------------------------------------
+    /**
+     * Fused softmax + sparse cross-entropy over logits [n, c] and int32 labels [n]:
+     * loss[i] = logsumexp(x_i) - x_i[label_i]; probs = softmax(x) (written, used by the backward).
+     * A label outside [0, c) throws IllegalArgumentException naming the row and the value.
+     */
+    public static native void softmaxCrossEntropy(int dtype, long logits, long labels, long loss, long probs, long n,
+                                                  long c);
+    /** gx[i, j] = (probs[i, j] - (j == label_i)) * gy[i]. */
+    public static native void softmaxCrossEntropyBackward(int dtype, long probs, long labels, long gy, long gx, long n,
+                                                          long c);
+    /** out[i] = x[i, idx[i]] for x [n, c] and int32 idx [n]; index checked. */
+    public static native void gather(int dtype, long x, long idx, long out, long n, long c);
+    /** gx[i, idx[i]] += gy[i]; gx [n, c] must be zeroed by the caller. */
+    public static native void scatterAdd(int dtype, long gy, long idx, long gx, long n, long c);
+    /** Count of NaN or infinite values among n elements (float dtypes). */
+    public static native long countNonFinite(int dtype, long x, long n);
+
+    // ---- random (native/cpu/random.cpp) --------------------------------------------------------------------
+    /**
+     * Inverted-dropout mask: mask[i] = (u(seed, i) >= rate) ? 1/(1-rate) : 0 with u a counter-based uniform in
+     * [0, 1), so the result depends on (seed, i) only, never on thread count.
+     */
+    public static native void dropoutMask(int dtype, long mask, long n, double rate, long seed);
+    /** out[i] = low + (high-low) * u(seed, i). */
+    public static native void uniform(int dtype, long out, long n, double low, double high, long seed);
+    /** out[i] = mean + std * z(seed, i), z standard normal (Box-Muller on counter-based uniforms). */
+    public static native void normal(int dtype, long out, long n, double mean, double std, long seed);
+
+    // ---- optimizers (native/cpu/optim.cpp) -----------------------------------------------------------------
+    /**
+     * SGD with optional momentum/Nesterov and L2 weight decay folded into the gradient (g' = g + wd*p):
+     * v = momentum*v - lr*g'; p += nesterov ? momentum*v - lr*g' : v (Keras semantics). velocity may be 0 when
+     * momentum == 0.
+     */
+    public static native void sgdUpdate(int dtype, long param, long grad, long velocity, long n, double lr,
+                                        double momentum, boolean nesterov, double weightDecay);
+    /**
+     * Adam / AdamW (Keras semantics): m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+     * lr_t = lr * sqrt(1-b2^t) / (1-b1^t); p -= lr_t * m / (sqrt(v) + eps); then, when decoupledWeightDecay > 0,
+     * p -= lr * decoupledWeightDecay * p (applied before the Adam step, as Keras does). step t starts at 1.
+     */
+    public static native void adamUpdate(int dtype, long param, long grad, long m, long v, long n, double lr,
+                                         double beta1, double beta2, double eps, long step,
+                                         double decoupledWeightDecay);
+    /**
+     * RMSProp (Keras semantics, centered=false): s = rho*s + (1-rho)*g^2; increment = lr*g/sqrt(s+eps);
+     * with momentum > 0: mom = momentum*mom + increment, p -= mom; else p -= increment.
+     */
+    public static native void rmspropUpdate(int dtype, long param, long grad, long sq, long mom, long n, double lr,
+                                            double rho, double eps, double momentum);
+}

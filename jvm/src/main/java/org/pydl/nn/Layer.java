@@ -1,0 +1,137 @@
+package org.pydl.nn;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.pydl.nd.DType;
+import org.pydl.nd.NDArray;
+import org.pydl.nd.Shapes;
+
+/**
+ * A layer: a config, parameters created by {@link #build} once the input shape is known, and a forward pass
+ * written with {@link org.pydl.ops.Ops} (so its gradient comes from autodiff). Shapes here exclude the batch axis.
+ */
+public abstract class Layer {
+    protected String name;
+    protected long[] inputShape;
+    protected long[] outputShape;
+    protected final List<Parameter> params = new ArrayList<>();
+    private boolean trainable = true;
+
+    /** Training-time information handed to {@link #forward}. */
+    public static final class Context {
+        public final boolean training;
+        /** Seed for this call's randomness (dropout); differs per step and per layer. */
+        public final long seed;
+
+        public Context(boolean training, long seed) {
+            this.training = training;
+            this.seed = seed;
+        }
+    }
+
+    /** Keras class name ("Dense"), used in model files. */
+    public abstract String type();
+
+    /** Creates parameters for {@code inputShape} and returns the output shape; validates the config. */
+    protected abstract long[] doBuild(long[] inputShape, DType dtype, long seed);
+
+    public abstract NDArray forward(NDArray x, Context ctx);
+
+    /** Keras-style config (without "name", added by {@link #config()}). */
+    protected abstract Map<String, Object> layerConfig();
+
+    public final long[] build(long[] inputShape, DType dtype, long seed) {
+        this.inputShape = inputShape.clone();
+        this.outputShape = doBuild(inputShape, dtype, seed);
+        return outputShape.clone();
+    }
+
+    public final Map<String, Object> config() {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("name", name);
+        c.put("trainable", trainable);
+        c.putAll(layerConfig());
+        return c;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public void setName(String name) {
+        this.name = name;
+    }
+
+    public boolean isBuilt() {
+        return outputShape != null;
+    }
+
+    public long[] inputShape() {
+        return inputShape == null ? null : inputShape.clone();
+    }
+
+    public long[] outputShape() {
+        return outputShape == null ? null : outputShape.clone();
+    }
+
+    public List<Parameter> parameters() {
+        return params;
+    }
+
+    public boolean isTrainable() {
+        return trainable;
+    }
+
+    /** Records trainable=false before the layer is built (applied to parameters as they are created). */
+    void setTrainableOnBuild(boolean t) {
+        trainable = t;
+    }
+
+    public void setTrainable(boolean t) {
+        trainable = t;
+        for (Parameter p : params) {
+            p.trainable = t;
+            p.value().setRequiresGrad(t);
+        }
+    }
+
+    public long paramCount() {
+        long n = 0;
+        for (Parameter p : params) n += p.value().size();
+        return n;
+    }
+
+    protected Parameter addParam(String pname, NDArray value) {
+        org.pydl.nd.MemoryScope.detach(value);
+        Parameter p = new Parameter(name + "/" + pname, value);
+        value.setRequiresGrad(trainable);
+        p.trainable = trainable;
+        params.add(p);
+        return p;
+    }
+
+    /** Checks a batch against this layer's input shape; the message names the layer and the fix. */
+    protected void checkInput(NDArray x) {
+        long[] s = x.shape();
+        boolean ok = s.length == inputShape.length + 1;
+        for (int i = 0; ok && i < inputShape.length; i++) ok = s[i + 1] == inputShape[i];
+        if (!ok) {
+            throw new IllegalArgumentException("layer '" + name + "' (" + type() + ") expects input of shape "
+                    + batchShape(inputShape) + ", received " + Shapes.str(s));
+        }
+    }
+
+    public static String batchShape(long[] shape) {
+        StringBuilder sb = new StringBuilder("(None");
+        for (long d : shape) sb.append(", ").append(d);
+        return sb.append(')').toString();
+    }
+
+    /** Thrown for invalid layer configurations: names the layer, the received value and what is valid. */
+    protected IllegalArgumentException configError(String msg) {
+        return new IllegalArgumentException(type() + " layer '" + name + "': " + msg);
+    }
+}

@@ -1,0 +1,68 @@
+package org.pydl.ops;
+
+import org.pydl.nd.NDArray;
+import org.pydl.nd.Storage;
+
+/**
+ * The kernels of one device. {@link Ops} checks shapes and dtypes, allocates outputs and records gradients;
+ * a Backend only runs kernels on arrays that are already valid. Contiguity: arguments documented as
+ * "contiguous" are; {@code x} in {@link #copy} and the operands of {@link #binary} may be strided views.
+ * A CUDA backend implements this interface next to {@link CpuBackend}; nothing above it changes.
+ */
+public interface Backend {
+    Storage allocate(long bytes);
+
+    void fill(NDArray dst, double value);
+
+    /** dst (any strides) = src (any strides), same shape and dtype. */
+    void copy(NDArray src, NDArray dst);
+
+    /** Contiguous dtype conversion. */
+    void cast(NDArray src, NDArray dst);
+
+    void unary(UnaryOp op, NDArray x, NDArray y, double alpha);
+
+    void unaryBackward(UnaryOp op, NDArray x, NDArray y, NDArray gy, NDArray gx, double alpha);
+
+    /** out (contiguous) = a op b, reading a and b through element strides already broadcast to out's shape. */
+    void binary(BinaryOp op, NDArray a, long[] aStrides, NDArray b, long[] bStrides, NDArray out);
+
+    void affine(NDArray x, NDArray y, double scale, double shift);
+
+    void reduce(ReduceOp op, NDArray x, NDArray out, long outer, long n, long inner);
+
+    void argmax(NDArray x, NDArray out, long outer, long n, long inner);
+
+    void softmax(NDArray x, NDArray y, long outer, long n, long inner, boolean log);
+
+    void softmaxBackward(NDArray y, NDArray gy, NDArray gx, long outer, long n, long inner, boolean log);
+
+    /** Row-major batched GEMM on raw element offsets of a, b, c (see NativeOps.gemm). */
+    void gemm(boolean transA, boolean transB, long m, long n, long k, double alpha, NDArray a, long lda, long strideA,
+              NDArray b, long ldb, long strideB, double beta, NDArray c, long ldc, long strideC, long batch);
+
+    void softmaxCrossEntropy(NDArray logits, NDArray labels, NDArray loss, NDArray probs);
+
+    void softmaxCrossEntropyBackward(NDArray probs, NDArray labels, NDArray gy, NDArray gx);
+
+    void gather(NDArray x, NDArray idx, NDArray out);
+
+    void scatterAdd(NDArray gy, NDArray idx, NDArray gx);
+
+    long countNonFinite(NDArray x);
+
+    void dropoutMask(NDArray mask, double rate, long seed);
+
+    void uniform(NDArray out, double low, double high, long seed);
+
+    void normal(NDArray out, double mean, double std, long seed);
+
+    void sgdUpdate(NDArray param, NDArray grad, NDArray velocity, double lr, double momentum, boolean nesterov,
+                   double weightDecay);
+
+    void adamUpdate(NDArray param, NDArray grad, NDArray m, NDArray v, double lr, double beta1, double beta2,
+                    double eps, long step, double decoupledWeightDecay);
+
+    void rmspropUpdate(NDArray param, NDArray grad, NDArray sq, NDArray mom, double lr, double rho, double eps,
+                       double momentum);
+}

@@ -1,0 +1,185 @@
+package org.pydl.ops;
+
+import java.util.Arrays;
+
+import org.pydl.jni.NativeLoader;
+import org.pydl.jni.NativeOps;
+import org.pydl.nd.Device;
+import org.pydl.nd.NDArray;
+import org.pydl.nd.Storage;
+
+/** CPU kernels: thin calls into native/cpu through {@link NativeOps}. */
+public final class CpuBackend implements Backend {
+    public static final CpuBackend INSTANCE = new CpuBackend();
+
+    /** Native bytes above which an allocation first asks the GC to run Cleaners of forgotten arrays. */
+    private static volatile long gcThreshold = 256L << 20;
+
+    private CpuBackend() {
+        NativeLoader.load();
+        checkTable("unary", NativeOps.unaryOpNames(), UnaryOp.values());
+        checkTable("binary", NativeOps.binaryOpNames(), BinaryOp.values());
+        checkTable("reduce", NativeOps.reduceOpNames(), ReduceOp.values());
+    }
+
+    private static void checkTable(String what, String[] nativeNames, Enum<?>[] javaOps) {
+        String[] javaNames = Arrays.stream(javaOps).map(e -> e.name().toLowerCase()).toArray(String[]::new);
+        if (!Arrays.equals(nativeNames, javaNames)) {
+            throw new IllegalStateException("native " + what + " op table " + Arrays.toString(nativeNames)
+                    + " does not match Java's " + Arrays.toString(javaNames) + ": rebuild the native library");
+        }
+    }
+
+    @Override
+    public Storage allocate(long bytes) {
+        if (NativeOps.allocatedBytes() + bytes > gcThreshold) {
+            // Arrays nobody closed are freed by Cleaners after a GC; give them a chance before growing further.
+            System.gc();
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            gcThreshold = Math.max(gcThreshold, 2 * (NativeOps.allocatedBytes() + bytes));
+        }
+        long addr = NativeOps.malloc(bytes);
+        return new Storage(addr, bytes, Device.CPU, NativeOps::free);
+    }
+
+    @Override
+    public void fill(NDArray dst, double value) {
+        if (dst.isContiguous()) {
+            NativeOps.fill(dst.dtype().code, dst.address(), dst.size(), value);
+        } else {
+            throw new IllegalArgumentException("fill needs a contiguous array");
+        }
+    }
+
+    @Override
+    public void copy(NDArray src, NDArray dst) {
+        if (src.isContiguous() && dst.isContiguous()) {
+            NativeOps.copyBytes(src.address(), dst.address(), dst.byteSize());
+        } else {
+            NativeOps.copyStrided(src.dtype().code, src.address(), src.strides(), dst.address(), dst.strides(),
+                    dst.shape());
+        }
+    }
+
+    @Override
+    public void cast(NDArray src, NDArray dst) {
+        NativeOps.cast(src.dtype().code, src.address(), dst.dtype().code, dst.address(), src.size());
+    }
+
+    @Override
+    public void unary(UnaryOp op, NDArray x, NDArray y, double alpha) {
+        NativeOps.unary(op.ordinal(), x.dtype().code, x.address(), y.address(), x.size(), alpha);
+    }
+
+    @Override
+    public void unaryBackward(UnaryOp op, NDArray x, NDArray y, NDArray gy, NDArray gx, double alpha) {
+        NativeOps.unaryBackward(op.ordinal(), x.dtype().code, x.address(), y.address(), gy.address(), gx.address(),
+                x.size(), alpha);
+    }
+
+    @Override
+    public void binary(BinaryOp op, NDArray a, long[] aStrides, NDArray b, long[] bStrides, NDArray out) {
+        NativeOps.binary(op.ordinal(), out.dtype().code, a.address(), aStrides, b.address(), bStrides,
+                out.address(), out.shape());
+    }
+
+    @Override
+    public void affine(NDArray x, NDArray y, double scale, double shift) {
+        NativeOps.affine(x.dtype().code, x.address(), y.address(), x.size(), scale, shift);
+    }
+
+    @Override
+    public void reduce(ReduceOp op, NDArray x, NDArray out, long outer, long n, long inner) {
+        NativeOps.reduce(op.ordinal(), x.dtype().code, x.address(), out.address(), outer, n, inner);
+    }
+
+    @Override
+    public void argmax(NDArray x, NDArray out, long outer, long n, long inner) {
+        NativeOps.argmax(x.dtype().code, x.address(), out.address(), outer, n, inner);
+    }
+
+    @Override
+    public void softmax(NDArray x, NDArray y, long outer, long n, long inner, boolean log) {
+        NativeOps.softmax(x.dtype().code, x.address(), y.address(), outer, n, inner, log);
+    }
+
+    @Override
+    public void softmaxBackward(NDArray y, NDArray gy, NDArray gx, long outer, long n, long inner, boolean log) {
+        NativeOps.softmaxBackward(y.dtype().code, y.address(), gy.address(), gx.address(), outer, n, inner, log);
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, long m, long n, long k, double alpha, NDArray a, long lda,
+                     long strideA, NDArray b, long ldb, long strideB, double beta, NDArray c, long ldc, long strideC,
+                     long batch) {
+        NativeOps.gemm(c.dtype().code, transA, transB, m, n, k, alpha, a.address(), lda, strideA, b.address(), ldb,
+                strideB, beta, c.address(), ldc, strideC, batch);
+    }
+
+    @Override
+    public void softmaxCrossEntropy(NDArray logits, NDArray labels, NDArray loss, NDArray probs) {
+        NativeOps.softmaxCrossEntropy(logits.dtype().code, logits.address(), labels.address(), loss.address(),
+                probs.address(), logits.shape(0), logits.shape(1));
+    }
+
+    @Override
+    public void softmaxCrossEntropyBackward(NDArray probs, NDArray labels, NDArray gy, NDArray gx) {
+        NativeOps.softmaxCrossEntropyBackward(probs.dtype().code, probs.address(), labels.address(), gy.address(),
+                gx.address(), probs.shape(0), probs.shape(1));
+    }
+
+    @Override
+    public void gather(NDArray x, NDArray idx, NDArray out) {
+        NativeOps.gather(x.dtype().code, x.address(), idx.address(), out.address(), x.shape(0), x.shape(1));
+    }
+
+    @Override
+    public void scatterAdd(NDArray gy, NDArray idx, NDArray gx) {
+        NativeOps.scatterAdd(gx.dtype().code, gy.address(), idx.address(), gx.address(), gx.shape(0), gx.shape(1));
+    }
+
+    @Override
+    public long countNonFinite(NDArray x) {
+        return NativeOps.countNonFinite(x.dtype().code, x.address(), x.size());
+    }
+
+    @Override
+    public void dropoutMask(NDArray mask, double rate, long seed) {
+        NativeOps.dropoutMask(mask.dtype().code, mask.address(), mask.size(), rate, seed);
+    }
+
+    @Override
+    public void uniform(NDArray out, double low, double high, long seed) {
+        NativeOps.uniform(out.dtype().code, out.address(), out.size(), low, high, seed);
+    }
+
+    @Override
+    public void normal(NDArray out, double mean, double std, long seed) {
+        NativeOps.normal(out.dtype().code, out.address(), out.size(), mean, std, seed);
+    }
+
+    @Override
+    public void sgdUpdate(NDArray param, NDArray grad, NDArray velocity, double lr, double momentum, boolean nesterov,
+                          double weightDecay) {
+        NativeOps.sgdUpdate(param.dtype().code, param.address(), grad.address(),
+                velocity == null ? 0L : velocity.address(), param.size(), lr, momentum, nesterov, weightDecay);
+    }
+
+    @Override
+    public void adamUpdate(NDArray param, NDArray grad, NDArray m, NDArray v, double lr, double beta1, double beta2,
+                           double eps, long step, double decoupledWeightDecay) {
+        NativeOps.adamUpdate(param.dtype().code, param.address(), grad.address(), m.address(), v.address(),
+                param.size(), lr, beta1, beta2, eps, step, decoupledWeightDecay);
+    }
+
+    @Override
+    public void rmspropUpdate(NDArray param, NDArray grad, NDArray sq, NDArray mom, double lr, double rho, double eps,
+                              double momentum) {
+        NativeOps.rmspropUpdate(param.dtype().code, param.address(), grad.address(), sq.address(),
+                mom == null ? 0L : mom.address(), param.size(), lr, rho, eps, momentum);
+    }
+}

@@ -1,0 +1,732 @@
+package org.pydl.ops;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.pydl.nd.DType;
+import org.pydl.nd.DTypeException;
+import org.pydl.nd.NDArray;
+import org.pydl.nd.Shapes;
+
+/**
+ * Every op of pydl, each defined once: its shape/dtype rule, the kernel it runs on its inputs' device
+ * ({@link Backend}) and its gradient rule ({@link Autograd#record}). Python's {@code pydl.ops.relu} and the C++
+ * kernel {@code relu} carry the same name as {@link #relu}.
+ *
+ * <p>Ops return new arrays (some are views: reshape of contiguous data, transpose, slice). Gradient rules are
+ * written with Ops themselves and run with recording off.
+ */
+public final class Ops {
+    private Ops() {}
+
+    private static Backend be(NDArray x) {
+        return x.device().backend();
+    }
+
+    private static void requireFloat(String op, NDArray x) {
+        if (!x.dtype().isFloat()) {
+            throw new DTypeException(op + ": expected a float32 or float64 array, received " + x.dtype().pyName
+                    + " with shape " + Shapes.str(x.shape()));
+        }
+    }
+
+    private static void requireSameDtype(String op, NDArray a, NDArray b) {
+        if (a.dtype() != b.dtype()) {
+            throw new DTypeException(op + ": dtypes differ (" + a.dtype().pyName + " vs " + b.dtype().pyName
+                    + "); cast one operand with .cast(...)");
+        }
+        if (a.device() != b.device()) {
+            throw new IllegalArgumentException(op + ": arrays live on different devices (" + a.device() + " vs "
+                    + b.device() + ")");
+        }
+    }
+
+    private static NDArray emptyLike(NDArray x) {
+        return NDArray.empty(x.device(), x.dtype(), x.shape());
+    }
+
+    // ---- creation and copies -------------------------------------------------------------------------------
+    public static NDArray onesLike(NDArray x) {
+        NDArray o = emptyLike(x);
+        be(x).fill(o, 1.0);
+        return o;
+    }
+
+    public static NDArray zerosLike(NDArray x) {
+        NDArray o = emptyLike(x);
+        be(x).fill(o, 0.0);
+        return o;
+    }
+
+    /** A contiguous copy. Gradient: identity. */
+    public static NDArray contiguous(NDArray x) {
+        NDArray out = emptyLike(x);
+        be(x).copy(x, out);
+        return Autograd.record("contiguous", out, g -> new NDArray[] {g}, x);
+    }
+
+    /** Contiguous copy converted to {@code dtype}. Gradient: cast back (float to float only). */
+    public static NDArray cast(NDArray x, DType dtype) {
+        NDArray c = x.contiguous();
+        NDArray out = NDArray.empty(x.device(), dtype, x.shape());
+        be(x).cast(c, out);
+        if (!dtype.isFloat()) return out;
+        DType back = x.dtype();
+        return Autograd.record("cast", out, g -> new NDArray[] {cast(g, back)}, x);
+    }
+
+    // ---- unary elementwise ---------------------------------------------------------------------------------
+    /** y = op(x, alpha); gradient dy/dx from the op's native backward kernel. */
+    public static NDArray unary(UnaryOp op, NDArray x, double alpha) {
+        requireFloat(op.opName(), x);
+        NDArray c = x.contiguous();
+        NDArray y = emptyLike(c);
+        be(c).unary(op, c, y, alpha);
+        return Autograd.record(op.opName(), y, g -> {
+            NDArray gc = g.contiguous();
+            NDArray gx = emptyLike(c);
+            be(c).unaryBackward(op, c, y, gc, gx, alpha);
+            return new NDArray[] {gx};
+        }, x);
+    }
+
+    public static NDArray neg(NDArray x) { return unary(UnaryOp.NEG, x, 0); }
+    public static NDArray exp(NDArray x) { return unary(UnaryOp.EXP, x, 0); }
+    public static NDArray log(NDArray x) { return unary(UnaryOp.LOG, x, 0); }
+    public static NDArray sqrt(NDArray x) { return unary(UnaryOp.SQRT, x, 0); }
+    public static NDArray tanh(NDArray x) { return unary(UnaryOp.TANH, x, 0); }
+    public static NDArray sigmoid(NDArray x) { return unary(UnaryOp.SIGMOID, x, 0); }
+    public static NDArray relu(NDArray x) { return unary(UnaryOp.RELU, x, 0); }
+    /** max(x, 0) + negativeSlope * min(x, 0). Keras's LeakyReLU layer default slope is 0.3. */
+    public static NDArray leakyRelu(NDArray x, double negativeSlope) { return unary(UnaryOp.LEAKY_RELU, x, negativeSlope); }
+    public static NDArray elu(NDArray x, double alpha) { return unary(UnaryOp.ELU, x, alpha); }
+    /** Exact GELU x*Phi(x); {@code approximate} selects the tanh form. */
+    public static NDArray gelu(NDArray x, boolean approximate) {
+        return unary(approximate ? UnaryOp.GELU_TANH : UnaryOp.GELU, x, 0);
+    }
+    public static NDArray softplus(NDArray x) { return unary(UnaryOp.SOFTPLUS, x, 0); }
+    public static NDArray abs(NDArray x) { return unary(UnaryOp.ABS, x, 0); }
+    public static NDArray square(NDArray x) { return unary(UnaryOp.SQUARE, x, 0); }
+    public static NDArray reciprocal(NDArray x) { return unary(UnaryOp.RECIPROCAL, x, 0); }
+    public static NDArray selu(NDArray x) { return unary(UnaryOp.SELU, x, 0); }
+    public static NDArray swish(NDArray x) { return unary(UnaryOp.SWISH, x, 0); }
+    public static NDArray softsign(NDArray x) { return unary(UnaryOp.SOFTSIGN, x, 0); }
+    public static NDArray hardSigmoid(NDArray x) { return unary(UnaryOp.HARD_SIGMOID, x, 0); }
+    public static NDArray relu6(NDArray x) { return unary(UnaryOp.RELU6, x, 0); }
+
+    /** y = x * scale + shift. Gradient: g * scale. */
+    public static NDArray affine(NDArray x, double scale, double shift) {
+        requireFloat("affine", x);
+        NDArray c = x.contiguous();
+        NDArray y = emptyLike(c);
+        be(c).affine(c, y, scale, shift);
+        return Autograd.record("affine", y, g -> new NDArray[] {affine(g, scale, 0.0)}, x);
+    }
+
+    public static NDArray mul(NDArray x, double s) { return affine(x, s, 0.0); }
+    public static NDArray add(NDArray x, double s) { return affine(x, 1.0, s); }
+
+    // ---- binary elementwise with broadcasting --------------------------------------------------------------
+    public static NDArray binary(BinaryOp op, NDArray a, NDArray b) {
+        String name = op.opName();
+        requireSameDtype(name, a, b);
+        requireFloat(name, a);
+        long[] shape = Shapes.broadcast(a.shape(), b.shape());
+        long[] as = Shapes.broadcastStrides(a.shape(), a.strides(), shape);
+        long[] bs = Shapes.broadcastStrides(b.shape(), b.strides(), shape);
+        NDArray out = NDArray.empty(a.device(), a.dtype(), shape);
+        be(a).binary(op, a, as, b, bs, out);
+        return Autograd.record(name, out, g -> binaryGrad(op, a, b, out, g), a, b);
+    }
+
+    private static NDArray[] binaryGrad(BinaryOp op, NDArray a, NDArray b, NDArray out, NDArray g) {
+        boolean ga = a.requiresGrad();
+        boolean gb = b.requiresGrad();
+        switch (op) {
+            case ADD:
+                return new NDArray[] {ga ? sumTo(g, a.shape()) : null, gb ? sumTo(g, b.shape()) : null};
+            case SUB:
+                return new NDArray[] {ga ? sumTo(g, a.shape()) : null, gb ? sumTo(neg(g), b.shape()) : null};
+            case MUL:
+                return new NDArray[] {ga ? sumTo(mul(g, b), a.shape()) : null, gb ? sumTo(mul(g, a), b.shape()) : null};
+            case DIV:
+                return new NDArray[] {ga ? sumTo(div(g, b), a.shape()) : null,
+                    gb ? sumTo(neg(div(mul(g, out), b)), b.shape()) : null};
+            case POW: {
+                // d(a^b)/da = b * a^(b-1) = b * out / a ; d/db = out * log(a)
+                NDArray da = ga ? sumTo(mul(g, mul(b, pow(a, sub(b, scalarLike(b, 1.0))))), a.shape()) : null;
+                NDArray db = gb ? sumTo(mul(g, mul(out, log(a))), b.shape()) : null;
+                return new NDArray[] {da, db};
+            }
+            case MAXIMUM:
+            case MINIMUM: {
+                // The winner gets g: relu'(d) is 1 where d > 0, 0 elsewhere (ties go to b).
+                NDArray d = op == BinaryOp.MAXIMUM ? sub(a, b) : sub(b, a);
+                NDArray gc = g.contiguous();
+                NDArray toA = emptyLike(d);
+                be(d).unaryBackward(UnaryOp.RELU, d, d, gc, toA, 0);
+                return new NDArray[] {ga ? sumTo(toA, a.shape()) : null, gb ? sumTo(sub(gc, toA), b.shape()) : null};
+            }
+            default:
+                throw new IllegalStateException("no gradient for " + op);
+        }
+    }
+
+    /** A scalar (shape []) array with x's dtype and device. */
+    public static NDArray scalarLike(NDArray x, double value) {
+        NDArray s = NDArray.empty(x.device(), x.dtype());
+        be(x).fill(s, value);
+        return s;
+    }
+
+    public static NDArray add(NDArray a, NDArray b) { return binary(BinaryOp.ADD, a, b); }
+    public static NDArray sub(NDArray a, NDArray b) { return binary(BinaryOp.SUB, a, b); }
+    public static NDArray mul(NDArray a, NDArray b) { return binary(BinaryOp.MUL, a, b); }
+    public static NDArray div(NDArray a, NDArray b) { return binary(BinaryOp.DIV, a, b); }
+    public static NDArray pow(NDArray a, NDArray b) { return binary(BinaryOp.POW, a, b); }
+    public static NDArray pow(NDArray a, double p) { return binary(BinaryOp.POW, a, scalarLike(a, p)); }
+    public static NDArray maximum(NDArray a, NDArray b) { return binary(BinaryOp.MAXIMUM, a, b); }
+    public static NDArray minimum(NDArray a, NDArray b) { return binary(BinaryOp.MINIMUM, a, b); }
+
+    /** min(max(x, lo), hi). */
+    public static NDArray clip(NDArray x, double lo, double hi) {
+        return minimum(maximum(x, scalarLike(x, lo)), scalarLike(x, hi));
+    }
+
+    /** Materialises x broadcast to {@code shape}. Gradient: sumTo. */
+    public static NDArray broadcastTo(NDArray x, long[] shape) {
+        long[] target = Shapes.broadcast(x.shape(), shape);
+        if (!Arrays.equals(target, shape)) {
+            throw new IllegalArgumentException("cannot broadcast " + Shapes.str(x.shape()) + " to " + Shapes.str(shape));
+        }
+        NDArray out = NDArray.empty(x.device(), x.dtype(), shape);
+        NDArray src = x.view(shape, Shapes.broadcastStrides(x.shape(), x.strides(), shape), x.offset());
+        be(x).copy(src, out);
+        long[] xs = x.shape();
+        return Autograd.record("broadcast_to", out, g -> new NDArray[] {sumTo(g, xs)}, x);
+    }
+
+    /** Sums g over the axes along which an array of {@code shape} was broadcast to g's shape. */
+    public static NDArray sumTo(NDArray g, long[] shape) {
+        long[] gs = g.shape();
+        if (Arrays.equals(gs, shape)) return g;
+        int lead = gs.length - shape.length;
+        List<Integer> axes = new ArrayList<>();
+        for (int i = 0; i < gs.length; i++) {
+            if (i < lead || (shape[i - lead] == 1 && gs[i] != 1)) axes.add(i);
+        }
+        NDArray s = sum(g, axes.stream().mapToInt(Integer::intValue).toArray(), true);
+        return reshape(s, shape);
+    }
+
+    // ---- reductions ----------------------------------------------------------------------------------------
+    private static int[] normAxes(int[] axes, int rank) {
+        if (axes == null || axes.length == 0) {
+            int[] all = new int[rank];
+            for (int i = 0; i < rank; i++) all[i] = i;
+            return all;
+        }
+        int[] a = new int[axes.length];
+        for (int i = 0; i < axes.length; i++) a[i] = Shapes.axis(axes[i], rank);
+        Arrays.sort(a);
+        for (int i = 1; i < a.length; i++) {
+            if (a[i] == a[i - 1]) throw new IllegalArgumentException("repeated axis " + a[i] + " in reduction");
+        }
+        return a;
+    }
+
+    private static long[] reducedShape(long[] shape, int[] axes, boolean keepDims) {
+        List<Long> out = new ArrayList<>();
+        for (int i = 0; i < shape.length; i++) {
+            boolean r = Arrays.binarySearch(axes, i) >= 0;
+            if (!r) out.add(shape[i]);
+            else if (keepDims) out.add(1L);
+        }
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** Runs a native reduction over a run of consecutive axes [first, last] of contiguous x (keepDims shape). */
+    private static NDArray reduceRun(ReduceOp op, NDArray x, int first, int last) {
+        long[] s = x.shape();
+        long outer = 1, n = 1, inner = 1;
+        for (int i = 0; i < first; i++) outer *= s[i];
+        for (int i = first; i <= last; i++) n *= s[i];
+        for (int i = last + 1; i < s.length; i++) inner *= s[i];
+        long[] os = s.clone();
+        for (int i = first; i <= last; i++) os[i] = 1;
+        if (n == 0 && op != ReduceOp.SUM) {
+            throw new IllegalArgumentException(op.opName() + ": cannot reduce over an empty axis (shape "
+                    + Shapes.str(s) + ")");
+        }
+        NDArray out = NDArray.empty(x.device(), x.dtype(), os);
+        be(x).reduce(op, x, out, outer, n, inner);
+        return out;
+    }
+
+    /** Sum over {@code axes} (all when empty). Gradient: g broadcast back. */
+    public static NDArray sum(NDArray x, int[] axes, boolean keepDims) {
+        requireFloat("sum", x);
+        int[] ax = normAxes(axes, x.rank());
+        NDArray c = x.contiguous();
+        NDArray r = c;
+        // consecutive runs of axes, last run first so earlier axis numbers stay valid
+        int i = ax.length - 1;
+        while (i >= 0) {
+            int j = i;
+            while (j > 0 && ax[j - 1] == ax[j] - 1) j--;
+            r = reduceRun(ReduceOp.SUM, r, ax[j], ax[i]);
+            i = j - 1;
+        }
+        if (ax.length == 0) r = contiguous(c);
+        NDArray out = reshapeView(r, reducedShape(x.shape(), ax, keepDims));
+        long[] xs = x.shape();
+        long[] kept = reducedShape(xs, ax, true);
+        return Autograd.record("sum", out, g -> new NDArray[] {broadcastTo(reshape(g, kept), xs)}, x);
+    }
+
+    public static NDArray sum(NDArray x) {
+        return sum(x, null, false);
+    }
+
+    public static NDArray sum(NDArray x, int axis, boolean keepDims) {
+        return sum(x, new int[] {axis}, keepDims);
+    }
+
+    public static NDArray mean(NDArray x, int[] axes, boolean keepDims) {
+        int[] ax = normAxes(axes, x.rank());
+        long n = 1;
+        for (int a : ax) n *= x.shape(a);
+        if (n == 0) throw new IllegalArgumentException("mean of an empty array (shape " + Shapes.str(x.shape()) + ")");
+        return mul(sum(x, ax, keepDims), 1.0 / n);
+    }
+
+    public static NDArray mean(NDArray x) {
+        return mean(x, null, false);
+    }
+
+    /** Maximum over one axis. Gradient goes to the first maximal element of each slice. */
+    public static NDArray max(NDArray x, int axis, boolean keepDims) {
+        return extremum(ReduceOp.MAX, x, axis, keepDims);
+    }
+
+    public static NDArray min(NDArray x, int axis, boolean keepDims) {
+        return extremum(ReduceOp.MIN, x, axis, keepDims);
+    }
+
+    /** Maximum over several axes (all when empty), one axis at a time. */
+    public static NDArray max(NDArray x, int[] axes, boolean keepDims) {
+        int[] ax = normAxes(axes, x.rank());
+        NDArray r = x;
+        for (int i = ax.length - 1; i >= 0; i--) r = max(r, ax[i], true);
+        return keepDims ? r : reshape(r, reducedShape(x.shape(), ax, false));
+    }
+
+    private static NDArray extremum(ReduceOp op, NDArray x, int axis, boolean keepDims) {
+        requireFloat(op.opName(), x);
+        int a = Shapes.axis(axis, x.rank());
+        NDArray c = x.contiguous();
+        NDArray r = reduceRun(op, c, a, a);
+        NDArray out = reshapeView(r, reducedShape(x.shape(), new int[] {a}, keepDims));
+        long[] xs = x.shape();
+        return Autograd.record(op.opName(), out, g -> {
+            // route g to the arg-extremum: work in [rows, n] layout with the reduced axis last
+            int rank = xs.length;
+            int[] perm = new int[rank];
+            int p = 0;
+            for (int i = 0; i < rank; i++) if (i != a) perm[p++] = i;
+            perm[rank - 1] = a;
+            NDArray moved = contiguous(transpose(c, perm));
+            long n = xs[a];
+            long rows = moved.size() / Math.max(n, 1);
+            NDArray m2 = reshape(moved, rows, n);
+            NDArray sel = op == ReduceOp.MAX ? m2 : neg(m2);
+            NDArray idx = argmax(sel, 1);
+            NDArray gx2 = zerosLike(m2);
+            be(c).scatterAdd(reshape(g.contiguous(), rows), idx, gx2);
+            long[] movedShape = moved.shape();
+            int[] inv = new int[rank];
+            for (int i = 0; i < rank; i++) inv[perm[i]] = i;
+            return new NDArray[] {contiguous(transpose(reshape(gx2, movedShape), inv))};
+        }, x);
+    }
+
+    /** Index of the first maximum along {@code axis}, as int32 (no gradient). */
+    public static NDArray argmax(NDArray x, int axis) {
+        requireFloat("argmax", x);
+        int a = Shapes.axis(axis, x.rank());
+        long[] s = x.shape();
+        if (s[a] == 0) throw new IllegalArgumentException("argmax over an empty axis (shape " + Shapes.str(s) + ")");
+        long outer = 1, inner = 1;
+        for (int i = 0; i < a; i++) outer *= s[i];
+        for (int i = a + 1; i < s.length; i++) inner *= s[i];
+        NDArray c = x.contiguous();
+        NDArray out = NDArray.empty(x.device(), DType.INT32, reducedShape(s, new int[] {a}, false));
+        be(x).argmax(c, out, outer, s[a], inner);
+        return out;
+    }
+
+    // ---- softmax -------------------------------------------------------------------------------------------
+    public static NDArray softmax(NDArray x, int axis) {
+        return softmax(x, axis, false);
+    }
+
+    public static NDArray logSoftmax(NDArray x, int axis) {
+        return softmax(x, axis, true);
+    }
+
+    private static NDArray softmax(NDArray x, int axis, boolean log) {
+        String name = log ? "log_softmax" : "softmax";
+        requireFloat(name, x);
+        int a = Shapes.axis(axis, x.rank());
+        long[] s = x.shape();
+        long outer = 1, inner = 1;
+        for (int i = 0; i < a; i++) outer *= s[i];
+        for (int i = a + 1; i < s.length; i++) inner *= s[i];
+        long n = s[a];
+        long o = outer, in = inner;
+        NDArray c = x.contiguous();
+        NDArray y = emptyLike(c);
+        be(c).softmax(c, y, outer, n, inner, log);
+        return Autograd.record(name, y, g -> {
+            NDArray gx = emptyLike(y);
+            be(y).softmaxBackward(y, g.contiguous(), gx, o, n, in, log);
+            return new NDArray[] {gx};
+        }, x);
+    }
+
+    // ---- matmul --------------------------------------------------------------------------------------------
+    /** How BLAS reads a matrix view: transposed or not, and its leading dimension; null if it needs a copy. */
+    private static long[] blasLayout(NDArray m2) {
+        long rows = m2.shape(0), cols = m2.shape(1);
+        long[] st = m2.strides();
+        if (st[1] == 1 && st[0] >= Math.max(cols, 1)) return new long[] {0, st[0]};
+        if (st[0] == 1 && st[1] >= Math.max(rows, 1)) return new long[] {1, st[1]};
+        if (rows <= 1 && st[1] == 1) return new long[] {0, Math.max(cols, 1)};
+        if (cols <= 1 && st[0] == 1) return new long[] {1, Math.max(rows, 1)};
+        return null;
+    }
+
+    /** Matrix product. a: [..., m, k]; b: [k, n], or [..., k, n] with the same leading (batch) dimensions. */
+    public static NDArray matmul(NDArray a, NDArray b) {
+        requireSameDtype("matmul", a, b);
+        requireFloat("matmul", a);
+        if (a.rank() < 2 || b.rank() < 2) {
+            throw new IllegalArgumentException("matmul needs arrays of rank >= 2, received " + Shapes.str(a.shape())
+                    + " and " + Shapes.str(b.shape()) + "; reshape vectors to [1, n] or [n, 1]");
+        }
+        long k = a.shape(-1);
+        if (b.shape(-2) != k) {
+            throw new IllegalArgumentException("matmul: inner dimensions differ: " + Shapes.str(a.shape()) + " @ "
+                    + Shapes.str(b.shape()) + " (" + k + " vs " + b.shape(-2) + ")");
+        }
+        if (b.rank() == 2) return matmul2d(a, b);
+        return matmulBatched(a, b);
+    }
+
+    private static NDArray matmul2d(NDArray a, NDArray b) {
+        long[] as = a.shape();
+        long k = as[as.length - 1];
+        long n = b.shape(1);
+        NDArray a2 = a.rank() == 2 ? a : reshape(a, -1, k);
+        long m = a2.shape(0);
+        long[] la = blasLayout(a2);
+        if (la == null) {
+            a2 = contiguous(a2);
+            la = blasLayout(a2);
+        }
+        NDArray b2 = b;
+        long[] lb = blasLayout(b2);
+        if (lb == null) {
+            b2 = contiguous(b2);
+            lb = blasLayout(b2);
+        }
+        NDArray out2 = NDArray.empty(a.device(), a.dtype(), m, n);
+        be(a).gemm(la[0] == 1, lb[0] == 1, m, n, k, 1.0, a2, la[1], 0, b2, lb[1], 0, 0.0, out2, Math.max(n, 1), 0, 1);
+        long[] os = as.clone();
+        os[os.length - 1] = n;
+        NDArray out = a.rank() == 2 ? out2 : reshapeView(out2, os);
+        NDArray a2f = a2;
+        return Autograd.record("matmul", out, g -> {
+            NDArray g2 = reshape(g, m, n);
+            NDArray ga = a.requiresGrad() ? reshape(matmul(g2, transpose(b, 1, 0)), as) : null;
+            NDArray gb = b.requiresGrad() ? matmul(transpose(a2f, 1, 0), g2) : null;
+            return new NDArray[] {ga, gb};
+        }, a, b);
+    }
+
+    private static NDArray matmulBatched(NDArray a, NDArray b) {
+        long[] as = a.shape(), bs = b.shape();
+        long[] batchA = Arrays.copyOf(as, as.length - 2), batchB = Arrays.copyOf(bs, bs.length - 2);
+        if (!Arrays.equals(batchA, batchB)) {
+            throw new IllegalArgumentException("matmul: batch dimensions differ: " + Shapes.str(as) + " @ "
+                    + Shapes.str(bs) + "; both operands need the same leading dimensions");
+        }
+        long m = as[as.length - 2], k = as[as.length - 1], n = bs[bs.length - 1];
+        long batch = Shapes.size(batchA);
+        NDArray ac = a.contiguous(), bc = b.contiguous();
+        long[] os = as.clone();
+        os[os.length - 1] = n;
+        NDArray out = NDArray.empty(a.device(), a.dtype(), os);
+        be(a).gemm(false, false, m, n, k, 1.0, ac, Math.max(k, 1), m * k, bc, Math.max(n, 1), k * n, 0.0, out,
+                Math.max(n, 1), m * n, batch);
+        int r = as.length;
+        return Autograd.record("matmul", out, g -> {
+            NDArray ga = a.requiresGrad() ? matmul(g, contiguous(transpose(bc, r - 1, r - 2))) : null;
+            NDArray gb = b.requiresGrad() ? matmul(contiguous(transpose(ac, r - 1, r - 2)), g) : null;
+            return new NDArray[] {ga, gb};
+        }, a, b);
+    }
+
+    /** x @ w + b for x [..., in], w [in, out], b [out] (b may be null): one GEMM with the bias as C. */
+    public static NDArray linear(NDArray x, NDArray w, NDArray b) {
+        if (b == null) return matmul(x, w);
+        requireSameDtype("linear", x, w);
+        requireSameDtype("linear", x, b);
+        requireFloat("linear", x);
+        if (w.rank() != 2 || b.rank() != 1 || b.shape(0) != w.shape(1) || x.rank() < 1 || x.shape(-1) != w.shape(0)) {
+            throw new IllegalArgumentException("linear: expected x [..., " + w.shape(0) + "] for kernel "
+                    + Shapes.str(w.shape()) + " and bias " + Shapes.str(b.shape()) + ", received x "
+                    + Shapes.str(x.shape()));
+        }
+        long[] xs = x.shape();
+        long in = w.shape(0), outF = w.shape(1);
+        NDArray x2 = x.rank() == 2 ? x : reshape(x, -1, in);
+        long m = x2.shape(0);
+        long[] la = blasLayout(x2);
+        if (la == null) {
+            x2 = contiguous(x2);
+            la = blasLayout(x2);
+        }
+        NDArray wc = w;
+        long[] lw = blasLayout(wc);
+        if (lw == null) {
+            wc = contiguous(wc);
+            lw = blasLayout(wc);
+        }
+        NDArray out2 = NDArray.empty(x.device(), x.dtype(), m, outF);
+        NDArray brow = b.view(new long[] {m, outF}, new long[] {0, b.strides()[0]}, b.offset());
+        be(x).copy(brow, out2);
+        brow.close();
+        be(x).gemm(la[0] == 1, lw[0] == 1, m, outF, in, 1.0, x2, la[1], 0, wc, lw[1], 0, 1.0, out2,
+                Math.max(outF, 1), 0, 1);
+        long[] os = xs.clone();
+        os[os.length - 1] = outF;
+        NDArray out = x.rank() == 2 ? out2 : reshapeView(out2, os);
+        NDArray x2f = x2;
+        return Autograd.record("linear", out, g -> {
+            NDArray g2 = reshape(g, m, outF);
+            NDArray gx = x.requiresGrad() ? reshape(matmul(g2, transpose(w, 1, 0)), xs) : null;
+            NDArray gw = w.requiresGrad() ? matmul(transpose(x2f, 1, 0), g2) : null;
+            NDArray gb = b.requiresGrad() ? sum(g2, 0, false) : null;
+            return new NDArray[] {gx, gw, gb};
+        }, x, w, b);
+    }
+
+    // ---- shape ---------------------------------------------------------------------------------------------
+    private static long[] resolveShape(long[] shape, long size, long[] from) {
+        long[] s = shape.clone();
+        int unknown = -1;
+        long known = 1;
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == -1) {
+                if (unknown >= 0) throw new IllegalArgumentException("reshape: only one dimension may be -1, received "
+                        + Shapes.str(shape));
+                unknown = i;
+            } else if (s[i] < 0) {
+                throw new IllegalArgumentException("reshape: negative dimension in " + Shapes.str(shape));
+            } else {
+                known *= s[i];
+            }
+        }
+        if (unknown >= 0) {
+            if (known == 0 || size % known != 0) {
+                throw new IllegalArgumentException("cannot reshape " + Shapes.str(from) + " (" + size + " elements) to "
+                        + Shapes.str(shape));
+            }
+            s[unknown] = size / known;
+        } else if (known != size) {
+            throw new IllegalArgumentException("cannot reshape " + Shapes.str(from) + " (" + size + " elements) to "
+                    + Shapes.str(shape) + " (" + known + " elements)");
+        }
+        return s;
+    }
+
+    /** A view of contiguous x with another shape (no gradient recorded: internal use). */
+    private static NDArray reshapeView(NDArray x, long[] shape) {
+        return x.view(shape, Shapes.contiguousStrides(shape), x.offset());
+    }
+
+    /** Reshape (one dimension may be -1). A view when x is contiguous, else a copy. */
+    public static NDArray reshape(NDArray x, long... shape) {
+        long[] s = resolveShape(shape, x.size(), x.shape());
+        if (Arrays.equals(s, x.shape())) return x;
+        NDArray c = x.isContiguous() ? x : contiguous(x);
+        NDArray out = reshapeView(c, s);
+        long[] xs = x.shape();
+        return Autograd.record("reshape", out, g -> new NDArray[] {reshape(g, xs)}, c);
+    }
+
+    /** Permutes axes (a view). With no arguments, reverses them. With two, swaps those two. */
+    public static NDArray transpose(NDArray x, int... perm) {
+        int r = x.rank();
+        int[] p;
+        if (perm.length == 0) {
+            p = new int[r];
+            for (int i = 0; i < r; i++) p[i] = r - 1 - i;
+        } else if (perm.length == 2 && r != 2) {
+            p = new int[r];
+            for (int i = 0; i < r; i++) p[i] = i;
+            int i0 = Shapes.axis(perm[0], r), i1 = Shapes.axis(perm[1], r);
+            p[i0] = i1;
+            p[i1] = i0;
+        } else {
+            if (perm.length != r) {
+                throw new IllegalArgumentException("transpose: permutation " + Arrays.toString(perm)
+                        + " does not match rank " + r);
+            }
+            p = new int[r];
+            boolean[] seen = new boolean[r];
+            for (int i = 0; i < r; i++) {
+                p[i] = Shapes.axis(perm[i], r);
+                if (seen[p[i]]) throw new IllegalArgumentException("transpose: repeated axis in " + Arrays.toString(perm));
+                seen[p[i]] = true;
+            }
+        }
+        long[] s = x.shape(), st = x.strides();
+        long[] ns = new long[r], nst = new long[r];
+        for (int i = 0; i < r; i++) {
+            ns[i] = s[p[i]];
+            nst[i] = st[p[i]];
+        }
+        NDArray out = x.view(ns, nst, x.offset());
+        int[] inv = new int[r];
+        for (int i = 0; i < r; i++) inv[p[i]] = i;
+        return Autograd.record("transpose", out, g -> new NDArray[] {transpose(g, inv)}, x);
+    }
+
+    /** Elements [start, end) along axis (a view). */
+    public static NDArray slice(NDArray x, int axis, long start, long end) {
+        int a = Shapes.axis(axis, x.rank());
+        long d = x.shape(a);
+        if (start < 0 || end > d || start > end) {
+            throw new IllegalArgumentException("slice [" + start + ", " + end + ") is out of range for axis " + a
+                    + " of size " + d + " (shape " + Shapes.str(x.shape()) + ")");
+        }
+        long[] s = x.shape();
+        s[a] = end - start;
+        NDArray out = x.view(s, x.strides(), x.offset() + start * x.strides()[a]);
+        long[] xs = x.shape();
+        return Autograd.record("slice", out, g -> {
+            NDArray gx = NDArray.zeros(x.dtype(), xs);
+            NDArray window = slice(gx, a, start, end);
+            be(gx).copy(g, window);
+            return new NDArray[] {gx};
+        }, x);
+    }
+
+    /** Concatenation along axis; all other dimensions must agree. */
+    public static NDArray concat(List<NDArray> xs, int axis) {
+        if (xs.isEmpty()) throw new IllegalArgumentException("concat of an empty list");
+        NDArray first = xs.get(0);
+        int a = Shapes.axis(axis, first.rank());
+        long[] s = first.shape();
+        long total = 0;
+        for (NDArray x : xs) {
+            requireSameDtype("concat", first, x);
+            long[] xsh = x.shape();
+            boolean ok = xsh.length == s.length;
+            for (int i = 0; ok && i < s.length; i++) ok = i == a || xsh[i] == s[i];
+            if (!ok) {
+                throw new IllegalArgumentException("concat along axis " + a + ": shapes " + Shapes.str(s) + " and "
+                        + Shapes.str(xsh) + " differ outside that axis");
+            }
+            total += xsh[a];
+        }
+        s[a] = total;
+        NDArray out = NDArray.empty(first.device(), first.dtype(), s);
+        long[] starts = new long[xs.size() + 1];
+        for (int i = 0; i < xs.size(); i++) {
+            NDArray x = xs.get(i);
+            starts[i + 1] = starts[i] + x.shape(a);
+            try (NDArray window = out.view(x.shape(), out.strides(), starts[i] * out.strides()[a])) {
+                be(x).copy(x, window);
+            }
+        }
+        NDArray[] inputs = xs.toArray(new NDArray[0]);
+        return Autograd.record("concat", out, g -> {
+            NDArray[] gs = new NDArray[inputs.length];
+            for (int i = 0; i < inputs.length; i++) {
+                if (inputs[i].requiresGrad()) gs[i] = slice(g, a, starts[i], starts[i + 1]);
+            }
+            return gs;
+        }, inputs);
+    }
+
+    // ---- regularisation ------------------------------------------------------------------------------------
+    /** Inverted-dropout mask of x's shape: 0 with probability rate, else 1/(1-rate); same seed, same mask. */
+    public static NDArray dropoutMask(NDArray x, double rate, long seed) {
+        if (!(rate >= 0 && rate < 1)) {
+            throw new IllegalArgumentException("dropout rate must be in [0, 1), received rate=" + rate);
+        }
+        NDArray mask = emptyLike(x);
+        be(x).dropoutMask(mask, rate, seed);
+        return mask;
+    }
+
+    /** x * dropoutMask(x, rate, seed). Gradient: g * mask (through mul). */
+    public static NDArray dropout(NDArray x, double rate, long seed) {
+        requireFloat("dropout", x);
+        if (rate == 0) return x;
+        return mul(x, dropoutMask(x, rate, seed));
+    }
+
+    // ---- losses and indexing -------------------------------------------------------------------------------
+    private static void checkLabels(String op, NDArray x, NDArray labels) {
+        if (labels.dtype() != DType.INT32) {
+            throw new DTypeException(op + ": labels must be int32 class indices, received " + labels.dtype().pyName);
+        }
+        if (x.rank() != 2 || labels.rank() != 1 || labels.shape(0) != x.shape(0)) {
+            throw new IllegalArgumentException(op + ": expected x [n, classes] and labels [n], received x "
+                    + Shapes.str(x.shape()) + " and labels " + Shapes.str(labels.shape()));
+        }
+    }
+
+    /** Per-row loss log(sum(exp(x_i))) - x_i[label_i] for logits [n, c], int32 labels [n]. */
+    public static NDArray sparseSoftmaxCrossEntropy(NDArray logits, NDArray labels) {
+        requireFloat("sparse_softmax_cross_entropy", logits);
+        checkLabels("sparse_softmax_cross_entropy", logits, labels);
+        NDArray x = logits.contiguous();
+        NDArray lab = labels.contiguous();
+        NDArray loss = NDArray.empty(x.device(), x.dtype(), x.shape(0));
+        NDArray probs = emptyLike(x);
+        be(x).softmaxCrossEntropy(x, lab, loss, probs);
+        return Autograd.record("sparse_softmax_cross_entropy", loss, g -> {
+            NDArray gx = emptyLike(probs);
+            be(probs).softmaxCrossEntropyBackward(probs, lab, g.contiguous(), gx);
+            return new NDArray[] {gx, null};
+        }, logits, labels);
+    }
+
+    /** out[i] = x[i, idx[i]] for x [n, c] and int32 idx [n]. Gradient: scatter-add into zeros. */
+    public static NDArray gather(NDArray x, NDArray idx) {
+        requireFloat("gather", x);
+        checkLabels("gather", x, idx);
+        NDArray c = x.contiguous();
+        NDArray ic = idx.contiguous();
+        NDArray out = NDArray.empty(x.device(), x.dtype(), x.shape(0));
+        be(x).gather(c, ic, out);
+        return Autograd.record("gather", out, g -> {
+            NDArray gx = zerosLike(c);
+            be(c).scatterAdd(g.contiguous(), ic, gx);
+            return new NDArray[] {gx, null};
+        }, x, idx);
+    }
+
+    /** Number of NaN or infinite elements. */
+    public static long countNonFinite(NDArray x) {
+        if (!x.dtype().isFloat()) return 0;
+        NDArray c = x.contiguous();
+        return be(c).countNonFinite(c);
+    }
+}

@@ -1,0 +1,90 @@
+package org.pydl.py;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.pydl.io.Json;
+import org.pydl.nd.DType;
+import org.pydl.nd.MemoryScope;
+import org.pydl.nd.NDArray;
+import org.pydl.nn.Layer;
+import org.pydl.nn.Layers;
+import org.pydl.nn.Loss;
+import org.pydl.nn.Optimizer;
+import org.pydl.nn.Sequential;
+
+/**
+ * Coarse entry points for the Python facade (one JPype call instead of several): array descriptors for
+ * zero-copy NumPy views, allocation by dtype code, and construction of models from JSON configs.
+ */
+public final class PyBridge {
+    private PyBridge() {}
+
+    private static final DType[] BY_CODE = DType.values();
+
+    /** [address, dtype code, rank, shape..., strides in bytes...] of an array. */
+    public static long[] describe(NDArray a) {
+        int r = a.rank();
+        long[] d = new long[3 + 2 * r];
+        d[0] = a.address();
+        d[1] = a.dtype().code;
+        d[2] = r;
+        long[] s = a.shape(), st = a.strides();
+        for (int i = 0; i < r; i++) {
+            d[3 + i] = s[i];
+            d[3 + r + i] = st[i] * a.dtype().size;
+        }
+        return d;
+    }
+
+    /** A contiguous array owned by no scope (Python holds it; the GC frees it). */
+    public static NDArray empty(int dtypeCode, long[] shape) {
+        if (dtypeCode < 0 || dtypeCode >= BY_CODE.length) throw new IllegalArgumentException("bad dtype code " + dtypeCode);
+        return MemoryScope.detach(NDArray.empty(BY_CODE[dtypeCode], shape));
+    }
+
+    /** Layers from a JSON list of {"class": ..., "config": {...}}. */
+    @SuppressWarnings("unchecked")
+    public static List<Layer> layers(String json) {
+        List<Layer> out = new ArrayList<>();
+        for (Object o : (List<Object>) Json.parse(json)) {
+            java.util.Map<String, Object> m = (java.util.Map<String, Object>) o;
+            out.add(Layers.fromConfig(Json.getString(m, "class"), Json.getMap(m, "config")));
+        }
+        return out;
+    }
+
+    public static Sequential sequential(String name, long[] inputShape, String dtype, long seed, String layersJson) {
+        return new Sequential(name, inputShape, DType.of(dtype), seed, layers(layersJson));
+    }
+
+    @SuppressWarnings("unchecked")
+    public static Optimizer optimizer(String json) {
+        return Optimizer.fromConfig((java.util.Map<String, Object>) Json.parse(json));
+    }
+
+    public static Loss loss(String name, boolean fromLogits) {
+        return Loss.of(name, fromLogits);
+    }
+
+    /** Java Map<String, Double> / Map<String, List<Double>> as JSON, read in Python with json.loads. */
+    public static String toJson(Object o) {
+        return Json.write(finite(o));
+    }
+
+    /** Replaces NaN/Infinity (not valid JSON) by the strings "NaN", "Infinity", "-Infinity". */
+    private static Object finite(Object o) {
+        if (o instanceof Double && !Double.isFinite((Double) o)) return o.toString();
+        if (o instanceof java.util.Map) {
+            java.util.Map<Object, Object> m = new java.util.LinkedHashMap<>();
+            for (java.util.Map.Entry<?, ?> e : ((java.util.Map<?, ?>) o).entrySet()) m.put(e.getKey(), finite(e.getValue()));
+            return m;
+        }
+        if (o instanceof List) {
+            List<Object> l = new ArrayList<>();
+            for (Object e : (List<?>) o) l.add(finite(e));
+            return l;
+        }
+        return o;
+    }
+}

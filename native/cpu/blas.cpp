@@ -1,0 +1,165 @@
+// Batched row-major GEMM: OpenBLAS (scipy-openblas32, prefixed symbols) or a plain triple-loop reference.
+#include <cblas.h>
+
+#include <cinttypes>
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+
+#include "pydl/jni_util.h"
+#include "pydl/kernels.h"
+#include "pydl/memory.h"
+#include "pydl/parallel.h"
+
+namespace pydl {
+
+namespace {
+/// C = beta * C over an m x n matrix with leading dimension ldc (beta == 0 clears, so NaN/Inf in C don't survive).
+template <class T>
+void scale_c(T* c, int64_t m, int64_t n, int64_t ldc, double beta) {
+  if (beta == 1.0) return;
+  const T b = static_cast<T>(beta);
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = c + i * ldc;
+    if (beta == 0.0) {
+      for (int64_t j = 0; j < n; ++j) row[j] = T(0);
+    } else {
+      for (int64_t j = 0; j < n; ++j) row[j] *= b;
+    }
+  }
+}
+}  // namespace
+
+// ==== reference ===============================================================================================
+
+namespace ref {
+template <class T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const T* a, int64_t lda, int64_t sa,
+          const T* b, int64_t ldb, int64_t sb, double beta, T* c, int64_t ldc, int64_t sc, int64_t batch) {
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    const T* A = a + bi * sa;
+    const T* B = b + bi * sb;
+    T* C = c + bi * sc;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t p = 0; p < k; ++p) {
+          double av = ta ? A[p * lda + i] : A[i * lda + p];
+          double bv = tb ? B[j * ldb + p] : B[p * ldb + j];
+          acc += av * bv;
+        }
+        double prev = beta == 0.0 ? 0.0 : beta * static_cast<double>(C[i * ldc + j]);
+        C[i * ldc + j] = static_cast<T>(alpha * acc + prev);
+      }
+  }
+}
+}  // namespace ref
+
+// ==== optimised (OpenBLAS) ====================================================================================
+
+namespace opt {
+inline void gemm_call(const float* A, const float* B, float* C, bool ta, bool tb, int m, int n, int k, double alpha,
+                      int lda, int ldb, double beta, int ldc) {
+  scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
+                    static_cast<float>(alpha), A, lda, B, ldb, static_cast<float>(beta), C, ldc);
+}
+inline void gemm_call(const double* A, const double* B, double* C, bool ta, bool tb, int m, int n, int k,
+                      double alpha, int lda, int ldb, double beta, int ldc) {
+  scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A,
+                    lda, B, ldb, beta, C, ldc);
+}
+
+template <class T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const T* a, int64_t lda, int64_t sa,
+          const T* b, int64_t ldb, int64_t sb, double beta, T* c, int64_t ldc, int64_t sc, int64_t batch) {
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0.0) {  // no product: C = beta * C
+    for (int64_t bi = 0; bi < batch; ++bi) scale_c(c + bi * sc, m, n, ldc, beta);
+    return;
+  }
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    gemm_call(a + bi * sa, b + bi * sb, c + bi * sc, ta, tb, static_cast<int>(m), static_cast<int>(n),
+              static_cast<int>(k), alpha, static_cast<int>(lda), static_cast<int>(ldb), beta, static_cast<int>(ldc));
+  }
+}
+}  // namespace opt
+
+// ==== dispatch ================================================================================================
+
+void gemm(int dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a, int64_t lda,
+          int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc, int64_t sc,
+          int64_t batch) {
+  const bool r = reference_mode();
+  if (dtype == kFloat32) {
+    auto A = static_cast<const float*>(a);
+    auto B = static_cast<const float*>(b);
+    auto C = static_cast<float*>(c);
+    r ? ref::gemm(ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch)
+      : opt::gemm(ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
+  } else {
+    auto A = static_cast<const double*>(a);
+    auto B = static_cast<const double*>(b);
+    auto C = static_cast<double*>(c);
+    r ? ref::gemm(ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch)
+      : opt::gemm(ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
+  }
+}
+
+}  // namespace pydl
+
+// ==== JNI =====================================================================================================
+
+using namespace pydl;
+
+namespace {
+/// Checks one batched matrix operand: `rows` x `cols` stored row-major with leading dimension ld (>= cols),
+/// `batch` copies `stride` elements apart. Returns nothing; throws ArgumentError on any problem.
+void check_matrix(int64_t addr, int dtype, int64_t rows, int64_t cols, int64_t ld, int64_t stride, int64_t batch,
+                  const char* what, const char* ldname, const char* stridename) {
+  char label[32];
+  std::snprintf(label, sizeof label, "operand %s", what);
+  if (stride < 0) fail("%s = %" PRId64 " is negative (must be >= 0)", stridename, stride);
+  if (rows == 0 || cols == 0 || batch == 0) {  // not read or written
+    check_range(addr, 0, label);
+    return;
+  }
+  if (ld < std::max<int64_t>(1, cols))
+    fail("%s = %" PRId64 " is too small: operand %s has %" PRId64 " columns (need %s >= max(1, %" PRId64 "))", ldname,
+         ld, what, cols, ldname, cols);
+  if (ld > INT_MAX) fail("%s = %" PRId64 " exceeds the 32-bit BLAS limit %d", ldname, ld, INT_MAX);
+  int64_t extent, t;  // elements: (batch-1)*stride + (rows-1)*ld + cols
+  if (__builtin_mul_overflow(batch - 1, stride, &extent) || __builtin_mul_overflow(rows - 1, ld, &t) ||
+      __builtin_add_overflow(extent, t, &extent) || __builtin_add_overflow(extent, cols, &extent))
+    fail("operand %s: extent overflows", what);
+  check_elems(addr, extent, dtype, label);
+}
+}  // namespace
+
+extern "C" {
+
+JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_gemm(JNIEnv* env, jclass, jint dtype, jboolean transA,
+                                                        jboolean transB, jlong m, jlong n, jlong k, jdouble alpha,
+                                                        jlong a, jlong lda, jlong strideA, jlong b, jlong ldb,
+                                                        jlong strideB, jdouble beta, jlong c, jlong ldc,
+                                                        jlong strideC, jlong batch) {
+  PYDL_JNI_BEGIN("gemm")
+  check_float_dtype(dtype);
+  check_count(m, "m");
+  check_count(n, "n");
+  check_count(k, "k");
+  check_count(batch, "batch");
+  if (m > INT_MAX || n > INT_MAX || k > INT_MAX)
+    fail("m, n, k = %" PRId64 ", %" PRId64 ", %" PRId64 " exceed the 32-bit BLAS limit %d", m, n, k, INT_MAX);
+  const bool ta = transA == JNI_TRUE, tb = transB == JNI_TRUE;
+  // op(A) is m x k: A is stored m x k, or k x m when transposed; likewise B.
+  const bool touch_ab = m > 0 && n > 0 && k > 0;
+  check_matrix(a, dtype, touch_ab ? (ta ? k : m) : 0, ta ? m : k, lda, strideA, batch, "A", "lda", "strideA");
+  check_matrix(b, dtype, touch_ab ? (tb ? n : k) : 0, tb ? k : n, ldb, strideB, batch, "B", "ldb", "strideB");
+  check_matrix(c, dtype, m, n, ldc, strideC, batch, "C", "ldc", "strideC");
+  if (batch == 0 || m == 0 || n == 0) return;
+  gemm(dtype, ta, tb, m, n, k, alpha, as_ptr<const void>(a), lda, strideA, as_ptr<const void>(b), ldb, strideB, beta,
+       as_ptr<void>(c), ldc, strideC, batch);
+  PYDL_JNI_END(env, )
+}
+
+}  // extern "C"

@@ -1,0 +1,78 @@
+// Device-neutral kernel declarations. The CPU implementations live in native/cpu/<family>.cpp; every kernel has a
+// plain scalar reference implementation and an optimised one, picked by reference_mode(). Arguments are assumed
+// valid here (the JNI entry points validate them).
+#pragma once
+
+#include <cstdint>
+
+namespace pydl {
+
+// ---- library state (library.cpp) ----
+bool reference_mode();
+void set_reference_mode(bool on);
+int num_threads();
+void set_num_threads(int n);
+
+// ---- op tables (ids are the index into these arrays) ----
+enum class UnaryOp : int {
+  kNeg, kExp, kLog, kSqrt, kTanh, kSigmoid, kRelu, kLeakyRelu, kElu, kGelu, kSoftplus, kAbs, kSquare,
+  kReciprocal, kGeluTanh, kSelu, kSwish, kSoftsign, kHardSigmoid, kRelu6, kCount
+};
+enum class BinaryOp : int { kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum, kCount };
+enum class ReduceOp : int { kSum, kMax, kMin, kCount };
+
+extern const char* const kUnaryOpNames[static_cast<int>(UnaryOp::kCount)];
+extern const char* const kBinaryOpNames[static_cast<int>(BinaryOp::kCount)];
+extern const char* const kReduceOpNames[static_cast<int>(ReduceOp::kCount)];
+
+// ---- memory.cpp ----
+void fill(int dtype, void* dst, int64_t n, double value);
+/// ndim <= kMaxDims; strides in elements.
+void copy_strided(int dtype, const void* src, const int64_t* src_strides, void* dst, const int64_t* dst_strides,
+                  const int64_t* shape, int ndim);
+void cast(int src_dtype, const void* src, int dst_dtype, void* dst, int64_t n);
+
+// ---- elementwise.cpp ----
+void unary(UnaryOp op, int dtype, const void* x, void* y, int64_t n, double alpha);
+void unary_backward(UnaryOp op, int dtype, const void* x, const void* y, const void* gy, void* gx, int64_t n,
+                    double alpha);
+/// out contiguous over shape; a/b strided (0 = broadcast).
+void binary(BinaryOp op, int dtype, const void* a, const int64_t* a_strides, const void* b, const int64_t* b_strides,
+            void* out, const int64_t* shape, int ndim);
+void affine(int dtype, const void* x, void* y, int64_t n, double scale, double shift);
+
+// ---- reduce.cpp ----
+void reduce(ReduceOp op, int dtype, const void* x, void* out, int64_t outer, int64_t n, int64_t inner);
+void argmax(int dtype, const void* x, int32_t* out, int64_t outer, int64_t n, int64_t inner);
+void softmax(int dtype, const void* x, void* y, int64_t outer, int64_t n, int64_t inner, bool log);
+void softmax_backward(int dtype, const void* y, const void* gy, void* gx, int64_t outer, int64_t n, int64_t inner,
+                      bool log);
+
+// ---- blas.cpp ----
+void gemm(int dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
+          int64_t lda, int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b, double beta, void* c,
+          int64_t ldc, int64_t stride_c, int64_t batch);
+
+// ---- loss.cpp (labels/indices already validated) ----
+void softmax_cross_entropy(int dtype, const void* logits, const int32_t* labels, void* loss, void* probs, int64_t n,
+                           int64_t c);
+void softmax_cross_entropy_backward(int dtype, const void* probs, const int32_t* labels, const void* gy, void* gx,
+                                    int64_t n, int64_t c);
+void gather(int dtype, const void* x, const int32_t* idx, void* out, int64_t n, int64_t c);
+void scatter_add(int dtype, const void* gy, const int32_t* idx, void* gx, int64_t n, int64_t c);
+int64_t count_non_finite(int dtype, const void* x, int64_t n);
+
+// ---- random.cpp ----
+void dropout_mask(int dtype, void* mask, int64_t n, double rate, uint64_t seed);
+void uniform(int dtype, void* out, int64_t n, double low, double high, uint64_t seed);
+void normal(int dtype, void* out, int64_t n, double mean, double std, uint64_t seed);
+
+// ---- optim.cpp ----
+void sgd_update(int dtype, void* param, const void* grad, void* velocity, int64_t n, double lr, double momentum,
+                bool nesterov, double weight_decay);
+void adam_update(int dtype, void* param, const void* grad, void* m, void* v, int64_t n, double lr, double beta1,
+                 double beta2, double eps, int64_t step, double decoupled_weight_decay);
+void rmsprop_update(int dtype, void* param, const void* grad, void* sq, void* mom, int64_t n, double lr, double rho,
+                    double eps, double momentum);
+
+}  // namespace pydl

@@ -1,0 +1,187 @@
+"""Keras-like layers. Each is a config (Keras names and defaults); the Java class of the same name does the work.
+
+Example:
+    >>> from pydl import layers
+    >>> model = pydl.Sequential([layers.Input(784), layers.Dense(64, activation="relu"), layers.Dense(10)])
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _array
+from .errors import java_errors
+
+_ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "gelu", "leaky_relu",
+                "softplus", "softsign", "swish", "silu", "hard_sigmoid", "relu6", "exponential"}
+_INITIALIZERS = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "zeros", "ones",
+                 "random_normal", "random_uniform"}
+
+
+def _check_activation(layer, activation):
+    if activation is None:
+        return "linear"
+    if not isinstance(activation, str) or activation.lower() not in _ACTIVATIONS:
+        raise ValueError(f"{layer}: unknown activation. Received: activation={activation!r}; "
+                         f"valid: {sorted(_ACTIVATIONS)}")
+    return activation.lower()
+
+
+class Layer:
+    """Base class: a name, a trainable flag, and (once the model is built) the Java layer."""
+
+    class_name = "Layer"
+
+    def __init__(self, name: str | None = None, trainable: bool = True):
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(f"{self.class_name}: layer names are non-empty strings without '/'. Received: name={name!r}")
+        self.name = name
+        self.trainable = bool(trainable)
+        self._java = None
+
+    def get_config(self) -> dict:
+        cfg = {"trainable": self.trainable}
+        if self.name is not None:
+            cfg["name"] = self.name
+        return cfg
+
+    def _spec(self) -> dict:
+        return {"class": self.class_name, "config": self.get_config()}
+
+    # weights, once built --------------------------------------------------------------------------------
+    def _require_built(self):
+        if self._java is None:
+            raise ValueError(f"layer {self.name or self.class_name} is not built yet: it gets weights when its model "
+                             "is built (add an Input layer, or call fit)")
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the layer's parameters (kernel first, then bias), as NumPy arrays."""
+        self._require_built()
+        with java_errors():
+            return [np.array(_array.to_numpy(p.value())) for p in self._java.parameters()]
+
+    def set_weights(self, weights) -> None:
+        self._require_built()
+        params = list(self._java.parameters())
+        if len(weights) != len(params):
+            raise ValueError(f"layer '{self._java.name()}' has {len(params)} weights, received {len(weights)}")
+        with java_errors():
+            for p, w in zip(params, weights):
+                w = _array.as_numeric(w, f"weights of layer '{self._java.name()}'")
+                expected = tuple(int(d) for d in p.value().shape())
+                if w.shape != expected:
+                    raise ValueError(f"layer '{self._java.name()}': weight '{p.name}' has shape {expected}, "
+                                     f"received {w.shape}")
+                p.set(_array.to_java(w, _array.to_numpy(p.value()).dtype))
+
+    @property
+    def weights(self):
+        return self.get_weights()
+
+    def __repr__(self):
+        return f"<{self.class_name} name={self.name!r}>"
+
+
+class Input:
+    """Declares the input shape (without the batch axis), like ``keras.Input``."""
+
+    def __init__(self, shape, name: str | None = None):
+        if isinstance(shape, (int, np.integer)):
+            shape = (int(shape),)
+        try:
+            shape = tuple(int(d) for d in shape)
+        except TypeError:
+            raise ValueError(f"Input: shape must be an int or a tuple of ints. Received: shape={shape!r}") from None
+        if not shape or any(d <= 0 for d in shape):
+            raise ValueError(f"Input: shape dimensions must be positive integers. Received: shape={shape!r}")
+        self.shape = shape
+        self.name = name
+
+    def __repr__(self):
+        return f"Input(shape={self.shape})"
+
+
+class Dense(Layer):
+    """Fully connected layer: ``activation(x @ kernel + bias)``, kernel of shape ``(in, units)``.
+
+    Args:
+        units: positive int, output size.
+        activation: name of an activation ("relu", "softmax", ...) or None for linear.
+        use_bias: whether to add a bias vector.
+        kernel_initializer, bias_initializer: initializer names ("glorot_uniform", "zeros", "he_normal", ...).
+        kernel_regularizer, bias_regularizer: ``pydl.regularizers.l2(0.01)`` adds 0.01 * sum(w**2) to the loss.
+        input_shape: optional shape of the input (without batch) when the model has no Input.
+    Shape:
+        input ``(batch, ..., in)`` -> output ``(batch, ..., units)``.
+    """
+
+    class_name = "Dense"
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, input_shape=None,
+                 name=None, trainable=True):
+        super().__init__(name, trainable)
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Dense: received an invalid value for `units`, expected a positive integer. "
+                             f"Received: units={units!r}")
+        self.units = int(units)
+        self.activation = _check_activation("Dense", activation)
+        self.use_bias = bool(use_bias)
+        for what, v in (("kernel_initializer", kernel_initializer), ("bias_initializer", bias_initializer)):
+            if v not in _INITIALIZERS:
+                raise ValueError(f"Dense: unknown {what}. Received: {what}={v!r}; valid: {sorted(_INITIALIZERS)}")
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.input_shape = None if input_shape is None else Input(input_shape).shape
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(units=self.units, activation=self.activation, use_bias=self.use_bias,
+                   kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer,
+                   kernel_l2=_l2(self.kernel_regularizer), bias_l2=_l2(self.bias_regularizer))
+        return cfg
+
+
+def _l2(reg) -> float:
+    if reg is None:
+        return 0.0
+    v = getattr(reg, "l2", None)
+    if v is None:
+        raise ValueError(f"unsupported regularizer {reg!r}; use pydl.regularizers.l2(factor)")
+    return float(v)
+
+
+class Dropout(Layer):
+    """Inverted dropout: during training zeroes ``rate`` of the inputs and scales the rest by ``1/(1-rate)``."""
+
+    class_name = "Dropout"
+
+    def __init__(self, rate, name=None, seed=None):
+        super().__init__(name)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout: `rate` must be a float in [0, 1). Received: rate={rate!r}")
+        self.rate = float(rate)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(rate=self.rate)
+        return cfg
+
+
+class Activation(Layer):
+    """Applies an activation function by name."""
+
+    class_name = "Activation"
+
+    def __init__(self, activation, name=None):
+        super().__init__(name)
+        self.activation = _check_activation("Activation", activation)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(activation=self.activation)
+        return cfg
+
+
+_CLASSES = {c.class_name: c for c in (Dense, Dropout, Activation)}

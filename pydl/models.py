@@ -1,0 +1,325 @@
+"""Sequential models: Keras's API, Java's training loop."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from . import _array, _jvm
+from . import layers as _layers
+from . import optimizers as _optimizers
+from .errors import java_errors, translate
+
+_SPARSE = {"sparse_categorical_crossentropy"}
+_LOSSES = {"sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
+           "mean_squared_error", "mse"}
+
+
+class History:
+    """Per-epoch metrics of ``fit``: ``history.history["val_accuracy"]``, as in Keras."""
+
+    def __init__(self, history: dict, epochs: int):
+        self.history = history
+        self.epoch = list(range(epochs))
+
+    def plot(self, metrics=None, ax=None):
+        from .plot import plot_history
+
+        return plot_history(self, metrics=metrics, ax=ax)
+
+    def __repr__(self):
+        return f"History({self.history})"
+
+
+def _floats(d):
+    return {k: [float(v) for v in vs] if isinstance(vs, list) else float(vs) for k, vs in d.items()}
+
+
+class Sequential:
+    """A linear stack of layers.
+
+    Example:
+        >>> model = pydl.Sequential([layers.Input(784), layers.Dense(512, activation="relu"),
+        ...                          layers.Dense(10, activation="softmax")], seed=0)
+        >>> model.compile(optimizer=pydl.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+        ...               metrics=["accuracy"])
+        >>> model.fit(x, y, epochs=5, batch_size=128, validation_split=0.1)
+    """
+
+    def __init__(self, layers=None, name: str | None = None, seed: int | None = None, dtype: str = "float32"):
+        self.name = name or "sequential"
+        self.seed = int(seed) if seed is not None else int.from_bytes(os.urandom(6), "little")
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise TypeError(f"Sequential: dtype must be float32 or float64. Received: dtype={dtype!r}")
+        self.dtype = np.dtype(dtype)
+        self._input_shape = None
+        self._layers: list = []
+        self._java = None
+        self._compile_args = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # construction ---------------------------------------------------------------------------------------
+    def add(self, layer):
+        if self._java is not None:
+            raise ValueError(f"model '{self.name}' is already built; add layers before building or training it")
+        if isinstance(layer, _layers.Input):
+            if self._layers or self._input_shape is not None:
+                raise ValueError("Input must be the first entry of a Sequential model")
+            self._input_shape = layer.shape
+            return
+        if not isinstance(layer, _layers.Layer):
+            raise TypeError(f"Sequential.add expects a pydl layer, received {type(layer).__name__}")
+        if not self._layers and self._input_shape is None and getattr(layer, "input_shape", None):
+            self._input_shape = layer.input_shape
+        self._layers.append(layer)
+        if self._input_shape is not None:
+            pass
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    @property
+    def built(self) -> bool:
+        return self._java is not None
+
+    def build(self, input_shape=None):
+        """Creates the Java model and its weights. ``input_shape`` excludes the batch axis."""
+        if self._java is not None:
+            return
+        if input_shape is not None:
+            self._input_shape = _layers.Input(input_shape).shape
+        if self._input_shape is None:
+            raise ValueError(f"model '{self.name}' has no input shape: start it with layers.Input(shape), pass "
+                             "input_shape= to the first layer, or call build(input_shape)")
+        if not self._layers:
+            raise ValueError(f"model '{self.name}' has no layers")
+        specs = json.dumps([layer._spec() for layer in self._layers])
+        bridge = _jvm.jclass("org.pydl.py.PyBridge")
+        import jpype
+
+        with java_errors():
+            self._java = bridge.sequential(self.name, jpype.JArray(jpype.JLong)(self._input_shape),
+                                           self.dtype.name, self.seed, specs)
+            for layer, jl in zip(self._layers, self._java.layers()):
+                layer._java = jl
+                layer.name = str(jl.name())
+        if self._compile_args is not None:
+            self._apply_compile()
+
+    @classmethod
+    def _from_java(cls, jmodel):
+        m = cls.__new__(cls)
+        m.name = str(jmodel.name())
+        m.seed = int(jmodel.seed())
+        m.dtype = np.dtype(str(jmodel.dtype().pyName))
+        m._input_shape = tuple(int(d) for d in jmodel.inputShape())
+        m._java = jmodel
+        m._layers = []
+        for jl in jmodel.layers():
+            cfg = json.loads(str(_jvm.jclass("org.pydl.py.PyBridge").toJson(jl.config())))
+            cls_ = _layers._CLASSES[str(jl.type())]
+            layer = cls_.__new__(cls_)
+            _layers.Layer.__init__(layer, cfg.get("name"), cfg.get("trainable", True))
+            for k, v in cfg.items():
+                if k not in ("name", "trainable"):
+                    setattr(layer, k, v)
+            layer._java = jl
+            m._layers.append(layer)
+        m._compile_args = None
+        if jmodel.isCompiled():
+            m._compile_args = ("<loaded>", None, None)
+        return m
+
+    # compile ----------------------------------------------------------------------------------------------
+    def compile(self, optimizer="adam", loss=None, metrics=None, from_logits: bool = False):
+        """Sets optimizer, loss and metrics (``metrics=["accuracy"]``)."""
+        opt = _optimizers.get(optimizer)
+        if not isinstance(loss, str) or loss.lower() not in _LOSSES:
+            raise ValueError(f"compile: unknown loss. Received: loss={loss!r}; valid: {sorted(_LOSSES)}")
+        metrics = list(metrics or [])
+        for m in metrics:
+            if m not in ("accuracy", "acc"):
+                raise ValueError(f"compile: unsupported metric {m!r}; supported: 'accuracy'")
+        self._compile_args = (opt, loss.lower(), metrics, bool(from_logits))
+        if self._java is not None:
+            self._apply_compile()
+
+    def _apply_compile(self):
+        if self._compile_args[0] == "<loaded>":
+            return
+        opt, loss, metrics, from_logits = self._compile_args
+        bridge = _jvm.jclass("org.pydl.py.PyBridge")
+        import jpype
+
+        with java_errors():
+            self._java.compile(opt._to_java(), bridge.loss(loss, from_logits),
+                               jpype.JClass("java.util.List").of(*metrics))
+
+    @property
+    def optimizer(self):
+        return self._compile_args[0] if self._compile_args else None
+
+    # data -------------------------------------------------------------------------------------------------
+    def _x(self, x, what="x"):
+        a = _array.as_numeric(x, what)
+        if a.ndim == 0:
+            raise ValueError(f"{what} must have a batch axis; received a scalar")
+        return a
+
+    def _check_x(self, a, what):
+        want = tuple(self._input_shape)
+        if a.shape[1:] != want:
+            first = self._layers[0]
+            hint = "; add a batch axis, e.g. x[None]" if a.shape == want else ""
+            raise ValueError(f"{what}: model '{self.name}' (first layer '{first.name}', {first.class_name}) expects "
+                             f"input of shape (None, {', '.join(map(str, want))}), received {a.shape}{hint}")
+
+    def _y(self, y, n, what="y"):
+        a = _array.as_numeric(y, what)
+        if a.ndim == 0 or len(a) != n:
+            raise ValueError(f"{what} has {0 if a.ndim == 0 else len(a)} samples but x has {n}; x and y must have "
+                             "the same length")
+        loss = self._compile_args[1] if self._compile_args and self._compile_args[0] != "<loaded>" else \
+            str(self._java.loss().name())
+        if loss in _SPARSE:
+            if a.dtype.kind == "f":
+                if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+                    raise ValueError(f"{what}: {loss} needs integer class labels; received non-integer values")
+            return a.astype(np.int32) if a.dtype != np.int32 else a
+        return a
+
+    def _to_java_x(self, a):
+        return _array.to_java(a, self.dtype)
+
+    # training ---------------------------------------------------------------------------------------------
+    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
+            verbose=1, check_finite=True, seed=None) -> History:
+        """Trains in Java (the loop never returns to Python per batch); shows a progress bar per epoch."""
+        if self._compile_args is None:
+            raise RuntimeError(f"model '{self.name}' must be compiled before fit: call model.compile(...)")
+        xa = self._x(x)
+        if self._java is None:
+            if self._input_shape is None:
+                self._input_shape = tuple(int(d) for d in xa.shape[1:])
+            self.build()
+        self._check_x(xa, "fit")
+        if len(xa) == 0:
+            raise ValueError("fit: x is empty (0 samples)")
+        ya = self._y(y, len(xa))
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"fit: epochs must be a non-negative int. Received: epochs={epochs!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"fit: batch_size must be a positive int. Received: batch_size={batch_size!r}")
+        Seq = _jvm.jclass("org.pydl.nn.Sequential")
+        DataSet = _jvm.jclass("org.pydl.train.DataSet")
+        state = _jvm.jclass("org.pydl.train.ProgressState")()
+        with java_errors():
+            opts = Seq.FitOptions().epochs(int(epochs)).batchSize(int(batch_size)) \
+                .validationSplit(float(validation_split)).shuffle(bool(shuffle)).checkFinite(bool(check_finite)) \
+                .listener(state)
+            if seed is not None:
+                opts = opts.seed(int(seed))
+            if validation_data is not None:
+                vx, vy = validation_data[0], validation_data[1]
+                vxa = self._x(vx, "validation x")
+                self._check_x(vxa, "fit (validation data)")
+                vya = self._y(vy, len(vxa), "validation y")
+                opts = opts.validationData(DataSet(self._to_java_x(vxa), _array.to_java(vya)))
+            data = DataSet(self._to_java_x(xa), _array.to_java(ya))
+        from .progress import run_with_progress
+
+        jhist = run_with_progress(lambda: self._java.fit(data, opts), state, self._java, verbose)
+        if jhist is None:
+            return History({}, 0)
+        bridge = _jvm.jclass("org.pydl.py.PyBridge")
+        h = json.loads(str(bridge.toJson(jhist.history())))
+        return History(_floats(h), int(jhist.epochs()))
+
+    def _require_built(self, what):
+        if self._java is None:
+            raise ValueError(f"{what} called before model '{self.name}' was built: add layers.Input(shape) as the "
+                             "first layer, call model.build(input_shape), or train it with fit first")
+
+    def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False):
+        """Loss (and metrics) over (x, y). Returns ``[loss, accuracy]``, ``loss`` alone, or a dict."""
+        self._require_built("evaluate")
+        if self._compile_args is None:
+            raise RuntimeError(f"model '{self.name}' must be compiled before evaluate")
+        xa = self._x(x)
+        self._check_x(xa, "evaluate")
+        ya = self._y(y, len(xa))
+        if len(xa) == 0:
+            raise ValueError("evaluate: x is empty (0 samples)")
+        with java_errors():
+            r = self._java.evaluate(self._to_java_x(xa), _array.to_java(ya), int(batch_size))
+            d = _floats(json.loads(str(_jvm.jclass("org.pydl.py.PyBridge").toJson(r))))
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in d.items()))
+        if return_dict:
+            return d
+        vals = list(d.values())
+        return vals[0] if len(vals) == 1 else vals
+
+    def predict(self, x, batch_size=32, verbose=0) -> np.ndarray:
+        """Outputs for x, as a NumPy array viewing Java's result memory (no copy)."""
+        self._require_built("predict")
+        xa = self._x(x)
+        self._check_x(xa, "predict")
+        if len(xa) == 0:
+            return np.zeros((0,) + tuple(int(d) for d in self._java.outputShape()), dtype=self.dtype)
+        with java_errors():
+            return _array.to_numpy(self._java.output(self._to_java_x(xa), int(batch_size)))
+
+    def __call__(self, x):
+        return self.predict(x)
+
+    # inspection -------------------------------------------------------------------------------------------
+    def summary(self, print_fn=print):
+        self._require_built("summary")
+        print_fn(str(self._java.summary()).rstrip("\n"))
+
+    def count_params(self) -> int:
+        self._require_built("count_params")
+        return int(self._java.paramCount())
+
+    def get_layer(self, name):
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r} in model '{self.name}'; layers: {[l.name for l in self._layers]}")
+
+    def get_weights(self):
+        return [w for layer in self._layers for w in layer.get_weights()] if self._java is not None else []
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        for layer in self._layers:
+            n = len(list(layer._java.parameters()))
+            layer.set_weights(weights[:n])
+            weights = weights[n:]
+        if weights:
+            raise ValueError(f"set_weights: {len(weights)} arrays left over")
+
+    # files ------------------------------------------------------------------------------------------------
+    def save(self, path):
+        """Writes the model (config, weights, optimizer state) to one zip file, atomically."""
+        self._require_built("save")
+        Paths = _jvm.jclass("java.nio.file.Paths")
+        with java_errors():
+            _jvm.jclass("org.pydl.io.ModelFile").save(self._java, Paths.get(os.fspath(os.path.abspath(path))))
+
+
+def load(path) -> Sequential:
+    """Loads a model saved by :meth:`Sequential.save` (from Python or Java). Never runs code from the file."""
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise FileNotFoundError(f"no such model file: {p!r}")
+    Paths = _jvm.jclass("java.nio.file.Paths")
+    try:
+        jm = _jvm.jclass("org.pydl.io.ModelFile").load(Paths.get(os.path.abspath(p)))
+    except Exception as e:  # noqa: BLE001
+        raise translate(e) from None
+    return Sequential._from_java(jm)
