@@ -5,7 +5,7 @@
     >>> model = pydl.Sequential([layers.Input(784), layers.Dense(512, activation="relu"),
     ...                          layers.Dropout(0.2), layers.Dense(10, activation="softmax")])
 """
-from . import layers, optimizers, regularizers
+from . import layers, ops, optimizers, regularizers
 from .models import History, Sequential, load
 
 __version__ = "0.1.0"
@@ -15,6 +15,7 @@ def set_num_threads(n: int) -> None:
     """Threads used by native kernels and BLAS (default: all cores)."""
     from . import _jvm
 
+    _jvm.jclass("org.pydl.jni.NativeLoader").load()
     _jvm.jclass("org.pydl.jni.NativeOps").setNumThreads(int(n))
 
 
@@ -23,14 +24,6 @@ def native_info() -> str:
 
     _jvm.jclass("org.pydl.nd.NDArray")
     return str(_jvm.jclass("org.pydl.jni.NativeOps").version())
-
-
-def __getattr__(name):
-    if name == "ops":
-        from . import ops
-
-        return ops
-    raise AttributeError(f"module 'pydl' has no attribute {name!r}")
 
 
 __all__ = ["Sequential", "History", "load", "layers", "optimizers", "regularizers", "ops", "set_num_threads",

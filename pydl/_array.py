@@ -11,6 +11,7 @@ from . import _jvm
 
 _DTYPES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1, np.dtype(np.int32): 2}
 _CODES = {0: np.dtype(np.float32), 1: np.dtype(np.float64), 2: np.dtype(np.int32)}
+_TYPESTR = {k: v.str for k, v in _CODES.items()}
 _bridge = None
 _jlong_array = None
 
@@ -31,23 +32,39 @@ class _JavaMemory:
 
     def __init__(self, ndarray, desc):
         self.ndarray = ndarray
-        rank = int(desc[2])
-        shape = tuple(int(v) for v in desc[3:3 + rank])
-        strides = tuple(int(v) for v in desc[3 + rank:3 + 2 * rank])
+        rank = desc[2]
         self.__array_interface__ = {
             "version": 3,
-            "shape": shape,
-            "typestr": _CODES[int(desc[1])].str,
-            "data": (int(desc[0]), False),
-            "strides": strides,
+            "shape": tuple(desc[3:3 + rank]),
+            "typestr": _TYPESTR[desc[1]],
+            "data": (desc[0], False),
+            "strides": tuple(desc[3 + rank:3 + 2 * rank]),
         }
 
 
-def to_numpy(nd) -> np.ndarray:
-    """A zero-copy NumPy view of a Java NDArray (kept alive by the view)."""
+class _OwnedJavaMemory(_JavaMemory):
+    """Like _JavaMemory for an array that only Python holds (a fresh result): when the last NumPy view of it is
+    gone, the Java array is closed at once, so its native memory does not wait for a JVM garbage collection."""
+
+    __slots__ = ()
+
+    def __del__(self):
+        try:
+            import jpype
+
+            if jpype.isJVMStarted():
+                self.ndarray.close()
+        except Exception:  # noqa: BLE001  (never raise from a finalizer, e.g. at interpreter exit)
+            pass
+
+
+def to_numpy(nd, own: bool = False) -> np.ndarray:
+    """A zero-copy NumPy view of a Java NDArray (kept alive by the view). With ``own=True`` the caller hands
+    the array to Python: it is closed when the last view of it is garbage-collected (use only for fresh results
+    that nothing in Java keeps)."""
     _init()
-    desc = _bridge.describe(nd)
-    return np.asarray(_JavaMemory(nd, list(desc)))
+    desc = np.frombuffer(memoryview(_bridge.describe(nd)), dtype=np.int64).tolist()
+    return np.asarray((_OwnedJavaMemory if own else _JavaMemory)(nd, desc))
 
 
 def as_numeric(x, what: str, dtype=None) -> np.ndarray:

@@ -20,7 +20,19 @@ def jar_path() -> str:
     env = os.environ.get("PYDL_JAR")
     if env:
         return env
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib", "pydl.jar")
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib", "pydl.jar")
+    if os.path.isfile(here):
+        return here
+    # Running from a source checkout (its pydl/ shadows the installed one): use the installed build's jar.
+    try:
+        from importlib.metadata import distribution
+
+        installed = str(distribution("pydl").locate_file("pydl/_lib/pydl.jar"))
+        if os.path.isfile(installed):
+            return installed
+    except Exception:  # noqa: BLE001
+        pass
+    return here
 
 
 def _spark_jars() -> list[str]:

@@ -85,12 +85,16 @@ class Input:
     """Declares the input shape (without the batch axis), like ``keras.Input``."""
 
     def __init__(self, shape, name: str | None = None):
-        if isinstance(shape, (int, np.integer)):
-            shape = (int(shape),)
-        try:
-            shape = tuple(int(d) for d in shape)
-        except TypeError:
-            raise ValueError(f"Input: shape must be an int or a tuple of ints. Received: shape={shape!r}") from None
+        received = shape
+        if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+            shape = (shape,)
+        if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+            raise ValueError(f"Input: shape must be an int or a tuple of ints. Received: shape={received!r}")
+        shape = tuple(shape)
+        # no silent truncation: (2.5, 3) is an error, not (2, 3)
+        if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) for d in shape):
+            raise ValueError(f"Input: shape must be an int or a tuple of ints. Received: shape={received!r}")
+        shape = tuple(int(d) for d in shape)
         if not shape or any(d <= 0 for d in shape):
             raise ValueError(f"Input: shape dimensions must be positive integers. Received: shape={shape!r}")
         self.shape = shape

@@ -32,6 +32,12 @@ class History:
         return f"History({self.history})"
 
 
+def _positive_int(what, name, v):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+        raise ValueError(f"{what}: {name} must be a positive int. Received: {name}={v!r}")
+    return int(v)
+
+
 def _floats(d):
     return {k: [float(v) for v in vs] if isinstance(vs, list) else float(vs) for k, vs in d.items()}
 
@@ -74,8 +80,6 @@ class Sequential:
         if not self._layers and self._input_shape is None and getattr(layer, "input_shape", None):
             self._input_shape = layer.input_shape
         self._layers.append(layer)
-        if self._input_shape is not None:
-            pass
 
     @property
     def layers(self):
@@ -143,9 +147,16 @@ class Sequential:
         for m in metrics:
             if m not in ("accuracy", "acc"):
                 raise ValueError(f"compile: unsupported metric {m!r}; supported: 'accuracy'")
+        previous = self._compile_args
         self._compile_args = (opt, loss.lower(), metrics, bool(from_logits))
-        if self._java is not None:
-            self._apply_compile()
+        try:
+            if self._java is None and self._input_shape is not None and self._layers:
+                self.build()  # the input shape is known: check loss vs. output shape now, as Keras does
+            elif self._java is not None:
+                self._apply_compile()
+        except Exception:
+            self._compile_args = previous
+            raise
 
     def _apply_compile(self):
         if self._compile_args[0] == "<loaded>":
@@ -166,7 +177,9 @@ class Sequential:
     def _x(self, x, what="x"):
         a = _array.as_numeric(x, what)
         if a.ndim == 0:
-            raise ValueError(f"{what} must have a batch axis; received a scalar")
+            want = f"(None, {', '.join(map(str, self._input_shape))})" if self._input_shape else "(batch, ...)"
+            raise ValueError(f"{what} must have a batch axis: model '{self.name}' expects input of shape {want}, "
+                             f"received a scalar {a.item()!r} of shape ()")
         return a
 
     def _check_x(self, a, what):
@@ -186,8 +199,11 @@ class Sequential:
             str(self._java.loss().name())
         if loss in _SPARSE:
             if a.dtype.kind == "f":
-                if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
-                    raise ValueError(f"{what}: {loss} needs integer class labels; received non-integer values")
+                bad = ~np.isfinite(a) | (a != np.round(a))
+                if np.any(bad):
+                    i = int(np.flatnonzero(bad.reshape(-1))[0])
+                    raise ValueError(f"{what}: {loss} needs integer class labels; received non-integer value "
+                                     f"{a.reshape(-1)[i]!r} at index {i}")
             return a.astype(np.int32) if a.dtype != np.int32 else a
         return a
 
@@ -213,6 +229,16 @@ class Sequential:
             raise ValueError(f"fit: epochs must be a non-negative int. Received: epochs={epochs!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"fit: batch_size must be a positive int. Received: batch_size={batch_size!r}")
+        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating)) \
+                or not 0 <= validation_split < 1:
+            raise ValueError(f"fit: validation_split must be a float in [0, 1). "
+                             f"Received: validation_split={validation_split!r}")
+        if validation_data is not None and (not isinstance(validation_data, (tuple, list))
+                                            or len(validation_data) not in (2, 3)):
+            raise ValueError("fit: validation_data must be a tuple (x_val, y_val). Received: validation_data of type "
+                             f"{type(validation_data).__name__}"
+                             + (f" with {len(validation_data)} entries" if isinstance(validation_data, (tuple, list))
+                                else ""))
         Seq = _jvm.jclass("org.pydl.nn.Sequential")
         DataSet = _jvm.jclass("org.pydl.train.DataSet")
         state = _jvm.jclass("org.pydl.train.ProgressState")()
@@ -239,12 +265,15 @@ class Sequential:
         return History(_floats(h), int(jhist.epochs()))
 
     def _require_built(self, what):
+        if self._java is None and self._input_shape is not None and self._layers:
+            self.build()
         if self._java is None:
             raise ValueError(f"{what} called before model '{self.name}' was built: add layers.Input(shape) as the "
                              "first layer, call model.build(input_shape), or train it with fit first")
 
     def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False):
         """Loss (and metrics) over (x, y). Returns ``[loss, accuracy]``, ``loss`` alone, or a dict."""
+        batch_size = _positive_int("evaluate", "batch_size", batch_size)
         self._require_built("evaluate")
         if self._compile_args is None:
             raise RuntimeError(f"model '{self.name}' must be compiled before evaluate")
@@ -265,6 +294,10 @@ class Sequential:
 
     def predict(self, x, batch_size=32, verbose=0) -> np.ndarray:
         """Outputs for x, as a NumPy array viewing Java's result memory (no copy)."""
+        batch_size = _positive_int("predict", "batch_size", batch_size)
+        if (self._java is not None and type(x) is np.ndarray and x.dtype == self.dtype and x.ndim >= 2
+                and 0 < x.shape[0] <= batch_size and x.shape[1:] == self._input_shape):
+            return self._predict_small(x)
         self._require_built("predict")
         xa = self._x(x)
         self._check_x(xa, "predict")
@@ -272,6 +305,25 @@ class Sequential:
             return np.zeros((0,) + tuple(int(d) for d in self._java.outputShape()), dtype=self.dtype)
         with java_errors():
             return _array.to_numpy(self._java.output(self._to_java_x(xa), int(batch_size)))
+
+    def _predict_small(self, x):
+        """One-batch fast path: x is copied into a per-thread staging array reused across calls (one JPype call
+        for the forward pass, one to describe the result)."""
+        local = self.__dict__.get("_staging")
+        if local is None:
+            import threading
+
+            local = self.__dict__.setdefault("_staging", threading.local())
+        cached = getattr(local, "entry", None)
+        if cached is None or cached[0] != x.shape:
+            nd = _array.to_java(x, self.dtype)
+            cached = local.entry = (x.shape, nd, _array.to_numpy(nd))
+        else:
+            np.copyto(cached[2], x)
+        try:
+            return _array.to_numpy(self._java.output(cached[1]))
+        except Exception as e:  # noqa: BLE001
+            raise translate(e) from None
 
     def __call__(self, x):
         return self.predict(x)
@@ -292,9 +344,11 @@ class Sequential:
         raise ValueError(f"no layer named {name!r} in model '{self.name}'; layers: {[l.name for l in self._layers]}")
 
     def get_weights(self):
-        return [w for layer in self._layers for w in layer.get_weights()] if self._java is not None else []
+        self._require_built("get_weights")
+        return [w for layer in self._layers for w in layer.get_weights()]
 
     def set_weights(self, weights):
+        self._require_built("set_weights")
         weights = list(weights)
         for layer in self._layers:
             n = len(list(layer._java.parameters()))
@@ -314,9 +368,17 @@ class Sequential:
 
 def load(path) -> Sequential:
     """Loads a model saved by :meth:`Sequential.save` (from Python or Java). Never runs code from the file."""
-    p = os.fspath(path)
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"load: path must be a str or os.PathLike. Received: path={path!r} "
+                        f"of type {type(path).__name__}") from None
+    if isinstance(p, bytes):
+        p = os.fsdecode(p)
     if not os.path.exists(p):
         raise FileNotFoundError(f"no such model file: {p!r}")
+    if os.path.isdir(p):
+        raise IsADirectoryError(f"load: {p!r} is a directory, not a pydl model file")
     Paths = _jvm.jclass("java.nio.file.Paths")
     try:
         jm = _jvm.jclass("org.pydl.io.ModelFile").load(Paths.get(os.path.abspath(p)))

@@ -26,12 +26,21 @@ def _j(x, dtype=None):
     return x
 
 
+def _is_py_scalar(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, np.generic)
+
+
+def _no_axes(axis) -> bool:
+    """axis=() reduces over nothing (NumPy); Java's empty axis list means "all axes", so it is handled here."""
+    return isinstance(axis, (tuple, list)) and len(axis) == 0
+
+
 def _axes(axis):
     import jpype
 
     if axis is None:
         return None
-    if isinstance(axis, int):
+    if isinstance(axis, (int, np.integer)):
         axis = (axis,)
     return jpype.JArray(jpype.JInt)([int(a) for a in axis])
 
@@ -52,9 +61,12 @@ _TABLE = {
     "mul": (lambda O, a, b: O.mul(a, b), 2), "div": (lambda O, a, b: O.div(a, b), 2),
     "pow": (lambda O, a, b: O.pow(a, b), 2), "maximum": (lambda O, a, b: O.maximum(a, b), 2),
     "minimum": (lambda O, a, b: O.minimum(a, b), 2), "matmul": (lambda O, a, b: O.matmul(a, b), 2),
-    "sum": (lambda O, x, axis=None, keepdims=False: O.sum(x, _axes(axis), bool(keepdims)), 1),
-    "mean": (lambda O, x, axis=None, keepdims=False: O.mean(x, _axes(axis), bool(keepdims)), 1),
-    "max": (lambda O, x, axis=None, keepdims=False: O.max(x, _axes(axis), bool(keepdims)), 1),
+    "sum": (lambda O, x, axis=None, keepdims=False: O.contiguous(x) if _no_axes(axis) else
+            O.sum(x, _axes(axis), bool(keepdims)), 1),
+    "mean": (lambda O, x, axis=None, keepdims=False: O.contiguous(x) if _no_axes(axis) else
+            O.mean(x, _axes(axis), bool(keepdims)), 1),
+    "max": (lambda O, x, axis=None, keepdims=False: O.contiguous(x) if _no_axes(axis) else
+            O.max(x, _axes(axis), bool(keepdims)), 1),
     "softmax": (lambda O, x, axis=-1: O.softmax(x, int(axis)), 1),
     "log_softmax": (lambda O, x, axis=-1: O.logSoftmax(x, int(axis)), 1),
     "reshape": (lambda O, x, shape: O.reshape(x, *[int(d) for d in shape]), 1),
@@ -68,19 +80,28 @@ def call(name: str, *inputs, **kwargs) -> np.ndarray:
     """Runs op ``name`` on NumPy inputs; returns a NumPy array."""
     if name not in _TABLE:
         raise ValueError(f"unknown op {name!r}; ops: {sorted(_TABLE)}")
-    fn, _ = _TABLE[name]
+    fn, arity = _TABLE[name]
+    # only the first ``arity`` positional arguments are arrays; the rest (axis, rate, shape, ...) are options
+    arrays, options = inputs[:arity], inputs[arity:]
+    # Python scalars are "weak" (as in NumPy): add(float32_array, 2.0) stays float32 instead of failing on
+    # float32 vs float64
+    like = next((np.asarray(a).dtype for a in arrays if not _is_py_scalar(a)), None)
+    weak = like if like is not None and like.kind == "f" else None
     with java_errors():
-        out = fn(_Ops(), *[_j(x) for x in inputs], **kwargs)
+        out = fn(_Ops(), *[_j(x, weak if _is_py_scalar(x) else None) for x in arrays], *options, **kwargs)
         return _array.to_numpy(out.contiguous())
 
 
 def grad(name: str, *inputs, weights=None, **kwargs) -> list[np.ndarray]:
     """Gradients of ``sum(op(*inputs) * weights)`` w.r.t. every input, through pydl's autodiff, in float64."""
-    fn, _ = _TABLE[name]
+    if name not in _TABLE:
+        raise ValueError(f"unknown op {name!r}; ops: {sorted(_TABLE)}")
+    fn, arity = _TABLE[name]
+    inputs, options = inputs[:arity], inputs[arity:]
     with java_errors():
         O = _Ops()
         js = [_array.to_java(np.asarray(x, dtype=np.float64)).setRequiresGrad(True) for x in inputs]
-        out = fn(O, *js, **kwargs)
+        out = fn(O, *js, *options, **kwargs)
         if weights is not None:
             out = O.mul(out, _array.to_java(np.asarray(weights, dtype=np.float64)))
         O.sum(out).backward()

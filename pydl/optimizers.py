@@ -7,8 +7,31 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
+
 from . import _jvm
 from .errors import java_errors
+
+
+def _number(owner: str, key: str, value, lo=None, hi=None, hi_open=False) -> float:
+    """``value`` as a finite float in [lo, hi] (or [lo, hi)); ValueError naming the received value otherwise."""
+    rng = f"in [{lo}, {hi}{')' if hi_open else ']'}" if hi is not None else f">= {lo}"
+    try:
+        v = float(value)
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: {key} must be a number {rng}. Received: {key}={value!r}") from None
+    ok = math.isfinite(v) and (lo is None or v >= lo) and (hi is None or (v < hi if hi_open else v <= hi))
+    if not ok:
+        raise ValueError(f"{owner}: {key} must be a finite number {rng}. Received: {key}={value!r}")
+    return v
+
+
+def _positive_int(owner: str, key: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{owner}: {key} must be a positive integer. Received: {key}={value!r}")
+    return int(value)
 
 
 class _Schedule:
@@ -21,9 +44,9 @@ class _Schedules:
         """``initial_learning_rate * gamma ** (step // step_size)``, step counted in batches."""
 
         def __init__(self, initial_learning_rate, step_size, gamma=0.1):
-            if step_size <= 0:
-                raise ValueError(f"StepDecay: step_size must be > 0. Received: step_size={step_size!r}")
-            self.initial_learning_rate, self.step_size, self.gamma = float(initial_learning_rate), int(step_size), float(gamma)
+            self.initial_learning_rate = _number("StepDecay", "initial_learning_rate", initial_learning_rate, 0)
+            self.step_size = _positive_int("StepDecay", "step_size", step_size)
+            self.gamma = _number("StepDecay", "gamma", gamma, 0)
 
         def get_config(self):
             return {"class": "StepDecay", "initial_learning_rate": self.initial_learning_rate,
@@ -36,9 +59,9 @@ class _Schedules:
         """Keras CosineDecay: cosine from ``initial_learning_rate`` to ``alpha * initial`` over ``decay_steps``."""
 
         def __init__(self, initial_learning_rate, decay_steps, alpha=0.0):
-            if decay_steps <= 0:
-                raise ValueError(f"CosineDecay: decay_steps must be > 0. Received: decay_steps={decay_steps!r}")
-            self.initial_learning_rate, self.decay_steps, self.alpha = float(initial_learning_rate), int(decay_steps), float(alpha)
+            self.initial_learning_rate = _number("CosineDecay", "initial_learning_rate", initial_learning_rate, 0)
+            self.decay_steps = _positive_int("CosineDecay", "decay_steps", decay_steps)
+            self.alpha = _number("CosineDecay", "alpha", alpha, 0, 1)
 
         def get_config(self):
             return {"class": "CosineDecay", "initial_learning_rate": self.initial_learning_rate,
@@ -59,11 +82,7 @@ class Optimizer:
         if isinstance(learning_rate, _Schedule):
             self.learning_rate = learning_rate
         else:
-            lr = float(learning_rate)
-            if not (lr >= 0 and math.isfinite(lr)):
-                raise ValueError(f"{self.class_name}: learning_rate must be a finite number >= 0. "
-                                 f"Received: learning_rate={learning_rate!r}")
-            self.learning_rate = lr
+            self.learning_rate = _number(self.class_name, "learning_rate", learning_rate, 0)
 
     def _hyper(self) -> dict:
         return {}
@@ -87,9 +106,9 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(learning_rate)
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"SGD: momentum must be in [0, 1]. Received: momentum={momentum!r}")
-        self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
+        self.momentum = _number("SGD", "momentum", momentum, 0, 1)
+        self.nesterov = bool(nesterov)
+        self.weight_decay = _number("SGD", "weight_decay", weight_decay, 0)
 
     def _hyper(self):
         return {"momentum": self.momentum, "nesterov": self.nesterov, "weight_decay": self.weight_decay}
@@ -100,10 +119,10 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate)
-        for k, v in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0 <= v <= 1:
-                raise ValueError(f"{self.class_name}: {k} must be in [0, 1]. Received: {k}={v!r}")
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        # beta = 1 would divide by 1 - beta^t = 0 (beta_1) or never adapt (beta_2), as PyTorch also rejects
+        self.beta_1 = _number(self.class_name, "beta_1", beta_1, 0, 1, hi_open=True)
+        self.beta_2 = _number(self.class_name, "beta_2", beta_2, 0, 1, hi_open=True)
+        self.epsilon = _number(self.class_name, "epsilon", epsilon, 0)
 
     def _hyper(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
@@ -116,7 +135,7 @@ class AdamW(Adam):
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate, beta_1, beta_2, epsilon)
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = _number("AdamW", "weight_decay", weight_decay, 0)
 
     def _hyper(self):
         return {**super()._hyper(), "weight_decay": self.weight_decay}
@@ -127,7 +146,9 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
         super().__init__(learning_rate)
-        self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
+        self.rho = _number("RMSprop", "rho", rho, 0, 1)
+        self.momentum = _number("RMSprop", "momentum", momentum, 0, 1)
+        self.epsilon = _number("RMSprop", "epsilon", epsilon, 0)
 
     def _hyper(self):
         return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon}

@@ -48,7 +48,7 @@ def run_with_progress(call, state, model_java, verbose: int):
                             bar.close()
                         bar = _new_bar(d["epoch"], epochs, int(state.steps()))
                         bar_epoch = d["epoch"]
-                    bar.n = bar.total
+                    bar.update(bar.total - bar.n)
                     bar.set_postfix(_fmt(d["logs"]), refresh=False)
                     bar.close()
                     bar = None
@@ -57,9 +57,8 @@ def run_with_progress(call, state, model_java, verbose: int):
                         bar = _new_bar(cur["epoch"], epochs, int(state.steps()))
                         bar_epoch = cur["epoch"]
                     if bar is not None:
-                        bar.n = cur["step"] + 1
                         bar.set_postfix(_fmt(cur["logs"]), refresh=False)
-                        bar.refresh()
+                        bar.update(cur["step"] + 1 - bar.n)
             if not t.is_alive():
                 break
     except KeyboardInterrupt:
@@ -76,7 +75,9 @@ def run_with_progress(call, state, model_java, verbose: int):
 
 
 def _new_bar(epoch, epochs, steps):
+    # On a terminal: a live bar. In logs (CI, files): one line per epoch, written when the epoch ends.
+    live = sys.stderr.isatty()
     return tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs or '?'}", unit="step", leave=True,
-                dynamic_ncols=True, file=sys.stderr)
+                dynamic_ncols=True, file=sys.stderr, mininterval=0.2 if live else 1e9, maxinterval=1e9)
 
 

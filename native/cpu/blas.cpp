@@ -5,6 +5,11 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include <omp.h>
 
 #include "pydl/jni_util.h"
 #include "pydl/kernels.h"
@@ -106,6 +111,54 @@ void gemm(int dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double a
 }
 
 }  // namespace pydl
+
+// ==== BLAS threading ==========================================================================================
+// OpenBLAS (pthreads build) keeps its own thread pool. Next to our OpenMP pool that oversubscribes the cores: both
+// pools spin-wait after work, so on a 2-core machine a GEMM right after an OpenMP kernel fights the idle-spinning
+// OpenMP workers. OpenBLAS >= 0.3.27 can run its parallel jobs through a caller-provided callback instead; we run
+// them on the OpenMP pool, so one set of threads does all the work.
+
+namespace {
+using BlasJob = void (*)(int, void*, int);
+
+void run_jobs_on_std_threads(BlasJob job, int numjobs, size_t elsize, char* data, int arg) {
+  // Jobs of a threaded level-3 call wait on each other, so they must all run concurrently.
+  std::vector<std::thread> ts;
+  ts.reserve(static_cast<size_t>(numjobs));
+  for (int i = 1; i < numjobs; ++i) ts.emplace_back([=] { job(i, data + static_cast<size_t>(i) * elsize, arg); });
+  job(0, data, arg);
+  for (auto& t : ts) t.join();
+}
+
+void blas_threads_callback(int /*sync*/, openblas_dojob_callback dojob, int numjobs, size_t elsize, void* jobdata,
+                           int arg) {
+  BlasJob job = reinterpret_cast<BlasJob>(dojob);
+  char* data = static_cast<char*>(jobdata);
+  if (numjobs <= 1) {
+    if (numjobs == 1) job(0, data, arg);
+    return;
+  }
+  if (omp_in_parallel() || omp_get_dynamic()) {  // the team could be smaller than numjobs
+    run_jobs_on_std_threads(job, numjobs, elsize, data, arg);
+    return;
+  }
+  int got = 0;
+#pragma omp parallel num_threads(numjobs)
+  {
+    int t = omp_get_thread_num();
+    if (t == 0) got = omp_get_num_threads();
+#pragma omp barrier
+    if (got == numjobs) job(t, data + static_cast<size_t>(t) * elsize, arg);
+  }
+  if (got != numjobs) run_jobs_on_std_threads(job, numjobs, elsize, data, arg);
+}
+}  // namespace
+
+void pydl::install_blas_threading() {
+  const char* own = std::getenv("PYDL_BLAS_OWN_THREADS");
+  if (own == nullptr || own[0] == '\0' || own[0] == '0') scipy_openblas_set_threads_callback_function(blas_threads_callback);
+  scipy_openblas_set_num_threads(num_threads());
+}
 
 // ==== JNI =====================================================================================================
 

@@ -55,6 +55,15 @@ using namespace pydl;
 
 extern "C" {
 
+JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM*, void*) {
+  try {
+    install_blas_threading();
+  } catch (...) {
+    // keep OpenBLAS's defaults; never fail the load for this
+  }
+  return JNI_VERSION_1_8;
+}
+
 JNIEXPORT jstring JNICALL Java_org_pydl_jni_NativeOps_version(JNIEnv* env, jclass) {
   PYDL_JNI_BEGIN("version")
   std::string openblas = scipy_openblas_get_config();

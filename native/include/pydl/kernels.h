@@ -49,6 +49,9 @@ void softmax_backward(int dtype, const void* y, const void* gy, void* gx, int64_
                       bool log);
 
 // ---- blas.cpp ----
+/// Called once at load: routes OpenBLAS's parallel jobs through the OpenMP pool (env PYDL_BLAS_OWN_THREADS=1 keeps
+/// OpenBLAS's own pthread pool) and sets its thread count.
+void install_blas_threading();
 void gemm(int dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
           int64_t lda, int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b, double beta, void* c,
           int64_t ldc, int64_t stride_c, int64_t batch);

@@ -122,7 +122,8 @@ inline float bits_to_float(uint32_t u) {
 
 /// exp for float, ~2 ulp (Cephes polynomial); results below FLT_MIN flush to 0, overflow gives +inf, NaN stays NaN.
 inline float fast_expf(float xin) {
-  float x = std::min(std::max(xin, -87.0f), 88.72f);
+  float x = xin > -87.0f ? xin : -87.0f;  // NaN -> -87 (no UB in the int conversion); result fixed up below
+  x = x < 88.72f ? x : 88.72f;
   float fx = std::floor(x * 1.44269504088896341f + 0.5f);
   x -= fx * 0.693359375f;
   x -= fx * -2.12194440e-4f;

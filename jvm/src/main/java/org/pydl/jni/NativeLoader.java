@@ -116,4 +116,10 @@ public final class NativeLoader {
             Files.deleteIfExists(tmp);
         }
     }
+
+    /** Loads the library and prints its path (used by tests and to check an installation). */
+    public static void main(String[] args) {
+        load();
+        System.out.println(loadedFrom());
+    }
 }

@@ -70,11 +70,12 @@ public final class MemoryScope implements AutoCloseable {
     @Override
     public void close() {
         if (closed) return;
-        closed = true;
         ArrayDeque<MemoryScope> stack = STACK.get();
         if (stack.peek() != this) {
+            // Stay open (and on the stack): after the inner scopes close, closing this one again frees its arrays.
             throw new IllegalStateException("MemoryScope closed out of order (scopes nest like try blocks)");
         }
+        closed = true;
         stack.pop();
         for (NDArray a : arrays) {
             if (a.scope == this) {

@@ -127,6 +127,10 @@ public final class NDArray implements AutoCloseable {
     // ---- views (package-private constructor keeps storage shared) -----------------------------------------
     /** A view of the same storage with another shape/strides/offset (elements). Bounds are checked. */
     public NDArray view(long[] newShape, long[] newStrides, long newOffset) {
+        if (isClosed()) {
+            throw new IllegalStateException("cannot take a view of NDArray " + Arrays.toString(shape)
+                    + ": it was closed");
+        }
         long[] s = Shapes.check(newShape);
         if (newStrides.length != s.length) throw new IllegalArgumentException("strides rank != shape rank");
         long maxOff = newOffset;

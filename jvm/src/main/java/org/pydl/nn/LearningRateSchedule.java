@@ -11,6 +11,14 @@ public interface LearningRateSchedule {
 
     Map<String, Object> config();
 
+    /** A finite value >= 0, else IllegalArgumentException naming the received value. */
+    private static void checkNonNegative(String owner, String key, double v) {
+        if (!(v >= 0) || Double.isInfinite(v)) {
+            throw new IllegalArgumentException(owner + ": " + key + " must be a finite number >= 0, received " + key
+                    + "=" + v);
+        }
+    }
+
     static LearningRateSchedule constant(double lr) {
         return new Constant(lr);
     }
@@ -65,6 +73,8 @@ public interface LearningRateSchedule {
 
         public StepDecay(double initial, long stepSize, double gamma) {
             if (stepSize <= 0) throw new IllegalArgumentException("StepDecay: step_size must be > 0, received " + stepSize);
+            checkNonNegative("StepDecay", "initial_learning_rate", initial);
+            checkNonNegative("StepDecay", "gamma", gamma);
             this.initial = initial;
             this.stepSize = stepSize;
             this.gamma = gamma;
@@ -95,6 +105,10 @@ public interface LearningRateSchedule {
         public CosineDecay(double initial, long decaySteps, double alpha) {
             if (decaySteps <= 0) {
                 throw new IllegalArgumentException("CosineDecay: decay_steps must be > 0, received " + decaySteps);
+            }
+            checkNonNegative("CosineDecay", "initial_learning_rate", initial);
+            if (!(alpha >= 0 && alpha <= 1)) {
+                throw new IllegalArgumentException("CosineDecay: alpha must be in [0, 1], received alpha=" + alpha);
             }
             this.initial = initial;
             this.decaySteps = decaySteps;

@@ -117,6 +117,22 @@ public abstract class Optimizer {
         }
     }
 
+    /** v in [lo, hi): a beta of 1 divides by 1 - beta^t = 0 (beta_1) or freezes the second moment (beta_2). */
+    static void checkRangeOpen(String opt, String key, double v, double lo, double hi) {
+        if (!(v >= lo && v < hi)) {
+            throw new IllegalArgumentException(opt + ": " + key + " must be in [" + lo + ", " + hi + "), received "
+                    + key + "=" + v);
+        }
+    }
+
+    /** A finite v >= 0 (weight decay, epsilon). */
+    static void checkNonNegative(String opt, String key, double v) {
+        if (!(v >= 0) || Double.isInfinite(v)) {
+            throw new IllegalArgumentException(opt + ": " + key + " must be a finite number >= 0, received " + key
+                    + "=" + v);
+        }
+    }
+
     /** Keras SGD: v = momentum*v - lr*g; p += v (or the Nesterov form). weight_decay adds wd*p to g. */
     public static final class SGD extends Optimizer {
         public final double momentum;
@@ -130,6 +146,7 @@ public abstract class Optimizer {
         public SGD(LearningRateSchedule lr, double momentum, boolean nesterov, double weightDecay) {
             super(lr);
             checkRange("SGD", "momentum", momentum, 0, 1);
+            checkNonNegative("SGD", "weight_decay", weightDecay);
             this.momentum = momentum;
             this.nesterov = nesterov;
             this.weightDecay = weightDecay;
@@ -172,8 +189,9 @@ public abstract class Optimizer {
 
         public Adam(LearningRateSchedule lr, double beta1, double beta2, double epsilon) {
             super(lr);
-            checkRange(type(), "beta_1", beta1, 0, 1);
-            checkRange(type(), "beta_2", beta2, 0, 1);
+            checkRangeOpen(type(), "beta_1", beta1, 0, 1);
+            checkRangeOpen(type(), "beta_2", beta2, 0, 1);
+            checkNonNegative(type(), "epsilon", epsilon);
             this.beta1 = beta1;
             this.beta2 = beta2;
             this.epsilon = epsilon;
@@ -218,6 +236,7 @@ public abstract class Optimizer {
 
         public AdamW(LearningRateSchedule lr, double weightDecay, double beta1, double beta2, double epsilon) {
             super(lr, beta1, beta2, epsilon);
+            checkNonNegative("AdamW", "weight_decay", weightDecay);
             this.weightDecay = weightDecay;
         }
 
@@ -253,6 +272,7 @@ public abstract class Optimizer {
             super(lr);
             checkRange("RMSprop", "rho", rho, 0, 1);
             checkRange("RMSprop", "momentum", momentum, 0, 1);
+            checkNonNegative("RMSprop", "epsilon", epsilon);
             this.rho = rho;
             this.momentum = momentum;
             this.epsilon = epsilon;

@@ -272,16 +272,26 @@ public final class Sequential {
         return z ^ (z >>> 31);
     }
 
-    /** Inference on one batch (no dropout, no gradient). The result is not owned by any scope. */
+    /**
+     * Inference on one batch (no dropout, no gradient). The result is a new array owned by no scope (never
+     * {@code x} itself, even for a model whose layers are all identities at inference): the caller may close it.
+     */
     public NDArray output(NDArray x) {
         checkInput("predict", x);
         try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
-            return MemoryScope.detach(forward(castInput(x), false, false).contiguous());
+            NDArray y = forward(castInput(x), false, false).contiguous();
+            if (y == x) {
+                NDArray c = NDArray.empty(y.device(), y.dtype(), y.shape());
+                c.device().backend().copy(y, c);
+                y = c;
+            }
+            return MemoryScope.detach(y);
         }
     }
 
     /** Inference in batches of {@code batchSize}. */
     public NDArray output(NDArray x, int batchSize) {
+        if (batchSize <= 0) throw new IllegalArgumentException("predict: batch_size must be > 0, received batch_size=" + batchSize);
         checkInput("predict", x);
         long n = x.shape(0);
         if (n <= batchSize) return output(x);

@@ -70,7 +70,13 @@ public final class Ops {
     public static NDArray cast(NDArray x, DType dtype) {
         NDArray c = x.contiguous();
         NDArray out = NDArray.empty(x.device(), dtype, x.shape());
-        be(x).cast(c, out);
+        try {
+            be(x).cast(c, out);
+        } catch (RuntimeException e) {
+            out.close(); // e.g. x was closed: do not leave the output to the GC
+            throw e;
+        }
+        if (c != x) c.close(); // the temporary copy of a strided view (toDoubleArray() etc. run outside scopes)
         if (!dtype.isFloat()) return out;
         DType back = x.dtype();
         return Autograd.record("cast", out, g -> new NDArray[] {cast(g, back)}, x);
@@ -156,7 +162,9 @@ public final class Ops {
             case POW: {
                 // d(a^b)/da = b * a^(b-1) = b * out / a ; d/db = out * log(a)
                 NDArray da = ga ? sumTo(mul(g, mul(b, pow(a, sub(b, scalarLike(b, 1.0))))), a.shape()) : null;
-                NDArray db = gb ? sumTo(mul(g, mul(out, log(a))), b.shape()) : null;
+                // log(max(a, tiny)): where a == 0, out is 0 (b > 0) and the product is 0, as in PyTorch, not NaN
+                double tiny = a.dtype() == DType.FLOAT32 ? Float.MIN_NORMAL : Double.MIN_NORMAL;
+                NDArray db = gb ? sumTo(mul(g, mul(out, log(maximum(a, scalarLike(a, tiny))))), b.shape()) : null;
                 return new NDArray[] {da, db};
             }
             case MAXIMUM:
@@ -201,8 +209,9 @@ public final class Ops {
             throw new IllegalArgumentException("cannot broadcast " + Shapes.str(x.shape()) + " to " + Shapes.str(shape));
         }
         NDArray out = NDArray.empty(x.device(), x.dtype(), shape);
-        NDArray src = x.view(shape, Shapes.broadcastStrides(x.shape(), x.strides(), shape), x.offset());
-        be(x).copy(src, out);
+        try (NDArray src = x.view(shape, Shapes.broadcastStrides(x.shape(), x.strides(), shape), x.offset())) {
+            be(x).copy(src, out);
+        }
         long[] xs = x.shape();
         return Autograd.record("broadcast_to", out, g -> new NDArray[] {sumTo(g, xs)}, x);
     }

@@ -788,7 +788,7 @@ class NativeOpsTest {
                 NativeOps.argmax(dt, px, po, 2, 4, 1);
                 assertArrayEquals(new double[] {1, 0}, read(I32, po, 2));
                 NativeOps.argmax(dt, px, po, 1, 2, 4); // [2,4] over axis 0
-                assertArrayEquals(new double[] {1, 0, 0, 0}, read(I32, po, 4));
+                assertArrayEquals(new double[] {1, 1, 0, 0}, read(I32, po, 4));
             }
         }
         for (int dt : FLOATS) {

@@ -1,0 +1,115 @@
+"""W2 / W2i: MLP 784-512-512-10 training (Adam 1e-3, batch 128, softmax CE) and inference, pydl vs PyTorch (CPU).
+
+    python bench/bench_w2.py
+Prints samples/s for each and the ratio pydl/PyTorch. Same process, alternating contenders.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+
+import numpy as np
+
+import common
+
+BATCH = 128
+N = BATCH * 30
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(N, 784)).astype(np.float32)
+    y = rng.integers(0, 10, size=N).astype(np.int32)
+    return x, y
+
+
+def pydl_train(x, y, threads):
+    import jpype
+
+    import pydl
+    from pydl import _array, layers
+
+    pydl.set_num_threads(threads)
+    m = pydl.Sequential([layers.Input(784), layers.Dense(512, activation="relu"), layers.Dense(512, activation="relu"),
+                         layers.Dense(10, activation="softmax")], seed=0)
+    m.compile(optimizer=pydl.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    m.build()
+    Seq = jpype.JClass("org.pydl.nn.Sequential")
+    timer = jpype.JClass("org.pydl.train.StepTimer")()
+    ds = jpype.JClass("org.pydl.train.DataSet")(_array.to_java(x), _array.to_java(y))
+    opts = Seq.FitOptions().epochs(2).batchSize(BATCH).shuffle(True).listener(timer)
+    m._java.fit(ds, opts)
+    t = list(timer.stepSeconds())[common.WARMUP:]
+    return BATCH / statistics.median(t)
+
+
+def torch_train(x, y, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(),
+                              torch.nn.Linear(512, 10))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    lossf = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    perm = np.random.default_rng(0).permutation(N)
+    state = {"i": 0}
+
+    def step():
+        i = state["i"] % (N // BATCH)
+        state["i"] += 1
+        idx = torch.from_numpy(perm[i * BATCH:(i + 1) * BATCH])
+        xb, yb = xt[idx], yt[idx]
+        opt.zero_grad(set_to_none=True)
+        loss = lossf(net(xb), yb)
+        loss.backward()
+        opt.step()
+        loss.item()
+
+    return BATCH / common.median_time(step, steps=40)
+
+
+def pydl_infer(x, threads):
+    import pydl
+    from pydl import layers
+
+    pydl.set_num_threads(threads)
+    m = pydl.Sequential([layers.Input(784), layers.Dense(512, activation="relu"), layers.Dense(512, activation="relu"),
+                         layers.Dense(10, activation="softmax")], seed=0)
+    xb = x[:BATCH]
+    return BATCH / common.median_time(lambda: m.predict(xb, batch_size=BATCH), steps=50)
+
+
+def torch_infer(x, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(),
+                              torch.nn.Linear(512, 10), torch.nn.Softmax(dim=-1)).eval()
+    xb = x[:BATCH]
+
+    def f():
+        with torch.inference_mode():
+            net(torch.from_numpy(xb)).numpy()
+
+    return BATCH / common.median_time(f, steps=50)
+
+
+def main(rounds=2):
+    threads = os.cpu_count()
+    x, y = data()
+    rows = []
+    tr_p, tr_t, in_p, in_t = [], [], [], []
+    for _ in range(rounds):  # alternate contenders
+        tr_p.append(pydl_train(x, y, threads))
+        tr_t.append(torch_train(x, y, threads))
+        in_p.append(pydl_infer(x, threads))
+        in_t.append(torch_infer(x, threads))
+    rows.append(common.row("W2", "train samples/s", max(tr_p), "PyTorch", max(tr_t)))
+    rows.append(common.row("W2i", "inference samples/s (b=128)", max(in_p), "PyTorch", max(in_t)))
+    return rows
+
+
+if __name__ == "__main__":
+    common.save(main(), "w2")
