@@ -242,6 +242,7 @@ class Sequential:
         Seq = _jvm.jclass("org.pydl.nn.Sequential")
         DataSet = _jvm.jclass("org.pydl.train.DataSet")
         state = _jvm.jclass("org.pydl.train.ProgressState")()
+        copies = []
         with java_errors():
             opts = Seq.FitOptions().epochs(int(epochs)).batchSize(int(batch_size)) \
                 .validationSplit(float(validation_split)).shuffle(bool(shuffle)).checkFinite(bool(check_finite)) \
@@ -253,11 +254,17 @@ class Sequential:
                 vxa = self._x(vx, "validation x")
                 self._check_x(vxa, "fit (validation data)")
                 vya = self._y(vy, len(vxa), "validation y")
-                opts = opts.validationData(DataSet(self._to_java_x(vxa), _array.to_java(vya)))
-            data = DataSet(self._to_java_x(xa), _array.to_java(ya))
+                copies += [self._to_java_x(vxa), _array.to_java(vya)]
+                opts = opts.validationData(DataSet(copies[-2], copies[-1]))
+            copies += [self._to_java_x(xa), _array.to_java(ya)]
+            data = DataSet(copies[-2], copies[-1])
         from .progress import run_with_progress
 
-        jhist = run_with_progress(lambda: self._java.fit(data, opts), state, self._java, verbose)
+        try:
+            jhist = run_with_progress(lambda: self._java.fit(data, opts), state, self._java, verbose)
+        finally:
+            for c in copies:  # the input copies: free them now rather than at the next JVM GC
+                c.close()
         if jhist is None:
             return History({}, 0)
         bridge = _jvm.jclass("org.pydl.py.PyBridge")
@@ -283,7 +290,12 @@ class Sequential:
         if len(xa) == 0:
             raise ValueError("evaluate: x is empty (0 samples)")
         with java_errors():
-            r = self._java.evaluate(self._to_java_x(xa), _array.to_java(ya), int(batch_size))
+            xj, yj = self._to_java_x(xa), _array.to_java(ya)
+            try:
+                r = self._java.evaluate(xj, yj, int(batch_size))
+            finally:
+                xj.close()
+                yj.close()
             d = _floats(json.loads(str(_jvm.jclass("org.pydl.py.PyBridge").toJson(r))))
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in d.items()))
@@ -304,7 +316,11 @@ class Sequential:
         if len(xa) == 0:
             return np.zeros((0,) + tuple(int(d) for d in self._java.outputShape()), dtype=self.dtype)
         with java_errors():
-            return _array.to_numpy(self._java.output(self._to_java_x(xa), int(batch_size)))
+            xj = self._to_java_x(xa)
+            try:
+                return _array.to_numpy(self._java.output(xj, int(batch_size)), own=True)
+            finally:
+                xj.close()  # free the input copy now rather than at the next JVM GC
 
     def _predict_small(self, x):
         """One-batch fast path: x is copied into a per-thread staging array reused across calls (one JPype call
@@ -321,7 +337,7 @@ class Sequential:
         else:
             np.copyto(cached[2], x)
         try:
-            return _array.to_numpy(self._java.output(cached[1]))
+            return _array.to_numpy(self._java.output(cached[1]), own=True)
         except Exception as e:  # noqa: BLE001
             raise translate(e) from None
 

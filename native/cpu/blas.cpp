@@ -123,11 +123,17 @@ using BlasJob = void (*)(int, void*, int);
 
 void run_jobs_on_std_threads(BlasJob job, int numjobs, size_t elsize, char* data, int arg) {
   // Jobs of a threaded level-3 call wait on each other, so they must all run concurrently.
-  std::vector<std::thread> ts;
-  ts.reserve(static_cast<size_t>(numjobs));
-  for (int i = 1; i < numjobs; ++i) ts.emplace_back([=] { job(i, data + static_cast<size_t>(i) * elsize, arg); });
-  job(0, data, arg);
-  for (auto& t : ts) t.join();
+  // Called from OpenBLAS's C code: nothing may escape. If threads cannot be created there is no safe way on.
+  try {
+    std::vector<std::thread> ts;
+    ts.reserve(static_cast<size_t>(numjobs));
+    for (int i = 1; i < numjobs; ++i) ts.emplace_back([=] { job(i, data + static_cast<size_t>(i) * elsize, arg); });
+    job(0, data, arg);
+    for (auto& t : ts) t.join();
+  } catch (...) {
+    std::fprintf(stderr, "pydl: cannot start BLAS worker threads\n");
+    std::abort();
+  }
 }
 
 void blas_threads_callback(int /*sync*/, openblas_dojob_callback dojob, int numjobs, size_t elsize, void* jobdata,

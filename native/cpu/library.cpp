@@ -15,6 +15,7 @@
 namespace pydl {
 
 namespace {
+constexpr int kMaxThreads = 1024;  // libgomp aborts the process when it cannot create a thread
 std::atomic<bool> g_reference{false};
 int default_threads() {
   int n = omp_get_num_procs();
@@ -27,7 +28,7 @@ bool reference_mode() { return g_reference.load(std::memory_order_relaxed); }
 void set_reference_mode(bool on) { g_reference.store(on, std::memory_order_relaxed); }
 int num_threads() { return g_threads.load(std::memory_order_relaxed); }
 void set_num_threads(int n) {
-  if (n <= 0) fail("thread count must be >= 1, got %d", n);
+  if (n <= 0 || n > kMaxThreads) fail("thread count must be in [1, %d], got %d", kMaxThreads, n);
   g_threads.store(n, std::memory_order_relaxed);
   omp_set_num_threads(n);  // for the calling thread; kernels pass num_threads() explicitly anyway
   scipy_openblas_set_num_threads(n);

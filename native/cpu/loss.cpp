@@ -65,6 +65,7 @@ void softmax_cross_entropy(const T* x, const int32_t* labels, T* loss, T* probs,
     for (int64_t i = i0; i < i1; ++i) {
       const T* row = x + i * c;
       T* p = probs + i * c;
+      const T xl = row[labels[i]];  // read before probs is written (safe even if probs aliases logits)
       T m = row[0];
 #pragma omp simd reduction(max : m)
       for (int64_t j = 0; j < c; ++j) m = row[j] > m ? row[j] : m;
@@ -78,7 +79,7 @@ void softmax_cross_entropy(const T* x, const int32_t* labels, T* loss, T* probs,
       const T inv = T(1) / s;
 #pragma omp simd
       for (int64_t j = 0; j < c; ++j) p[j] *= inv;
-      loss[i] = m + std::log(s) - row[labels[i]];
+      loss[i] = (m - xl) + std::log(s);
     }
   });
 }

@@ -260,9 +260,9 @@ void softmax(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log
           T s = 0;
 #pragma omp simd reduction(+ : s)
           for (int64_t j = 0; j < n; ++j) s += vexp<T>(p[j] - m);
-          const T c = m + std::log(s);
+          const T ls = std::log(s);  // (x - m) - log(s): exact subtraction first keeps float32 precise
 #pragma omp simd
-          for (int64_t j = 0; j < n; ++j) q[j] = p[j] - c;
+          for (int64_t j = 0; j < n; ++j) q[j] = (p[j] - m) - ls;
         } else {
           T s = 0;
 #pragma omp simd reduction(+ : s)
@@ -298,10 +298,10 @@ void softmax(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log
       }
     }
     if (log) {
-      for (int64_t i = 0; i < w; ++i) m[i] += std::log(s[i]);
+      for (int64_t i = 0; i < w; ++i) s[i] = std::log(s[i]);
       for (int64_t j = 0; j < n; ++j) {
 #pragma omp simd
-        for (int64_t i = 0; i < w; ++i) q[j * inner + i] = p[j * inner + i] - m[i];
+        for (int64_t i = 0; i < w; ++i) q[j * inner + i] = (p[j * inner + i] - m[i]) - s[i];
       }
     } else {
       for (int64_t i = 0; i < w; ++i) s[i] = T(1) / s[i];

@@ -60,6 +60,11 @@ public final class ModelFile {
             try (OutputStream fo = Files.newOutputStream(tmp);
                  ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(fo, 1 << 16))) {
                 write(model, zip);
+            } catch (java.nio.file.FileSystemException e) {
+                throw e; // names the file already
+            } catch (IOException e) {
+                throw new IOException("could not save the model to '" + target + "' (the previous file, if any, is "
+                        + "unchanged): " + e.getMessage(), e);
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -149,9 +154,11 @@ public final class ModelFile {
             throw new IllegalArgumentException("'" + path + "' is not a pydl model file: it has no pydl.json entry");
         }
         String text;
-        try (InputStream in = zf.getInputStream(je)) {
+        try (java.util.zip.CheckedInputStream in = new java.util.zip.CheckedInputStream(zf.getInputStream(je),
+                new java.util.zip.CRC32())) {
             byte[] b = in.readNBytes((int) MAX_JSON + 1);
             if (b.length > MAX_JSON) throw new IllegalArgumentException("pydl.json in '" + path + "' is too large");
+            checkCrc(in, je, path);
             text = new String(b, StandardCharsets.UTF_8);
         }
         Object parsed = Json.parse(text);
@@ -237,7 +244,8 @@ public final class ModelFile {
     private static NDArray readTensor(ZipFile zf, String entry, NDArray like, Path path) throws IOException {
         ZipEntry ze = zf.getEntry(entry);
         if (ze == null) throw new IllegalArgumentException("'" + path + "' lacks the entry '" + entry + "'");
-        try (InputStream in = zf.getInputStream(ze)) {
+        try (java.util.zip.CheckedInputStream in = new java.util.zip.CheckedInputStream(zf.getInputStream(ze),
+                new java.util.zip.CRC32())) {
             Npy.Header h = Npy.readHeader(in);
             if (!h.descr().equals(like.dtype().npyDescr) || !Arrays.equals(h.shape(), like.shape())) {
                 throw new IllegalArgumentException("'" + path + "' entry '" + entry + "' holds " + h.descr() + " "
@@ -245,8 +253,28 @@ public final class ModelFile {
                         + Arrays.toString(like.shape()));
             }
             NDArray a = MemoryScope.detach(NDArray.empty(like.dtype(), like.shape()));
-            Npy.readData(in, h, a.buffer());
+            try {
+                Npy.readData(in, h, a.buffer());
+                if (in.read() != -1) {
+                    throw new IllegalArgumentException("'" + path + "' entry '" + entry + "' has data past its "
+                            + Arrays.toString(h.shape()) + " values");
+                }
+                checkCrc(in, ze, path);
+            } catch (RuntimeException | IOException e) {
+                a.close();
+                throw e;
+            }
             return a;
+        }
+    }
+
+    /** Zip entries carry a CRC-32 of their data; ZipFile does not check it, so a flipped byte would load silently. */
+    private static void checkCrc(java.util.zip.CheckedInputStream in, ZipEntry ze, Path path) {
+        long want = ze.getCrc();
+        if (want != -1 && in.getChecksum().getValue() != want) {
+            throw new IllegalArgumentException("'" + path + "' is corrupt: entry '" + ze.getName() + "' fails its "
+                    + "CRC-32 check (expected " + Long.toHexString(want) + ", computed "
+                    + Long.toHexString(in.getChecksum().getValue()) + ")");
         }
     }
 }

@@ -130,15 +130,15 @@ public final class NativeOps {
                                         double momentum, boolean nesterov, double weightDecay);
     /**
      * Adam / AdamW (Keras semantics): m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
-     * lr_t = lr * sqrt(1-b2^t) / (1-b1^t); p -= lr_t * m / (sqrt(v) + eps); then, when decoupledWeightDecay > 0,
-     * p -= lr * decoupledWeightDecay * p (applied before the Adam step, as Keras does). step t starts at 1.
+     * lr_t = lr * sqrt(1-b2^t) / (1-b1^t); p -= lr_t * m / (sqrt(v) + eps). When decoupledWeightDecay > 0,
+     * p -= lr * decoupledWeightDecay * p is applied first, before the Adam step (as Keras does). step t starts at 1.
      */
     public static native void adamUpdate(int dtype, long param, long grad, long m, long v, long n, double lr,
                                          double beta1, double beta2, double eps, long step,
                                          double decoupledWeightDecay);
     /**
      * RMSProp (Keras semantics, centered=false): s = rho*s + (1-rho)*g^2; increment = lr*g/sqrt(s+eps);
-     * with momentum > 0: mom = momentum*mom + increment, p -= mom; else p -= increment.
+     * with momentum > 0: mom = momentum*mom + increment, p -= mom; else p -= increment (mom may then be 0).
      */
     public static native void rmspropUpdate(int dtype, long param, long grad, long sq, long mom, long n, double lr,
                                             double rho, double eps, double momentum);
