@@ -223,8 +223,8 @@ def test_l2_adds_exactly_l2_sum_w2_to_the_training_loss(kernel_l2, bias_l2):
     assert m.layers[0].get_config()["kernel_l2"] == kernel_l2
 
 
-def test_evaluate_excludes_regularisation():
-    # evaluate reports the data loss only (what the code does); the same model without l2 evaluates the same
+def test_evaluate_includes_regularisation():
+    # like Keras: evaluate's loss is the data loss plus the penalty; the same model without l2 lacks the penalty
     r = np.random.default_rng(8)
     x, y = r.standard_normal((6, 3)), r.standard_normal((6, 2))
     a = model_of(layers.Dense(2, kernel_regularizer=regularizers.l2(0.5)), input_shape=(3,), seed=3)
@@ -232,14 +232,12 @@ def test_evaluate_excludes_regularisation():
     for m in (a, b):
         m.compile(optimizer="sgd", loss="mse")
     W, bias = a.get_weights()
-    assert a.evaluate(x, y) == pytest.approx(np.mean((x @ W + bias - y) ** 2), rel=1e-12)
-    assert a.evaluate(x, y) == b.evaluate(x, y)
+    data_loss = np.mean((x @ W + bias - y) ** 2)
+    assert a.evaluate(x, y) == pytest.approx(data_loss + 0.5 * np.sum(W ** 2), rel=1e-12)
+    assert b.evaluate(x, y) == pytest.approx(data_loss, rel=1e-12)
 
 
-# Sequential.fit logs meanLoss only (jvm/src/main/java/org/pydl/nn/Sequential.java, `double lv =
-# meanLoss.getDouble()`), though it differentiates meanLoss + reg. Keras's reported "loss" includes the
-# regularisation penalties, and pydl's Dense docs say the regulariser "adds l2 * sum(w**2) to the loss".
-@pytest.mark.xfail(strict=True, reason="fit's logged loss omits the L2 penalty it trains on (Sequential.java)")
+# Like Keras, the loss that fit reports (and evaluate returns) includes the regularisation penalty it trains on.
 def test_fit_history_loss_includes_l2_penalty():
     r = np.random.default_rng(9)
     x, y = r.standard_normal((6, 3)), r.standard_normal((6, 2))
@@ -249,6 +247,7 @@ def test_fit_history_loss_includes_l2_penalty():
     h = m.fit(x, y, epochs=1, batch_size=6, shuffle=False, verbose=0)
     want = np.mean((x @ W + b - y) ** 2) + 0.5 * np.sum(W ** 2)
     assert h.history["loss"][0] == pytest.approx(want, rel=1e-12)
+    assert m.evaluate(x, y) == pytest.approx(want, rel=1e-12)  # SGD(0.0): weights unchanged by fit
 
 
 # ---- initializers --------------------------------------------------------------------------------------------

@@ -465,3 +465,24 @@ def test_path_traversal_entry_is_never_written(saved, tmp_path):
     assert not os.path.exists("/tmp/evil3.npy") or os.path.getmtime("/tmp/evil3.npy") < time.time() - 60
     assert set(os.listdir(os.getcwd())) == cwd_before
     assert sorted(os.listdir(inner)) == ["evil.pdl"]
+
+
+def test_flipped_byte_in_weights_fails_crc(saved, tmp_path):
+    """A single flipped bit inside a tensor's data (entry stored uncompressed, so only the CRC can tell) is
+    reported as a corrupt file, not loaded as silently wrong weights."""
+    _, good = saved
+    stored = tmp_path / "stored.pdl"
+    rewrite_zip(good, stored)  # zipfile.writestr stores entries uncompressed
+    with zipfile.ZipFile(stored) as z:
+        entry = json.loads(z.read("pydl.json"))["tensors"][0]["path"]
+        info = z.getinfo(entry)
+        assert info.compress_type == zipfile.ZIP_STORED
+    data = bytearray(stored.read_bytes())
+    name_len, extra_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little"), \
+        int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    start = info.header_offset + 30 + name_len + extra_len
+    data[start + info.file_size - 8] ^= 0x01  # inside the float values, past the .npy header
+    p = tmp_path / "flipped.pdl"
+    p.write_bytes(bytes(data))
+    msg = _load_error(p)
+    assert "flipped.pdl" in msg and "CRC" in msg and entry in msg, msg

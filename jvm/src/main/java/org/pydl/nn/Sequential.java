@@ -407,10 +407,11 @@ public final class Sequential {
                     NDArray per = fused ? loss.perSampleFromSoftmaxLogits(out, yb) : loss.perSample(out, yb);
                     NDArray meanLoss = Ops.mean(per);
                     NDArray reg = regularization(params);
-                    (reg == null ? meanLoss : Ops.add(meanLoss, reg)).backward();
+                    NDArray total = reg == null ? meanLoss : Ops.add(meanLoss, reg);
+                    double lv = total.getDouble();   // reported like Keras: data loss + regularisation penalty
+                    total.backward();
                     optimizer.step(params);
                     globalStep++;
-                    double lv = meanLoss.getDouble();
                     lossSum += lv * (to - from);
                     if (!metrics.isEmpty()) correct += countCorrect(out, yb, fused);
                     seen += to - from;
@@ -523,8 +524,13 @@ public final class Sequential {
                 if (!metrics.isEmpty()) correct += countCorrect(out, yb, fused);
             }
         }
+        double penalty = 0;
+        try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
+            NDArray reg = regularization(parameters());
+            if (reg != null) penalty = reg.getDouble();
+        }
         Map<String, Double> r = new LinkedHashMap<>();
-        r.put("loss", lossSum / n);
+        r.put("loss", lossSum / n + penalty);   // like Keras: includes the regularisation penalty
         if (!metrics.isEmpty()) r.put("accuracy", correct / n);
         return r;
     }

@@ -13,7 +13,8 @@ public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
 
     /** Native bytes above which an allocation first asks the GC to run Cleaners of forgotten arrays. */
-    private static volatile long gcThreshold = 256L << 20;
+    private static final long MIN_GC_THRESHOLD = 256L << 20;
+    private static volatile long gcThreshold = MIN_GC_THRESHOLD;
 
     private CpuBackend() {
         NativeLoader.load();
@@ -33,17 +34,32 @@ public final class CpuBackend implements Backend {
     @Override
     public Storage allocate(long bytes) {
         if (NativeOps.allocatedBytes() + bytes > gcThreshold) {
-            // Arrays nobody closed are freed by Cleaners after a GC; give them a chance before growing further.
-            System.gc();
-            try {
-                Thread.sleep(2);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            gcThreshold = Math.max(gcThreshold, 2 * (NativeOps.allocatedBytes() + bytes));
+            reclaim(bytes);
         }
         long addr = NativeOps.malloc(bytes);
         return new Storage(addr, bytes, Device.CPU, NativeOps::free);
+    }
+
+    /**
+     * Arrays nobody closed are freed by Cleaners after a GC: run one and wait (bounded) for native memory to drop,
+     * then set the next threshold from what is really live, so it follows usage down as well as up.
+     */
+    private static synchronized void reclaim(long bytes) {
+        long before = NativeOps.allocatedBytes();
+        if (before + bytes <= gcThreshold) return;
+        System.gc();
+        long after = before;
+        for (int wait = 1; wait <= 16; wait *= 2) {
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            after = NativeOps.allocatedBytes();
+            if (after < before) break;
+        }
+        gcThreshold = Math.max(MIN_GC_THRESHOLD, 2 * (after + bytes));
     }
 
     @Override
