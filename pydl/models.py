@@ -305,11 +305,12 @@ class Sequential:
         return vals[0] if len(vals) == 1 else vals
 
     def predict(self, x, batch_size=32, verbose=0) -> np.ndarray:
-        """Outputs for x, as a NumPy array viewing Java's result memory (no copy)."""
+        """Outputs for x as a NumPy array. Results of more than 16 KiB view Java's result memory (no copy);
+        smaller ones are copied out of a reused buffer, which is cheaper than building a view."""
         batch_size = _positive_int("predict", "batch_size", batch_size)
         if (self._java is not None and type(x) is np.ndarray and x.dtype == self.dtype and x.ndim >= 2
                 and 0 < x.shape[0] <= batch_size and x.shape[1:] == self._input_shape):
-            return self._predict_small(x)
+            return self._predict_one_batch(x)
         self._require_built("predict")
         xa = self._x(x)
         self._check_x(xa, "predict")
@@ -322,9 +323,12 @@ class Sequential:
             finally:
                 xj.close()  # free the input copy now rather than at the next JVM GC
 
-    def _predict_small(self, x):
-        """One-batch fast path: x is copied into a per-thread staging array reused across calls (one JPype call
-        for the forward pass, one to describe the result)."""
+    _SMALL_RESULT = 16 << 10
+
+    def _predict_one_batch(self, x):
+        """Fast path for one batch (W7, W2i): x is copied into a per-thread staging array reused while the batch
+        shape stays the same. A small result is written by Java into a reused staging output (one JPype call,
+        nothing returned) and copied; a large one is returned as a zero-copy view."""
         local = self.__dict__.get("_staging")
         if local is None:
             import threading
@@ -332,11 +336,19 @@ class Sequential:
             local = self.__dict__.setdefault("_staging", threading.local())
         cached = getattr(local, "entry", None)
         if cached is None or cached[0] != x.shape:
-            nd = _array.to_java(x, self.dtype)
-            cached = local.entry = (x.shape, nd, _array.to_numpy(nd))
+            nd_in = _array.to_java(x, self.dtype)
+            out_shape = (x.shape[0],) + tuple(int(d) for d in self._java.outputShape())
+            small = int(np.prod(out_shape)) * self.dtype.itemsize <= self._SMALL_RESULT
+            nd_out = _array.to_java(np.zeros(out_shape, self.dtype)) if small else None
+            cached = local.entry = (x.shape, nd_in, _array.to_numpy(nd_in), nd_out,
+                                    _array.to_numpy(nd_out) if small else None,
+                                    _jvm.jclass("org.pydl.py.PyBridge").predictInto)
         else:
             np.copyto(cached[2], x)
         try:
+            if cached[3] is not None:
+                cached[5](self._java, cached[1], cached[3])
+                return cached[4].copy()
             return _array.to_numpy(self._java.output(cached[1]), own=True)
         except Exception as e:  # noqa: BLE001
             raise translate(e) from None

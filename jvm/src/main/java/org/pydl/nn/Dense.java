@@ -79,7 +79,7 @@ public final class Dense extends Layer {
 
     @Override
     public NDArray forward(NDArray x, Context ctx) {
-        return activation.apply(preActivation(x));
+        return activation.applyOwned(preActivation(x));
     }
 
     @Override

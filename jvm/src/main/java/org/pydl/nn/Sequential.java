@@ -289,6 +289,23 @@ public final class Sequential {
         }
     }
 
+    /** Inference on one batch written into {@code out} (shape (batch, ...outputShape), the model's dtype). */
+    public void outputInto(NDArray x, NDArray out) {
+        checkInput("predict", x);
+        long[] os = outputShape();
+        long[] want = new long[os.length + 1];
+        want[0] = x.shape(0);
+        System.arraycopy(os, 0, want, 1, os.length);
+        if (!Arrays.equals(out.shape(), want) || out.dtype() != dtype) {
+            throw new IllegalArgumentException("outputInto: out must be " + dtype.pyName + " " + Shapes.str(want)
+                    + ", received " + out.dtype().pyName + " " + Shapes.str(out.shape()));
+        }
+        try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
+            NDArray y = forward(castInput(x), false, false);
+            y.device().backend().copy(y, out);
+        }
+    }
+
     /** Inference in batches of {@code batchSize}. */
     public NDArray output(NDArray x, int batchSize) {
         if (batchSize <= 0) throw new IllegalArgumentException("predict: batch_size must be > 0, received batch_size=" + batchSize);

@@ -97,6 +97,21 @@ public final class Ops {
         }, x);
     }
 
+    /**
+     * In place: x = op(x, alpha), returning x (ND4J's "i" suffix). Records no gradient, so x must not require one;
+     * used by inference paths on arrays they own.
+     */
+    public static NDArray unaryi(UnaryOp op, NDArray x, double alpha) {
+        requireFloat(op.opName(), x);
+        if (x.requiresGrad() && Autograd.isRecording()) {
+            throw new IllegalStateException(op.opName() + "i: in-place ops cannot be used on arrays that require a "
+                    + "gradient; use " + op.opName() + "(x)");
+        }
+        if (!x.isContiguous()) throw new IllegalArgumentException(op.opName() + "i needs a contiguous array");
+        be(x).unary(op, x, x, alpha);
+        return x;
+    }
+
     public static NDArray neg(NDArray x) { return unary(UnaryOp.NEG, x, 0); }
     public static NDArray exp(NDArray x) { return unary(UnaryOp.EXP, x, 0); }
     public static NDArray log(NDArray x) { return unary(UnaryOp.LOG, x, 0); }

@@ -43,6 +43,14 @@ public final class PyBridge {
         return MemoryScope.detach(NDArray.empty(BY_CODE[dtypeCode], shape));
     }
 
+    /**
+     * Inference into a preallocated array (the small-batch fast path of {@code Sequential.predict} in Python):
+     * one call, no Java object returned. {@code out} must have the model's output shape for x's batch.
+     */
+    public static void predictInto(Sequential model, NDArray x, NDArray out) {
+        model.outputInto(x, out);
+    }
+
     /** Layers from a JSON list of {"class": ..., "config": {...}}. */
     @SuppressWarnings("unchecked")
     public static List<Layer> layers(String json) {
