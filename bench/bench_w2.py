@@ -96,21 +96,20 @@ def torch_infer(x, threads):
     return BATCH / common.median_time(f, steps=50)
 
 
-def main(rounds=4):
+def main(train_rounds=4, infer_rounds=8):
     threads = os.cpu_count()
     x, y = data()
-    rows = []
-    tr_p, tr_t, in_p, in_t = [], [], [], []
-    for _ in range(rounds):  # alternate contenders
-        tr_p.append(pydl_train(x, y, threads))
-        tr_t.append(torch_train(x, y, threads))
-        in_p.append(pydl_infer(x, threads))
-        in_t.append(torch_infer(x, threads))
-    # median over alternating rounds (this VM's speed drifts; each round measures both contenders back to back)
-    rows.append(common.row("W2", "train samples/s", statistics.median(tr_p), "PyTorch", statistics.median(tr_t)))
-    rows.append(common.row("W2i", "inference samples/s (b=128)", statistics.median(in_p), "PyTorch",
-                           statistics.median(in_t)))
-    return rows
+    # Contenders alternate, round by round; each round's pydl/peer ratio is a paired comparison, and the reported
+    # ratio is the median of those (this VM's speed drifts between rounds by more than the differences measured).
+    tr = [(pydl_train(x, y, threads), torch_train(x, y, threads)) for _ in range(train_rounds)]
+    inf = [(pydl_infer(x, threads), torch_infer(x, threads)) for _ in range(infer_rounds)]
+    med = statistics.median
+    return [
+        common.row("W2", "train samples/s", med(p for p, _ in tr), "PyTorch", med(t for _, t in tr),
+                   ratio=med(p / t for p, t in tr)),
+        common.row("W2i", "inference samples/s (b=128)", med(p for p, _ in inf), "PyTorch", med(t for _, t in inf),
+                   ratio=med(p / t for p, t in inf)),
+    ]
 
 
 if __name__ == "__main__":

@@ -37,8 +37,12 @@ def median_time(fn, warmup=WARMUP, steps=STEPS, min_time=0.0) -> float:
     return statistics.median(times)
 
 
-def row(workload: str, metric: str, pydl: float, peer: str, peer_value: float, higher_is_better=True, **extra):
-    ratio = pydl / peer_value if higher_is_better else peer_value / pydl
+def row(workload: str, metric: str, pydl: float, peer: str, peer_value: float, higher_is_better=True,
+        ratio: float | None = None, **extra):
+    """One result line. ``ratio`` defaults to pydl/peer (or peer/pydl for times); pass the median of paired
+    per-round ratios when rounds were measured back to back (more robust on a drifting machine)."""
+    if ratio is None:
+        ratio = pydl / peer_value if higher_is_better else peer_value / pydl
     r = {"workload": workload, "metric": metric, "pydl": pydl, "peer": peer, "peer_value": peer_value,
          "ratio": ratio, **extra}
     print(f"{workload:6s} {metric:28s} pydl {pydl:12.2f}   {peer:8s} {peer_value:12.2f}   ratio {ratio:5.2f}x"
