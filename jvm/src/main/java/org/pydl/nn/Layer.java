@@ -93,6 +93,7 @@ public abstract class Layer {
     public void setTrainable(boolean t) {
         trainable = t;
         for (Parameter p : params) {
+            if (p.state) continue;
             p.trainable = t;
             p.value().setRequiresGrad(t);
         }
@@ -102,6 +103,15 @@ public abstract class Layer {
         long n = 0;
         for (Parameter p : params) n += p.value().size();
         return n;
+    }
+
+    /** Adds non-trainable state (e.g. moving statistics): saved in model files, never touched by optimizers. */
+    protected Parameter addState(String pname, NDArray value) {
+        org.pydl.nd.MemoryScope.detach(value);
+        Parameter p = new Parameter(name + "/" + pname, value, true);
+        value.setRequiresGrad(false);
+        params.add(p);
+        return p;
     }
 
     protected Parameter addParam(String pname, NDArray value) {

@@ -1,23 +1,39 @@
 package org.pydl.nn;
 
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
 
 import org.pydl.io.Json;
 
-/** Builds layers from their model-file config: the one registry of layer classes by Keras class name. */
+/**
+ * The one registry of layer classes by Keras class name, used by model files and by Python. Each family of layers
+ * registers its classes in its own {@code register()} ({@link CoreLayers}, {@link ActivationLayers},
+ * {@link NormalizationLayers}, {@link RecurrentLayers}), so adding a layer touches its family file only.
+ */
 public final class Layers {
+    private static final Map<String, Function<Map<String, Object>, Layer>> REGISTRY = new TreeMap<>();
+
+    static {
+        CoreLayers.register();
+        ActivationLayers.register();
+        NormalizationLayers.register();
+        RecurrentLayers.register();
+    }
+
     private Layers() {}
 
+    /** Registers a factory from config for a Keras class name (called by the family files). */
+    static void register(String type, Function<Map<String, Object>, Layer> fromConfig) {
+        if (REGISTRY.put(type, fromConfig) != null) throw new IllegalStateException("layer " + type + " registered twice");
+    }
+
     public static Layer fromConfig(String type, Map<String, Object> config) {
-        Layer l;
-        switch (type) {
-            case "Dense": l = Dense.fromConfig(config); break;
-            case "Dropout": l = Dropout.fromConfig(config); break;
-            case "Activation": l = ActivationLayer.fromConfig(config); break;
-            default:
-                throw new IllegalArgumentException("unknown layer class '" + type + "'; this pydl knows Dense, Dropout, "
-                        + "Activation");
+        Function<Map<String, Object>, Layer> f = REGISTRY.get(type);
+        if (f == null) {
+            throw new IllegalArgumentException("unknown layer class '" + type + "'; this pydl knows " + REGISTRY.keySet());
         }
+        Layer l = f.apply(config);
         l.setName(Json.getString(config, "name", null));
         if (!Json.getBoolean(config, "trainable", true)) l.setTrainableOnBuild(false);
         return l;

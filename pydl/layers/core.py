@@ -1,15 +1,10 @@
-"""Keras-like layers. Each is a config (Keras names and defaults); the Java class of the same name does the work.
-
-Example:
-    >>> from pydl import layers
-    >>> model = pydl.Sequential([layers.Input(784), layers.Dense(64, activation="relu"), layers.Dense(10)])
-"""
+"""Core layers (Input, Dense, Dropout, Activation) and the Layer base class with the class registry."""
 from __future__ import annotations
 
 import numpy as np
 
-from . import _array
-from .errors import java_errors
+from .. import _array
+from ..errors import java_errors
 
 _ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "gelu", "leaky_relu",
                 "softplus", "softsign", "swish", "silu", "hard_sigmoid", "relu6", "exponential"}
@@ -26,8 +21,21 @@ def _check_activation(layer, activation):
     return activation.lower()
 
 
+_CLASSES: dict = {}
+
+
+def register(cls):
+    """Class decorator: makes a layer class known by its Keras class name (model loading, configs)."""
+    _CLASSES[cls.class_name] = cls
+    return cls
+
+
 class Layer:
-    """Base class: a name, a trainable flag, and (once the model is built) the Java layer."""
+    """Base class: a name, a trainable flag, and (once the model is built) the Java layer.
+
+    A subclass sets ``class_name`` (the Keras and Java class name), validates its arguments in ``__init__`` with
+    messages that quote the received value, and returns its Keras-style config from ``get_config``.
+    """
 
     class_name = "Layer"
 
@@ -104,6 +112,7 @@ class Input:
         return f"Input(shape={self.shape})"
 
 
+@register
 class Dense(Layer):
     """Fully connected layer: ``activation(x @ kernel + bias)``, kernel of shape ``(in, units)``.
 
@@ -156,6 +165,7 @@ def _l2(reg) -> float:
     return float(v)
 
 
+@register
 class Dropout(Layer):
     """Inverted dropout: during training zeroes ``rate`` of the inputs and scales the rest by ``1/(1-rate)``."""
 
@@ -173,6 +183,7 @@ class Dropout(Layer):
         return cfg
 
 
+@register
 class Activation(Layer):
     """Applies an activation function by name."""
 
@@ -187,5 +198,3 @@ class Activation(Layer):
         cfg.update(activation=self.activation)
         return cfg
 
-
-_CLASSES = {c.class_name: c for c in (Dense, Dropout, Activation)}

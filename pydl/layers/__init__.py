@@ -1,0 +1,11 @@
+"""Keras-like layers. Each is a config (Keras names, defaults and weight layouts); the Java class of the same name
+does the work. One module per family, like Keras's ``keras/src/layers/``.
+
+Example:
+    >>> from pydl import layers
+    >>> model = pydl.Sequential([layers.Input(784), layers.Dense(64, activation="relu"), layers.Dense(10)])
+"""
+from .core import _ACTIVATIONS, _CLASSES, _INITIALIZERS, Activation, Dense, Dropout, Input, Layer, register  # noqa: F401
+from .activation import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403

@@ -1,0 +1,4 @@
+"""Normalization layers (Keras names and semantics)."""
+from __future__ import annotations
+
+__all__: list[str] = []
