@@ -5,7 +5,10 @@ Example:
     >>> from pydl import layers
     >>> model = pydl.Sequential([layers.Input(784), layers.Dense(64, activation="relu"), layers.Dense(10)])
 """
-from .core import _ACTIVATIONS, _CLASSES, _INITIALIZERS, Activation, Dense, Dropout, Input, Layer, register  # noqa: F401
+from .core import (  # noqa: F401
+    _ACTIVATIONS, _CLASSES, _INITIALIZERS, Activation, Dense, Dropout, Flatten, Input, Layer, Permute, RepeatVector,
+    Reshape, register,
+)
 from .activation import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403

@@ -198,3 +198,72 @@ class Activation(Layer):
         cfg.update(activation=self.activation)
         return cfg
 
+
+
+def _int_tuple(layer, what, value, allow_minus_one=False):
+    try:
+        t = tuple(value)
+    except TypeError:
+        raise ValueError(f"{layer}: {what} must be a tuple of ints. Received: {what}={value!r}") from None
+    ok = all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and (d > 0 or (allow_minus_one and d == -1))
+             for d in t)
+    if not t or not ok or (allow_minus_one and sum(d == -1 for d in t) > 1):
+        raise ValueError(f"{layer}: {what} must be a non-empty tuple of positive ints"
+                         f"{' (one may be -1)' if allow_minus_one else ''}. Received: {what}={value!r}")
+    return tuple(int(d) for d in t)
+
+
+@register
+class Flatten(Layer):
+    """Flattens all axes but the batch axis: ``(batch, d1, d2, ...) -> (batch, d1*d2*...)``."""
+
+    class_name = "Flatten"
+
+    def __init__(self, name=None):
+        super().__init__(name)
+
+
+@register
+class Reshape(Layer):
+    """Reshapes each sample to ``target_shape`` (batch axis excluded; one entry may be -1)."""
+
+    class_name = "Reshape"
+
+    def __init__(self, target_shape, name=None):
+        super().__init__(name)
+        self.target_shape = _int_tuple("Reshape", "target_shape", target_shape, allow_minus_one=True)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+@register
+class Permute(Layer):
+    """Permutes the non-batch axes; ``dims`` are 1-based (``Permute((2, 1))`` swaps the two axes)."""
+
+    class_name = "Permute"
+
+    def __init__(self, dims, name=None):
+        super().__init__(name)
+        self.dims = _int_tuple("Permute", "dims", dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}. Received: dims={dims!r}")
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}
+
+
+@register
+class RepeatVector(Layer):
+    """Repeats a ``(batch, features)`` input ``n`` times: ``(batch, n, features)``."""
+
+    class_name = "RepeatVector"
+
+    def __init__(self, n, name=None):
+        super().__init__(name)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f"RepeatVector: n must be a positive int. Received: n={n!r}")
+        self.n = int(n)
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}

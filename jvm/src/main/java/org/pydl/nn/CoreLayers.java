@@ -1,6 +1,7 @@
 package org.pydl.nn;
 
-/** Registers the core layers: Dense, Dropout, Activation. */
+/** Registers the core layers (Dense, Dropout, Activation) and the shape layers (Flatten, Reshape, Permute,
+ * RepeatVector). */
 final class CoreLayers {
     private CoreLayers() {}
 
@@ -8,5 +9,9 @@ final class CoreLayers {
         Layers.register("Dense", Dense::fromConfig);
         Layers.register("Dropout", Dropout::fromConfig);
         Layers.register("Activation", ActivationLayer::fromConfig);
+        Layers.register("Flatten", Flatten::fromConfig);
+        Layers.register("Reshape", Reshape::fromConfig);
+        Layers.register("Permute", Permute::fromConfig);
+        Layers.register("RepeatVector", RepeatVector::fromConfig);
     }
 }
