@@ -10,5 +10,6 @@ from .core import (  # noqa: F401
     Reshape, register,
 )
 from .activation import *  # noqa: F401,F403
+from .convolution import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403

@@ -8,7 +8,8 @@ import org.pydl.io.Json;
 
 /**
  * The one registry of layer classes by Keras class name, used by model files and by Python. Each family of layers
- * registers its classes in its own {@code register()} ({@link CoreLayers}, {@link ActivationLayers},
+ * registers its classes in its own {@code register()} ({@link CoreLayers}, {@link ConvolutionLayers},
+ * {@link ActivationLayers},
  * {@link NormalizationLayers}, {@link RecurrentLayers}), so adding a layer touches its family file only.
  */
 public final class Layers {
@@ -16,6 +17,7 @@ public final class Layers {
 
     static {
         CoreLayers.register();
+        ConvolutionLayers.register();
         ActivationLayers.register();
         NormalizationLayers.register();
         RecurrentLayers.register();

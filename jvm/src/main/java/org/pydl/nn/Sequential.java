@@ -529,6 +529,7 @@ public final class Sequential {
         checkData("evaluate", data, false);
         long n = data.size();
         double lossSum = 0, correct = 0;
+        long lossCount = 0;
         boolean fused = loss.fusesSoftmax() && endsWithSoftmax();
         for (long from = 0; from < n; from += batchSize) {
             long to = Math.min(n, from + batchSize);
@@ -538,6 +539,7 @@ public final class Sequential {
                 NDArray out = forward(castInput(xb), false, fused);
                 NDArray per = fused ? loss.perSampleFromSoftmaxLogits(out, yb) : loss.perSample(out, yb);
                 lossSum += Ops.sum(per).getDouble();
+                lossCount += per.size();   // per-sample losses may keep time/space axes: average over all of them
                 if (!metrics.isEmpty()) correct += countCorrect(out, yb, fused);
             }
         }
@@ -547,7 +549,7 @@ public final class Sequential {
             if (reg != null) penalty = reg.getDouble();
         }
         Map<String, Double> r = new LinkedHashMap<>();
-        r.put("loss", lossSum / n + penalty);   // like Keras: includes the regularisation penalty
+        r.put("loss", lossSum / Math.max(lossCount, 1) + penalty);   // like Keras: includes the regularisation penalty
         if (!metrics.isEmpty()) r.put("accuracy", correct / n);
         return r;
     }

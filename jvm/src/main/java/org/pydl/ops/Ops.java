@@ -618,21 +618,58 @@ public final class Ops {
 
     /** Elements [start, end) along axis (a view). */
     public static NDArray slice(NDArray x, int axis, long start, long end) {
+        return slice(x, axis, start, end, 1);
+    }
+
+    /** Elements start, start+step, ... below end along axis (a view; step >= 1). Gradient: scatter into zeros. */
+    public static NDArray slice(NDArray x, int axis, long start, long end, long step) {
         int a = Shapes.axis(axis, x.rank());
         long d = x.shape(a);
-        if (start < 0 || end > d || start > end) {
-            throw new IllegalArgumentException("slice [" + start + ", " + end + ") is out of range for axis " + a
-                    + " of size " + d + " (shape " + Shapes.str(x.shape()) + ")");
+        if (start < 0 || end > d || start > end || step < 1) {
+            throw new IllegalArgumentException("slice [" + start + ", " + end + ") step " + step + " is out of range "
+                    + "for axis " + a + " of size " + d + " (shape " + Shapes.str(x.shape()) + ")");
         }
         long[] s = x.shape();
-        s[a] = end - start;
-        NDArray out = x.view(s, x.strides(), x.offset() + start * x.strides()[a]);
+        s[a] = (end - start + step - 1) / step;
+        long[] st = x.strides();
+        long offset = x.offset() + (s[a] == 0 ? 0 : start * st[a]);
+        st[a] *= step;
+        NDArray out = x.view(s, st, offset);
         long[] xs = x.shape();
         return Autograd.record("slice", out, g -> {
             NDArray gx = NDArray.zeros(x.dtype(), xs);
-            NDArray window = slice(gx, a, start, end);
-            be(gx).copy(g, window);
+            try (NDArray window = slice(gx, a, start, end, step)) {
+                be(gx).copy(g, window);
+            }
             return new NDArray[] {gx};
+        }, x);
+    }
+
+    /**
+     * Pads every axis with {@code before[i]} and {@code after[i]} elements of {@code value} (NumPy's
+     * {@code np.pad(constant)}). Gradient: the slice of g that covers x.
+     */
+    public static NDArray pad(NDArray x, long[] before, long[] after, double value) {
+        int r = x.rank();
+        if (before.length != r || after.length != r) {
+            throw new IllegalArgumentException("pad: need " + r + " before/after amounts for shape "
+                    + Shapes.str(x.shape()) + ", received " + before.length + " and " + after.length);
+        }
+        long[] xs = x.shape();
+        long[] s = new long[r];
+        for (int i = 0; i < r; i++) {
+            if (before[i] < 0 || after[i] < 0) throw new IllegalArgumentException("pad: amounts must be >= 0");
+            s[i] = xs[i] + before[i] + after[i];
+        }
+        NDArray out = NDArray.empty(x.device(), x.dtype(), s);
+        be(x).fill(out, value);
+        NDArray window = out;
+        for (int i = 0; i < r; i++) window = slice(window, i, before[i], before[i] + xs[i]);
+        be(x).copy(x, window);
+        return Autograd.record("pad", out, g -> {
+            NDArray gw = g;
+            for (int i = 0; i < r; i++) gw = slice(gw, i, before[i], before[i] + xs[i]);
+            return new NDArray[] {contiguous(gw)};
         }, x);
     }
 

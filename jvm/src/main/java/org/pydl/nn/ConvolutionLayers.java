@@ -1,0 +1,17 @@
+package org.pydl.nn;
+
+/** Registers the convolution and pooling layers (1-D, 2-D and 3-D variants share one class each). */
+final class ConvolutionLayers {
+    private ConvolutionLayers() {}
+
+    static void register() {
+        for (int r = 1; r <= 3; r++) {
+            final int rank = r;
+            Layers.register("Conv" + r + "D", c -> Conv.fromConfig(rank, c));
+            Layers.register("MaxPooling" + r + "D", c -> Pooling.fromConfig(true, rank, c));
+            Layers.register("AveragePooling" + r + "D", c -> Pooling.fromConfig(false, rank, c));
+            Layers.register("GlobalMaxPooling" + r + "D", c -> GlobalPooling.fromConfig(true, rank, c));
+            Layers.register("GlobalAveragePooling" + r + "D", c -> GlobalPooling.fromConfig(false, rank, c));
+        }
+    }
+}

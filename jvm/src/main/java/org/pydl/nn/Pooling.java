@@ -1,0 +1,137 @@
+package org.pydl.nn;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.pydl.io.Json;
+import org.pydl.nd.DType;
+import org.pydl.nd.NDArray;
+import org.pydl.ops.Ops;
+
+/**
+ * Max and average pooling over 1-3 spatial axes with Keras's semantics: pool_size, strides (default pool_size),
+ * padding "valid"/"same" (same: max ignores the padding, average divides by the number of real elements, as
+ * TensorFlow does), channels-last or channels_first.
+ */
+public class Pooling extends Layer {
+    public final boolean max;
+    public final int rank;
+    public final long[] poolSize;
+    public final long[] strides;
+    public final String padding;
+    public final String dataFormat;
+
+    public Pooling(boolean max, int rank, long[] poolSize, long[] strides, String padding, String dataFormat) {
+        this.max = max;
+        this.rank = rank;
+        this.poolSize = poolSize.clone();
+        this.strides = strides == null ? poolSize.clone() : strides.clone();
+        this.padding = padding;
+        this.dataFormat = dataFormat;
+    }
+
+    static Pooling fromConfig(boolean max, int rank, Map<String, Object> c) {
+        long[] pool = Spatial.tuple(c, "pool_size", rank, 2);
+        long[] strides = c.get("strides") == null ? pool : Spatial.tuple(c, "strides", rank, 2);
+        return new Pooling(max, rank, pool, strides, Json.getString(c, "padding", "valid").toLowerCase(),
+                Spatial.dataFormat(c));
+    }
+
+    @Override
+    public String type() {
+        return (max ? "MaxPooling" : "AveragePooling") + rank + "D";
+    }
+
+    private boolean channelsFirst() {
+        return dataFormat.equals("channels_first");
+    }
+
+    @Override
+    protected long[] doBuild(long[] in, DType dtype, long seed) {
+        if (poolSize.length != rank || strides.length != rank || Arrays.stream(poolSize).anyMatch(v -> v <= 0)
+                || Arrays.stream(strides).anyMatch(v -> v <= 0)) {
+            throw configError("pool_size and strides need " + rank + " positive integers, received pool_size="
+                    + Arrays.toString(poolSize) + ", strides=" + Arrays.toString(strides));
+        }
+        if (!padding.equals("valid") && !padding.equals("same")) {
+            throw configError("padding must be \"valid\" or \"same\", received padding=\"" + padding + "\"");
+        }
+        if (in.length != rank + 1) {
+            throw configError("expects inputs of rank " + (rank + 2) + ", received input shape " + batchShape(in));
+        }
+        long[] s = channelsFirst() ? Arrays.copyOfRange(in, 1, in.length) : Arrays.copyOf(in, rank);
+        long c = channelsFirst() ? in[0] : in[rank];
+        long[] out = new long[rank + 1];
+        for (int i = 0; i < rank; i++) {
+            long o = Spatial.outSize(s[i], poolSize[i], strides[i], 1, padding);
+            if (o <= 0) {
+                throw configError("pool_size " + Arrays.toString(poolSize) + " is larger than the input "
+                        + batchShape(in) + " with padding=\"valid\"");
+            }
+            out[channelsFirst() ? i + 1 : i] = o;
+        }
+        out[channelsFirst() ? 0 : rank] = c;
+        return out;
+    }
+
+    @Override
+    public NDArray forward(NDArray x, Context ctx) {
+        checkInput(x);
+        NDArray h = channelsFirst() ? Spatial.toChannelsLast(x) : x;
+        long[] s = h.shape();
+        long[][] pads = new long[rank][];
+        long[] out = new long[rank];
+        long[] ones = new long[rank];
+        Arrays.fill(ones, 1);
+        for (int i = 0; i < rank; i++) {
+            pads[i] = Spatial.padAmounts(s[i + 1], poolSize[i], strides[i], 1, padding);
+            out[i] = Spatial.outSize(s[i + 1], poolSize[i], strides[i], 1, padding);
+        }
+        NDArray p = Spatial.padSpatial(h, pads, max ? Double.NEGATIVE_INFINITY : 0.0);
+        NDArray y = reduceWindows(p, out, ones);
+        if (!max) {
+            if (padding.equals("same")) {
+                // divide each window's sum by its number of real (unpadded) elements, as TensorFlow does
+                long[] cs = s.clone();
+                cs[0] = 1;
+                cs[rank + 1] = 1;
+                NDArray count = reduceWindows(Spatial.padSpatial(NDArray.ones(h.dtype(), cs), pads, 0.0), out, ones);
+                y = Ops.div(y, count);
+            } else {
+                long k = 1;
+                for (long v : poolSize) k *= v;
+                y = Ops.mul(y, 1.0 / k);
+            }
+        }
+        return channelsFirst() ? Spatial.toChannelsFirst(y) : y;
+    }
+
+    /** max or sum over each window. */
+    private NDArray reduceWindows(NDArray p, long[] out, long[] dilation) {
+        List<NDArray> views = Spatial.windows(p, poolSize, strides, dilation, out);
+        List<NDArray> expanded = new ArrayList<>(views.size());
+        for (NDArray v : views) {
+            long[] s = v.shape();
+            long[] e = new long[s.length + 1];
+            System.arraycopy(s, 0, e, 0, s.length - 1);
+            e[s.length - 1] = 1;
+            e[s.length] = s[s.length - 1];
+            expanded.add(Ops.reshape(v, e));
+        }
+        NDArray stacked = expanded.size() == 1 ? expanded.get(0) : Ops.concat(expanded, rank + 1);
+        return max ? Ops.max(stacked, rank + 1, false) : Ops.sum(stacked, rank + 1, false);
+    }
+
+    @Override
+    protected Map<String, Object> layerConfig() {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("pool_size", poolSize);
+        c.put("strides", strides);
+        c.put("padding", padding);
+        c.put("data_format", dataFormat);
+        return c;
+    }
+}

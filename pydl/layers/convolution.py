@@ -1,0 +1,141 @@
+"""Convolution and pooling layers (Keras names, defaults and weight layouts; channels-last by default).
+
+A kernel has Keras's layout ``(k1, ..., kr, in_channels / groups, filters)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import _INITIALIZERS, Layer, _check_activation, register
+
+__all__ = ["Conv1D", "Conv2D", "Conv3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
+           "AveragePooling2D", "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D"]
+
+
+def _tuple(layer, what, value, rank):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (int(value),) * rank
+    try:
+        t = tuple(value)
+    except TypeError:
+        t = ()
+    if len(t) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in t):
+        raise ValueError(f"{layer}: {what} must be a positive int or a tuple of {rank} positive ints. "
+                         f"Received: {what}={value!r}")
+    return tuple(int(v) for v in t)
+
+
+def _padding(layer, padding, allowed):
+    if not isinstance(padding, str) or padding.lower() not in allowed:
+        raise ValueError(f"{layer}: padding must be one of {allowed}. Received: padding={padding!r}")
+    return padding.lower()
+
+
+def _data_format(layer, data_format):
+    data_format = data_format or "channels_last"
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{layer}: data_format must be 'channels_last' or 'channels_first'. "
+                         f"Received: data_format={data_format!r}")
+    return data_format
+
+
+class _Conv(Layer):
+    rank = 0
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", name=None, trainable=True):
+        super().__init__(name, trainable)
+        n = self.class_name
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"{n}: filters must be a positive int. Received: filters={filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = _tuple(n, "kernel_size", kernel_size, self.rank)
+        self.strides = _tuple(n, "strides", strides, self.rank)
+        self.dilation_rate = _tuple(n, "dilation_rate", dilation_rate, self.rank)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{n}: strides > 1 together with dilation_rate > 1 is not supported. "
+                             f"Received: strides={strides!r}, dilation_rate={dilation_rate!r}")
+        self.padding = _padding(n, padding, ("valid", "same", "causal") if self.rank == 1 else ("valid", "same"))
+        self.data_format = _data_format(n, data_format)
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups <= 0 \
+                or self.filters % groups:
+            raise ValueError(f"{n}: groups must be a positive int dividing filters={self.filters}. "
+                             f"Received: groups={groups!r}")
+        self.groups = int(groups)
+        self.activation = _check_activation(n, activation)
+        self.use_bias = bool(use_bias)
+        for what, v in (("kernel_initializer", kernel_initializer), ("bias_initializer", bias_initializer)):
+            if v not in _INITIALIZERS:
+                raise ValueError(f"{n}: unknown {what}. Received: {what}={v!r}")
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": list(self.dilation_rate), "groups": self.groups, "activation": self.activation,
+                "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer,
+                "bias_initializer": self.bias_initializer}
+
+
+@register
+class Conv1D(_Conv):
+    """1-D convolution over ``(batch, steps, channels)``; ``padding="causal"`` pads on the left only."""
+    class_name, rank = "Conv1D", 1
+
+
+@register
+class Conv2D(_Conv):
+    """2-D convolution over ``(batch, rows, cols, channels)``; kernel ``(kh, kw, in/groups, filters)``."""
+    class_name, rank = "Conv2D", 2
+
+
+@register
+class Conv3D(_Conv):
+    """3-D convolution over ``(batch, d1, d2, d3, channels)``."""
+    class_name, rank = "Conv3D", 3
+
+
+class _Pool(Layer):
+    rank = 0
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None):
+        super().__init__(name)
+        n = self.class_name
+        self.pool_size = _tuple(n, "pool_size", pool_size, self.rank)
+        self.strides = self.pool_size if strides is None else _tuple(n, "strides", strides, self.rank)
+        self.padding = _padding(n, padding, ("valid", "same"))
+        self.data_format = _data_format(n, data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding, "data_format": self.data_format}
+
+
+class _GlobalPool(Layer):
+    def __init__(self, data_format=None, keepdims=False, name=None):
+        super().__init__(name)
+        self.data_format = _data_format(self.class_name, data_format)
+        self.keepdims = bool(keepdims)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+def _make(base, prefix, rank, doc):
+    cls = type(f"{prefix}{rank}D", (base,), {"class_name": f"{prefix}{rank}D", "rank": rank, "__doc__": doc})
+    cls.__module__ = __name__
+    return register(cls)
+
+
+MaxPooling1D, MaxPooling2D, MaxPooling3D = (
+    _make(_Pool, "MaxPooling", r, f"Max over windows of ``pool_size`` ({r}-D); ``same`` padding ignores the pad.")
+    for r in (1, 2, 3))
+AveragePooling1D, AveragePooling2D, AveragePooling3D = (
+    _make(_Pool, "AveragePooling", r, f"Mean over windows ({r}-D); with ``same`` padding, of the real elements only.")
+    for r in (1, 2, 3))
+GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D = (
+    _make(_GlobalPool, "GlobalMaxPooling", r, f"Max over all {r} spatial axes.") for r in (1, 2, 3))
+GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D = (
+    _make(_GlobalPool, "GlobalAveragePooling", r, f"Mean over all {r} spatial axes.") for r in (1, 2, 3))

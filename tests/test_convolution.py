@@ -1,0 +1,225 @@
+"""Convolution and pooling layers: forward vs NumPy references of Keras/TensorFlow semantics (padding split,
+strides, dilation, groups, channels_first) and vs PyTorch; gradients of the kernel by finite differences (float64)."""
+import itertools
+
+import numpy as np
+import pytest
+
+import pydl
+from pydl import layers
+
+
+def _pads(n, k, s, d, padding):
+    eff = (k - 1) * d + 1
+    if padding == "valid":
+        return 0, 0, (n - eff) // s + 1
+    out = -(-n // s)
+    if padding == "causal":
+        return eff - 1, 0, out
+    total = max((out - 1) * s + eff - n, 0)
+    return total // 2, total - total // 2, out
+
+
+def ref_conv(x, w, b, strides, dilation, padding, groups=1):
+    """x [b, s.., cin], w [k.., cin/g, f] -> [b, o.., f] by explicit loops over kernel offsets."""
+    r = x.ndim - 2
+    pads, outs = [], []
+    for i in range(r):
+        lo, hi, o = _pads(x.shape[i + 1], w.shape[i], strides[i], dilation[i], padding)
+        pads.append((lo, hi))
+        outs.append(o)
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)])
+    cin, f = x.shape[-1], w.shape[-1]
+    cg, fg = cin // groups, f // groups
+    y = np.zeros((x.shape[0], *outs, f))
+    for g in range(groups):
+        for ks in itertools.product(*[range(k) for k in w.shape[:r]]):
+            sl = tuple(slice(ks[i] * dilation[i], ks[i] * dilation[i] + (outs[i] - 1) * strides[i] + 1, strides[i])
+                       for i in range(r))
+            patch = xp[(slice(None),) + sl + (slice(g * cg, (g + 1) * cg),)]
+            y[..., g * fg:(g + 1) * fg] += patch @ w[ks + (slice(None), slice(g * fg, (g + 1) * fg))]
+    return y + (0 if b is None else b)
+
+
+def ref_pool(x, pool, strides, padding, kind):
+    r = x.ndim - 2
+    pads, outs = [], []
+    for i in range(r):
+        lo, hi, o = _pads(x.shape[i + 1], pool[i], strides[i], 1, padding)
+        pads.append((lo, hi))
+        outs.append(o)
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)], constant_values=fill)
+    ones = np.pad(np.ones((1, *x.shape[1:-1], 1)), [(0, 0)] + pads + [(0, 0)])
+    y = np.full((x.shape[0], *outs, x.shape[-1]), -np.inf if kind == "max" else 0.0)
+    cnt = np.zeros((1, *outs, 1))
+    for ks in itertools.product(*[range(k) for k in pool]):
+        sl = tuple(slice(ks[i], ks[i] + (outs[i] - 1) * strides[i] + 1, strides[i]) for i in range(r))
+        v = xp[(slice(None),) + sl]
+        y = np.maximum(y, v) if kind == "max" else y + v
+        cnt = cnt + ones[(slice(None),) + sl]
+    return y if kind == "max" else y / cnt
+
+
+def _model(layer, shape, dtype="float64"):
+    return pydl.Sequential([layers.Input(shape), layer], seed=0, dtype=dtype)
+
+
+CONV_CASES = [
+    # cls, input shape (no batch), kwargs
+    (layers.Conv1D, (9, 3), dict(filters=4, kernel_size=3)),
+    (layers.Conv1D, (9, 3), dict(filters=4, kernel_size=3, padding="same", strides=2)),
+    (layers.Conv1D, (9, 3), dict(filters=4, kernel_size=3, padding="causal", dilation_rate=2)),
+    (layers.Conv1D, (8, 4), dict(filters=6, kernel_size=2, groups=2)),
+    (layers.Conv2D, (7, 6, 3), dict(filters=5, kernel_size=3)),
+    (layers.Conv2D, (7, 6, 3), dict(filters=5, kernel_size=(3, 2), strides=(2, 1), padding="same")),
+    (layers.Conv2D, (8, 8, 2), dict(filters=3, kernel_size=3, dilation_rate=2, padding="same")),
+    (layers.Conv2D, (6, 6, 4), dict(filters=4, kernel_size=3, groups=4, padding="same")),
+    (layers.Conv2D, (5, 5, 2), dict(filters=3, kernel_size=1, strides=2)),
+    (layers.Conv3D, (5, 4, 6, 2), dict(filters=3, kernel_size=(2, 3, 2), strides=(1, 2, 1), padding="same")),
+]
+
+
+@pytest.mark.parametrize("cls, shape, kw", CONV_CASES)
+def test_conv_forward_matches_reference(cls, shape, kw):
+    m = _model(cls(activation=None, **kw), shape)
+    w, b = m.get_weights()
+    r = len(shape) - 1
+    assert w.shape == (*(kw["kernel_size"] if isinstance(kw["kernel_size"], tuple) else (kw["kernel_size"],) * r),
+                       shape[-1] // kw.get("groups", 1), kw["filters"])
+    b = np.random.default_rng(1).standard_normal(b.shape)
+    m.set_weights([w, b])
+    x = np.random.default_rng(2).standard_normal((2, *shape))
+    tup = lambda v: v if isinstance(v, tuple) else (v,) * r  # noqa: E731
+    want = ref_conv(x, w, b, tup(kw.get("strides", 1)), tup(kw.get("dilation_rate", 1)), kw.get("padding", "valid"),
+                    kw.get("groups", 1))
+    np.testing.assert_allclose(m.predict(x), want, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_matches_torch():
+    torch = pytest.importorskip("torch")
+    m = _model(layers.Conv2D(6, 3, strides=2, dilation_rate=1, groups=2, padding="valid"), (9, 8, 4))
+    w, b = m.get_weights()
+    x = np.random.default_rng(3).standard_normal((2, 9, 8, 4))
+    tw = torch.from_numpy(w.transpose(3, 2, 0, 1).copy())  # Keras (kh, kw, cin/g, f) -> torch (f, cin/g, kh, kw)
+    ty = torch.nn.functional.conv2d(torch.from_numpy(x.transpose(0, 3, 1, 2).copy()), tw, torch.from_numpy(b),
+                                    stride=2, groups=2)
+    np.testing.assert_allclose(m.predict(x), ty.numpy().transpose(0, 2, 3, 1), rtol=1e-10, atol=1e-10)
+
+
+def test_channels_first_equals_channels_last():
+    x = np.random.default_rng(4).standard_normal((2, 3, 7, 6))  # channels first
+    a = _model(layers.Conv2D(4, 3, padding="same", data_format="channels_first"), (3, 7, 6))
+    b = _model(layers.Conv2D(4, 3, padding="same"), (7, 6, 3))
+    b.set_weights(a.get_weights())
+    np.testing.assert_allclose(a.predict(x), b.predict(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2), rtol=1e-12)
+
+
+POOL_CASES = [
+    (layers.MaxPooling1D, (9, 3), dict(pool_size=2)),
+    (layers.MaxPooling1D, (9, 3), dict(pool_size=3, strides=2, padding="same")),
+    (layers.AveragePooling1D, (9, 3), dict(pool_size=3, strides=2, padding="same")),
+    (layers.MaxPooling2D, (7, 6, 2), dict(pool_size=2)),
+    (layers.MaxPooling2D, (7, 6, 2), dict(pool_size=(3, 2), strides=(2, 2), padding="same")),
+    (layers.AveragePooling2D, (7, 6, 2), dict(pool_size=2)),
+    (layers.AveragePooling2D, (7, 5, 2), dict(pool_size=3, strides=2, padding="same")),
+    (layers.MaxPooling3D, (4, 5, 4, 2), dict(pool_size=2, padding="same")),
+    (layers.AveragePooling3D, (4, 5, 4, 2), dict(pool_size=(2, 3, 2), padding="same")),
+]
+
+
+@pytest.mark.parametrize("cls, shape, kw", POOL_CASES)
+def test_pooling_matches_reference(cls, shape, kw):
+    m = _model(cls(**kw), shape)
+    x = np.random.default_rng(5).standard_normal((2, *shape))
+    r = len(shape) - 1
+    tup = lambda v: v if isinstance(v, tuple) else (v,) * r  # noqa: E731
+    pool = tup(kw["pool_size"])
+    want = ref_pool(x, pool, tup(kw.get("strides", pool)), kw.get("padding", "valid"),
+                    "max" if "Max" in cls.class_name else "avg")
+    np.testing.assert_allclose(m.predict(x), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls, axes", [(layers.GlobalMaxPooling2D, (1, 2)), (layers.GlobalAveragePooling2D, (1, 2)),
+                                       (layers.GlobalAveragePooling1D, (1,)), (layers.GlobalMaxPooling3D, (1, 2, 3))])
+def test_global_pooling(cls, axes):
+    shape = {1: (6, 3), 2: (5, 4, 3), 3: (3, 4, 2, 3)}[len(axes)]
+    x = np.random.default_rng(6).standard_normal((2, *shape))
+    fn = np.max if "Max" in cls.class_name else np.mean
+    np.testing.assert_allclose(_model(cls(), shape).predict(x), fn(x, axis=axes), rtol=1e-12)
+    np.testing.assert_allclose(_model(cls(keepdims=True), shape).predict(x), fn(x, axis=axes, keepdims=True),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls, shape, kw", [CONV_CASES[2], CONV_CASES[5], CONV_CASES[7], CONV_CASES[9]])
+def test_conv_kernel_gradient_finite_differences(cls, shape, kw):
+    """One SGD step with lr=1 on an MSE loss moves the kernel by exactly its gradient; compare with central
+    differences of `evaluate` (float64)."""
+    r = np.random.default_rng(7)
+    m = _model(cls(**kw), shape)
+    m.compile(optimizer=pydl.optimizers.SGD(1.0), loss="mse")
+    x = r.standard_normal((2, *shape))
+    y = r.standard_normal((2, *[int(d) for d in m._java.outputShape()]))
+    w, b = m.get_weights()
+    probe = [tuple(int(i) for i in idx) for idx in r.integers(0, w.shape, size=(4, w.ndim))]
+    eps = 1e-6
+    numeric = []
+    for idx in probe:
+        wp, wm = w.copy(), w.copy()
+        wp[idx] += eps
+        wm[idx] -= eps
+        m.set_weights([wp, b])
+        lp = m.evaluate(x, y, batch_size=2)
+        m.set_weights([wm, b])
+        lm = m.evaluate(x, y, batch_size=2)
+        numeric.append((lp - lm) / (2 * eps))
+    m.set_weights([w, b])
+    m.fit(x, y, epochs=1, batch_size=2, shuffle=False, verbose=0)
+    grad = w - m.get_weights()[0]
+    np.testing.assert_allclose([grad[i] for i in probe], numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_small_cnn_trains():
+    r = np.random.default_rng(8)
+    x = r.standard_normal((64, 8, 8, 1)).astype(np.float32)
+    y = (x[:, :4].sum(axis=(1, 2, 3)) > x[:, 4:].sum(axis=(1, 2, 3))).astype(np.int32)
+    m = pydl.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(4, 3, activation="relu", padding="same"),
+                         layers.MaxPooling2D(), layers.Flatten(), layers.Dense(2, activation="softmax")], seed=0)
+    m.compile(optimizer=pydl.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    h = m.fit(x, y, epochs=15, batch_size=16, verbose=0)
+    assert h.history["loss"][-1] < 0.5 * h.history["loss"][0]
+    assert h.history["accuracy"][-1] > 0.9
+
+
+def test_round_trip(tmp_path):
+    m = pydl.Sequential([layers.Input((6, 6, 2)), layers.Conv2D(3, 3, padding="same", groups=1),
+                         layers.AveragePooling2D(padding="same"), layers.GlobalMaxPooling2D()], seed=1)
+    x = np.random.default_rng(9).standard_normal((2, 6, 6, 2)).astype(np.float32)
+    m.save(tmp_path / "c.pydl")
+    np.testing.assert_array_equal(pydl.load(tmp_path / "c.pydl").predict(x), m.predict(x))
+
+
+@pytest.mark.parametrize("make, text", [
+    (lambda: layers.Conv2D(0, 3), "filters=0"),
+    (lambda: layers.Conv2D(4, (3,)), "kernel_size"),
+    (lambda: layers.Conv2D(4, 3, padding="causal"), "padding"),
+    (lambda: layers.Conv1D(4, 3, strides=2, dilation_rate=2), "dilation_rate"),
+    (lambda: layers.Conv2D(4, 3, groups=3), "groups"),
+    (lambda: layers.Conv2D(4, 3, data_format="nchw"), "data_format"),
+    (lambda: layers.MaxPooling2D(pool_size=0), "pool_size"),
+    (lambda: layers.AveragePooling1D(padding="full"), "padding"),
+])
+def test_invalid_configs(make, text):
+    with pytest.raises(ValueError, match=text):
+        make()
+
+
+@pytest.mark.parametrize("layer, shape, text", [
+    (lambda: layers.Conv2D(4, 5), (3, 3, 1), "larger than the input"),
+    (lambda: layers.Conv2D(4, 3), (8, 8), "rank 4"),
+    (lambda: layers.Conv2D(4, 3, groups=2), (8, 8, 3), "groups=2"),
+    (lambda: layers.MaxPooling2D(4), (3, 3, 1), "larger than the input"),
+])
+def test_invalid_for_input_shape(layer, shape, text):
+    with pytest.raises(ValueError, match=text):
+        _model(layer(), shape).build()
