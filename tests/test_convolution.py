@@ -223,3 +223,53 @@ def test_invalid_configs(make, text):
 def test_invalid_for_input_shape(layer, shape, text):
     with pytest.raises(ValueError, match=text):
         _model(layer(), shape).build()
+
+
+@pytest.mark.parametrize("layer, shape, ref", [
+    (lambda: layers.ZeroPadding1D(2), (5, 3), lambda x: np.pad(x, ((0, 0), (2, 2), (0, 0)))),
+    (lambda: layers.ZeroPadding2D(((1, 2), (0, 3))), (4, 5, 2), lambda x: np.pad(x, ((0, 0), (1, 2), (0, 3), (0, 0)))),
+    (lambda: layers.ZeroPadding2D((1, 2), data_format="channels_first"), (2, 4, 5),
+     lambda x: np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)))),
+    (lambda: layers.ZeroPadding3D(1), (2, 3, 2, 1), lambda x: np.pad(x, ((0, 0), (1, 1), (1, 1), (1, 1), (0, 0)))),
+    (lambda: layers.Cropping1D((1, 2)), (6, 3), lambda x: x[:, 1:-2]),
+    (lambda: layers.Cropping2D(((1, 0), (2, 1))), (5, 6, 2), lambda x: x[:, 1:, 2:-1]),
+    (lambda: layers.Cropping3D(1), (4, 4, 4, 1), lambda x: x[:, 1:-1, 1:-1, 1:-1]),
+    (lambda: layers.UpSampling1D(3), (4, 2), lambda x: np.repeat(x, 3, axis=1)),
+    (lambda: layers.UpSampling2D((2, 3)), (3, 2, 2), lambda x: np.repeat(np.repeat(x, 2, axis=1), 3, axis=2)),
+    (lambda: layers.UpSampling2D(2, data_format="channels_first"), (2, 3, 2),
+     lambda x: np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)),
+    (lambda: layers.UpSampling3D(2), (2, 2, 2, 1),
+     lambda x: np.repeat(np.repeat(np.repeat(x, 2, axis=1), 2, axis=2), 2, axis=3)),
+])
+def test_padding_cropping_upsampling(layer, shape, ref, tmp_path):
+    x = np.random.default_rng(10).standard_normal((2, *shape))
+    m = _model(layer(), shape)
+    np.testing.assert_array_equal(m.predict(x), ref(x))
+    m.save(tmp_path / "r.pydl")
+    np.testing.assert_array_equal(pydl.load(tmp_path / "r.pydl").predict(x), ref(x))
+
+
+def test_resize_layers_train_through():
+    r = np.random.default_rng(11)
+    x, y = r.standard_normal((16, 4, 4, 1)), r.standard_normal((16, 8, 8, 2))
+    m = pydl.Sequential([layers.Input((4, 4, 1)), layers.ZeroPadding2D(1), layers.Conv2D(2, 3),
+                         layers.UpSampling2D(2), layers.Cropping2D(0)], seed=0, dtype="float64")
+    m.compile(optimizer=pydl.optimizers.Adam(0.05), loss="mse")
+    h = m.fit(x, y, epochs=10, batch_size=8, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+
+
+@pytest.mark.parametrize("make, text", [
+    (lambda: layers.ZeroPadding2D(-1), "padding"),
+    (lambda: layers.Cropping2D(((1, 2, 3), (0, 0))), "cropping"),
+    (lambda: layers.UpSampling2D(0), "size"),
+    (lambda: layers.UpSampling2D(2, interpolation="bilinear"), "nearest"),
+])
+def test_resize_invalid(make, text):
+    with pytest.raises(ValueError, match=text):
+        make()
+
+
+def test_cropping_everything_fails_at_build():
+    with pytest.raises(ValueError, match="removes every element"):
+        _model(layers.Cropping1D(3), (6, 2)).build()

@@ -139,3 +139,67 @@ GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D = (
     _make(_GlobalPool, "GlobalMaxPooling", r, f"Max over all {r} spatial axes.") for r in (1, 2, 3))
 GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D = (
     _make(_GlobalPool, "GlobalAveragePooling", r, f"Mean over all {r} spatial axes.") for r in (1, 2, 3))
+
+
+def _pairs(layer, what, value, rank, minimum):
+    """Keras's int / (a, b, ...) / ((before, after), ...) forms -> [[before, after], ...] per axis."""
+    def ok(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
+    try:
+        if ok(value):
+            return [[int(value), int(value)] for _ in range(rank)]
+        t = list(value)
+        if rank == 1 and len(t) == 2 and all(ok(v) for v in t):
+            return [[int(t[0]), int(t[1])]]
+        if len(t) == rank and all(ok(v) for v in t):
+            return [[int(v), int(v)] for v in t]
+        if len(t) == rank and all(len(p) == 2 and ok(p[0]) and ok(p[1]) for p in t):
+            return [[int(p[0]), int(p[1])] for p in t]
+    except TypeError:
+        pass
+    raise ValueError(f"{layer}: {what} must be an int >= {minimum}, a tuple of {rank} such ints, or a tuple of "
+                     f"{rank} (before, after) pairs. Received: {what}={value!r}")
+
+
+class _Resize(Layer):
+    rank = 0
+    key = ""
+    minimum = 0
+
+    def __init__(self, amount, data_format=None, name=None):
+        super().__init__(name)
+        self.data_format = _data_format(self.class_name, data_format)
+        if self.key == "size":
+            self.size = [p[0] for p in _pairs(self.class_name, "size", amount, self.rank, 1)]
+        else:
+            setattr(self, self.key, _pairs(self.class_name, self.key, amount, self.rank, 0))
+
+    def get_config(self):
+        return {**super().get_config(), self.key: getattr(self, self.key), "data_format": self.data_format}
+
+
+def _resize(prefix, key, rank, default, doc):
+    def __init__(self, *args, data_format=None, name=None, **kw):
+        amount = kw.pop(key, args[0] if args else default)
+        if kw.pop("interpolation", "nearest") != "nearest":
+            raise ValueError(f"{prefix}{rank}D: only interpolation='nearest' is supported so far")
+        if kw:
+            raise TypeError(f"{prefix}{rank}D got unexpected arguments {sorted(kw)}")
+        _Resize.__init__(self, amount, data_format=data_format, name=name)
+
+    cls = type(f"{prefix}{rank}D", (_Resize,), {"class_name": f"{prefix}{rank}D", "rank": rank, "key": key,
+                                               "__init__": __init__, "__doc__": doc})
+    cls.__module__ = __name__
+    return register(cls)
+
+
+ZeroPadding1D, ZeroPadding2D, ZeroPadding3D = (
+    _resize("ZeroPadding", "padding", r, 1, f"Adds zeros at both ends of each of the {r} spatial axes.")
+    for r in (1, 2, 3))
+Cropping1D, Cropping2D, Cropping3D = (
+    _resize("Cropping", "cropping", r, 0, f"Removes elements at both ends of each of the {r} spatial axes.")
+    for r in (1, 2, 3))
+UpSampling1D, UpSampling2D, UpSampling3D = (
+    _resize("UpSampling", "size", r, 2, f"Repeats each element ``size`` times along each of the {r} spatial axes "
+            "(nearest).") for r in (1, 2, 3))
+__all__ += [f"{p}{r}D" for p in ("ZeroPadding", "Cropping", "UpSampling") for r in (1, 2, 3)]

@@ -1,6 +1,9 @@
 package org.pydl.nn;
 
-/** Registers the convolution and pooling layers (1-D, 2-D and 3-D variants share one class each). */
+/**
+ * Registers the convolution, pooling, padding, cropping and up-sampling layers (1-D, 2-D and 3-D variants share one
+ * class each).
+ */
 final class ConvolutionLayers {
     private ConvolutionLayers() {}
 
@@ -12,6 +15,17 @@ final class ConvolutionLayers {
             Layers.register("AveragePooling" + r + "D", c -> Pooling.fromConfig(false, rank, c));
             Layers.register("GlobalMaxPooling" + r + "D", c -> GlobalPooling.fromConfig(true, rank, c));
             Layers.register("GlobalAveragePooling" + r + "D", c -> GlobalPooling.fromConfig(false, rank, c));
+            for (SpatialResize.Kind k : SpatialResize.Kind.values()) {
+                String name = new String[] {"ZeroPadding", "Cropping", "UpSampling"}[k.ordinal()] + r + "D";
+                Layers.register(name, c -> {
+                    if (k == SpatialResize.Kind.UP_SAMPLING
+                            && !"nearest".equals(org.pydl.io.Json.getString(c, "interpolation", "nearest"))) {
+                        throw new IllegalArgumentException(name + ": only interpolation=\"nearest\" is supported "
+                                + "so far, received " + c.get("interpolation"));
+                    }
+                    return SpatialResize.fromConfig(k, rank, c);
+                });
+            }
         }
     }
 }
