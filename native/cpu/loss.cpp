@@ -1,6 +1,9 @@
-// Losses and indexing: fused softmax cross-entropy (+ backward), gather, scatterAdd, countNonFinite.
+// Losses and indexing: fused softmax cross-entropy (+ backward), gather, scatterAdd, gatherRows/scatterAddRows
+// (embedding lookup and its gradient), countNonFinite.
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "pydl/jni_util.h"
@@ -43,6 +46,18 @@ void gather(const T* x, const int32_t* idx, T* out, int64_t n, int64_t c) {
 template <class T>
 void scatter_add(const T* gy, const int32_t* idx, T* gx, int64_t n, int64_t c) {
   for (int64_t i = 0; i < n; ++i) gx[i * c + idx[i]] += gy[i];
+}
+
+template <class T>
+void gather_rows(const T* table, const int32_t* idx, T* out, int64_t n, int64_t d) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) out[i * d + j] = table[idx[i] * d + j];
+}
+
+template <class T>
+void scatter_add_rows(const T* g, const int32_t* idx, T* table, int64_t n, int64_t d) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) table[idx[i] * d + j] += g[i * d + j];
 }
 
 template <class T>
@@ -106,6 +121,26 @@ void gather(const T* x, const int32_t* idx, T* out, int64_t n, int64_t c) {
 }
 
 template <class T>
+void gather_rows(const T* table, const int32_t* idx, T* out, int64_t n, int64_t d) {
+  parallel_for(n, std::max<int64_t>(1, kParallelThreshold / std::max<int64_t>(d, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) std::memcpy(out + i * d, table + static_cast<int64_t>(idx[i]) * d, sizeof(T) * d);
+  });
+}
+
+template <class T>
+void scatter_add_rows(const T* g, const int32_t* idx, T* table, int64_t n, int64_t d) {
+  // indices may repeat: split the columns between threads, never the rows, so no two threads add into one element
+  parallel_for(d, std::max<int64_t>(1, kParallelThreshold / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t i = 0; i < n; ++i) {
+      T* dst = table + static_cast<int64_t>(idx[i]) * d;
+      const T* src = g + i * d;
+#pragma omp simd
+      for (int64_t j = b; j < e; ++j) dst[j] += src[j];
+    }
+  });
+}
+
+template <class T>
 void scatter_add(const T* gy, const int32_t* idx, T* gx, int64_t n, int64_t c) {
   // rows are disjoint, so the row split is race-free
   parallel_for(n, kParallelThreshold, [&](int64_t b, int64_t e) {
@@ -163,6 +198,18 @@ void scatter_add(int dtype, const void* gy, const int32_t* idx, void* gx, int64_
   const bool r = reference_mode();
   PYDL_DISPATCH_FLOAT(dtype, (r ? ref::scatter_add<T> : opt::scatter_add<T>)(static_cast<const T*>(gy), idx,
                                                                                static_cast<T*>(gx), n, c));
+}
+
+void gather_rows(int dtype, const void* table, const int32_t* idx, void* out, int64_t n, int64_t d) {
+  const bool r = reference_mode();
+  PYDL_DISPATCH_FLOAT(dtype, (r ? ref::gather_rows<T> : opt::gather_rows<T>)(static_cast<const T*>(table), idx,
+                                                                             static_cast<T*>(out), n, d));
+}
+
+void scatter_add_rows(int dtype, const void* g, const int32_t* idx, void* table, int64_t n, int64_t d) {
+  const bool r = reference_mode();
+  PYDL_DISPATCH_FLOAT(dtype, (r ? ref::scatter_add_rows<T> : opt::scatter_add_rows<T>)(static_cast<const T*>(g), idx,
+                                                                                       static_cast<T*>(table), n, d));
 }
 
 int64_t count_non_finite(int dtype, const void* x, int64_t n) {
@@ -247,6 +294,36 @@ JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_gather(JNIEnv* env, jclass, j
   if (n == 0) return;
   check_indices(as_ptr<const int32_t>(idx), n, c, "idx");
   gather(dtype, as_ptr<const void>(x), as_ptr<const int32_t>(idx), as_ptr<void>(out), n, c);
+  PYDL_JNI_END(env, )
+}
+
+JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_gatherRows(JNIEnv* env, jclass, jint dtype, jlong table,
+                                                              jlong rows, jlong d, jlong idx, jlong n, jlong out) {
+  PYDL_JNI_BEGIN("gatherRows")
+  check_float_dtype(dtype);
+  int64_t total = check_nc(rows, d);
+  int64_t out_total = check_nc(n, d);
+  check_elems(table, total, dtype, "table");
+  check_elems(idx, n, kInt32, "idx");
+  check_elems(out, out_total, dtype, "out");
+  if (n == 0 || d == 0) return;
+  check_indices(as_ptr<const int32_t>(idx), n, rows, "idx");
+  gather_rows(dtype, as_ptr<const void>(table), as_ptr<const int32_t>(idx), as_ptr<void>(out), n, d);
+  PYDL_JNI_END(env, )
+}
+
+JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_scatterAddRows(JNIEnv* env, jclass, jint dtype, jlong g, jlong idx,
+                                                                  jlong n, jlong table, jlong rows, jlong d) {
+  PYDL_JNI_BEGIN("scatterAddRows")
+  check_float_dtype(dtype);
+  int64_t total = check_nc(rows, d);
+  int64_t g_total = check_nc(n, d);
+  check_elems(table, total, dtype, "table");
+  check_elems(idx, n, kInt32, "idx");
+  check_elems(g, g_total, dtype, "g");
+  if (n == 0 || d == 0) return;
+  check_indices(as_ptr<const int32_t>(idx), n, rows, "idx");
+  scatter_add_rows(dtype, as_ptr<const void>(g), as_ptr<const int32_t>(idx), as_ptr<void>(table), n, d);
   PYDL_JNI_END(env, )
 }
 

@@ -6,7 +6,8 @@ Example:
     >>> model = pydl.Sequential([layers.Input(784), layers.Dense(64, activation="relu"), layers.Dense(10)])
 """
 from .core import (  # noqa: F401
-    _ACTIVATIONS, _CLASSES, _INITIALIZERS, Activation, Dense, Dropout, Flatten, Input, Layer, Permute, RepeatVector,
+    _ACTIVATIONS, _CLASSES, _INITIALIZERS, Activation, Dense, Dropout, Embedding, Flatten, Input, Layer, Permute,
+    RepeatVector,
     Reshape, register,
 )
 from .activation import *  # noqa: F401,F403

@@ -267,3 +267,28 @@ class RepeatVector(Layer):
 
     def get_config(self):
         return {**super().get_config(), "n": self.n}
+
+
+@register
+class Embedding(Layer):
+    """Maps integer ids ``(batch, ...)`` to vectors ``(batch, ..., output_dim)`` through a trainable table
+    ``embeddings`` of shape ``(input_dim, output_dim)`` (Keras's layout; default init uniform(-0.05, 0.05))."""
+
+    class_name = "Embedding"
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="random_uniform", mask_zero=False, name=None,
+                 trainable=True):
+        super().__init__(name, trainable)
+        for what, v in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+                raise ValueError(f"Embedding: {what} must be a positive int. Received: {what}={v!r}")
+        if embeddings_initializer not in _INITIALIZERS:
+            raise ValueError(f"Embedding: unknown embeddings_initializer. Received: "
+                             f"embeddings_initializer={embeddings_initializer!r}")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = embeddings_initializer
+        self.mask_zero = bool(mask_zero)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": self.embeddings_initializer, "mask_zero": self.mask_zero}

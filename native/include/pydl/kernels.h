@@ -63,6 +63,8 @@ void softmax_cross_entropy_backward(int dtype, const void* probs, const int32_t*
                                     int64_t n, int64_t c);
 void gather(int dtype, const void* x, const int32_t* idx, void* out, int64_t n, int64_t c);
 void scatter_add(int dtype, const void* gy, const int32_t* idx, void* gx, int64_t n, int64_t c);
+void gather_rows(int dtype, const void* table, const int32_t* idx, void* out, int64_t n, int64_t d);
+void scatter_add_rows(int dtype, const void* g, const int32_t* idx, void* table, int64_t n, int64_t d);
 int64_t count_non_finite(int dtype, const void* x, int64_t n);
 
 // ---- random.cpp ----

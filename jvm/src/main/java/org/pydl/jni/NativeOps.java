@@ -106,6 +106,10 @@ public final class NativeOps {
     public static native void gather(int dtype, long x, long idx, long out, long n, long c);
     /** gx[i, idx[i]] += gy[i]; gx [n, c] must be zeroed by the caller. */
     public static native void scatterAdd(int dtype, long gy, long idx, long gx, long n, long c);
+    /** out[i, :] = table[idx[i], :] for table [rows, d], int32 idx [n], out [n, d] (embedding lookup); idx checked. */
+    public static native void gatherRows(int dtype, long table, long rows, long d, long idx, long n, long out);
+    /** table[idx[i], :] += g[i, :] (indices may repeat; the gradient of gatherRows). */
+    public static native void scatterAddRows(int dtype, long g, long idx, long n, long table, long rows, long d);
     /** Count of NaN or infinite values among n elements (float dtypes). */
     public static native long countNonFinite(int dtype, long x, long n);
 

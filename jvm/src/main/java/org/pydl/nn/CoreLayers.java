@@ -1,7 +1,7 @@
 package org.pydl.nn;
 
-/** Registers the core layers (Dense, Dropout, Activation) and the shape layers (Flatten, Reshape, Permute,
- * RepeatVector). */
+/** Registers the core layers (Dense, Dropout, Activation, Embedding) and the shape layers (Flatten, Reshape,
+ * Permute, RepeatVector). */
 final class CoreLayers {
     private CoreLayers() {}
 
@@ -13,5 +13,6 @@ final class CoreLayers {
         Layers.register("Reshape", Reshape::fromConfig);
         Layers.register("Permute", Permute::fromConfig);
         Layers.register("RepeatVector", RepeatVector::fromConfig);
+        Layers.register("Embedding", Embedding::fromConfig);
     }
 }

@@ -49,6 +49,12 @@ public interface Backend {
 
     void scatterAdd(NDArray gy, NDArray idx, NDArray gx);
 
+    /** out [n, d] = rows idx [n] of table [rows, d]. */
+    void gatherRows(NDArray table, NDArray idx, NDArray out);
+
+    /** table [rows, d] += g [n, d] scattered to rows idx [n]. */
+    void scatterAddRows(NDArray g, NDArray idx, NDArray table);
+
     long countNonFinite(NDArray x);
 
     void dropoutMask(NDArray mask, double rate, long seed);

@@ -159,6 +159,18 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void gatherRows(NDArray table, NDArray idx, NDArray out) {
+        NativeOps.gatherRows(table.dtype().code, table.address(), table.shape(0), table.shape(1), idx.address(),
+                idx.size(), out.address());
+    }
+
+    @Override
+    public void scatterAddRows(NDArray g, NDArray idx, NDArray table) {
+        NativeOps.scatterAddRows(table.dtype().code, g.address(), idx.address(), idx.size(), table.address(),
+                table.shape(0), table.shape(1));
+    }
+
+    @Override
     public long countNonFinite(NDArray x) {
         return NativeOps.countNonFinite(x.dtype().code, x.address(), x.size());
     }

@@ -771,6 +771,33 @@ public final class Ops {
         }, x, idx);
     }
 
+    /**
+     * Rows of {@code table} [rows, d] picked by int32 {@code indices} of any shape: result [...indices, d]
+     * (embedding lookup). An index outside [0, rows) raises IllegalArgumentException. Gradient: rows of g added into
+     * zeros of the table's shape (repeated indices accumulate).
+     */
+    public static NDArray take(NDArray table, NDArray indices) {
+        requireFloat("take", table);
+        if (indices.dtype() != DType.INT32) {
+            throw new DTypeException("take: indices must be int32, received " + indices.dtype().pyName);
+        }
+        if (table.rank() != 2) {
+            throw new IllegalArgumentException("take: table must be [rows, d], received " + Shapes.str(table.shape()));
+        }
+        NDArray t = table.contiguous();
+        NDArray idx = indices.contiguous();
+        long[] is = indices.shape();
+        long[] os = Arrays.copyOf(is, is.length + 1);
+        os[is.length] = table.shape(1);
+        NDArray out = NDArray.empty(table.device(), table.dtype(), os);
+        be(t).gatherRows(t, idx, out);
+        return Autograd.record("take", out, g -> {
+            NDArray gt = zerosLike(t);
+            be(gt).scatterAddRows(g.contiguous(), idx, gt);
+            return new NDArray[] {gt, null};
+        }, table, indices);
+    }
+
     /** Number of NaN or infinite elements. */
     public static long countNonFinite(NDArray x) {
         if (!x.dtype().isFloat()) return 0;
