@@ -136,6 +136,8 @@ ACTIVATIONS = {
     "swish": lambda z: z * _sig(z), "silu": lambda z: z * _sig(z),
     "hard_sigmoid": lambda z: np.clip(z + 3, 0, 6) / 6, "relu6": lambda z: np.clip(z, 0, 6),
     "exponential": np.exp,
+    "hard_swish": lambda z: z * np.clip(z + 3, 0, 6) / 6, "hard_silu": lambda z: z * np.clip(z + 3, 0, 6) / 6,
+    "mish": lambda z: z * np.tanh(np.logaddexp(0, z)),
 }
 
 

@@ -7,7 +7,8 @@ from .. import _array
 from ..errors import java_errors
 
 _ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "gelu", "leaky_relu",
-                "softplus", "softsign", "swish", "silu", "hard_sigmoid", "relu6", "exponential"}
+                "softplus", "softsign", "swish", "silu", "hard_sigmoid", "relu6", "exponential", "hard_swish",
+                "hard_silu", "mish"}
 _INITIALIZERS = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "zeros", "ones",
                  "random_normal", "random_uniform"}
 

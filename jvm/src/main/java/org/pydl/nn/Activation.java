@@ -11,7 +11,8 @@ import org.pydl.ops.UnaryOp;
 public enum Activation {
     LINEAR("linear"), RELU("relu"), SIGMOID("sigmoid"), TANH("tanh"), SOFTMAX("softmax"), LOG_SOFTMAX("log_softmax"),
     ELU("elu"), SELU("selu"), GELU("gelu"), LEAKY_RELU("leaky_relu"), SOFTPLUS("softplus"), SOFTSIGN("softsign"),
-    SWISH("swish"), HARD_SIGMOID("hard_sigmoid"), RELU6("relu6"), EXPONENTIAL("exponential");
+    SWISH("swish"), HARD_SIGMOID("hard_sigmoid"), RELU6("relu6"), EXPONENTIAL("exponential"),
+    HARD_SWISH("hard_swish"), HARD_SILU("hard_silu"), MISH("mish");
 
     public final String kerasName;
 
@@ -37,6 +38,9 @@ public enum Activation {
             case HARD_SIGMOID: return Ops.hardSigmoid(x);
             case RELU6: return Ops.relu6(x);
             case EXPONENTIAL: return Ops.exp(x);
+            case HARD_SWISH: return ActivationLayers.hardSwish(x);
+            case HARD_SILU: return ActivationLayers.hardSwish(x);
+            case MISH: return ActivationLayers.mish(x);
             default: throw new IllegalStateException(name());
         }
     }

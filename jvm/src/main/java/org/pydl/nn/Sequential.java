@@ -84,7 +84,8 @@ public final class Sequential {
     }
 
     private static String snake(String type) {
-        return type.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase();
+        // Keras's to_snake_case: "BatchNormalization" -> "batch_normalization", "PReLU" -> "p_re_lu", "Conv2D" -> "conv2d"
+        return type.replaceAll("(.)([A-Z][a-z0-9]+)", "$1_$2").replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase();
     }
 
     public static Builder builder() {
@@ -133,6 +134,21 @@ public final class Sequential {
 
         public Builder activation(Activation a) {
             return add(new ActivationLayer(a));
+        }
+
+        /** Conv2D, stride 1, "valid" padding unless {@code samePadding}, channels-last, Glorot kernel, zero bias. */
+        public Builder conv2d(long filters, long kernelSize, Activation activation, boolean samePadding) {
+            return add(new Conv(2, filters, new long[] {kernelSize, kernelSize}, new long[] {1, 1}, new long[] {1, 1},
+                    samePadding ? "same" : "valid", "channels_last", 1, activation, true, Initializer.GLOROT_UNIFORM,
+                    Initializer.ZEROS));
+        }
+
+        public Builder maxPooling2d(long poolSize) {
+            return add(new Pooling(true, 2, new long[] {poolSize, poolSize}, null, "valid", "channels_last"));
+        }
+
+        public Builder flatten() {
+            return add(new Flatten());
         }
 
         public Builder add(Layer layer) {
@@ -562,18 +578,18 @@ public final class Sequential {
     /** Keras-like table: layer (type), output shape, parameter count; totals with memory size. */
     public String summary() {
         StringBuilder sb = new StringBuilder();
-        String line = "-".repeat(72) + "\n";
+        String line = "-".repeat(82) + "\n";
         sb.append("Model: \"").append(name).append("\"\n").append(line);
-        sb.append(String.format("%-34s %-24s %12s%n", "Layer (type)", "Output Shape", "Param #"));
-        sb.append("=".repeat(72)).append('\n');
+        sb.append(String.format("%-44s %-24s %12s%n", "Layer (type)", "Output Shape", "Param #"));
+        sb.append("=".repeat(82)).append('\n');
         long trainable = 0, total = 0;
         for (Layer l : layers) {
-            sb.append(String.format("%-34s %-24s %12s%n", l.name() + " (" + l.type() + ")",
+            sb.append(String.format("%-44s %-24s %12s%n", l.name() + " (" + l.type() + ")",
                     Layer.batchShape(l.outputShape()), String.format("%,d", l.paramCount())));
             total += l.paramCount();
             for (Parameter p : l.parameters()) if (p.trainable) trainable += p.value().size();
         }
-        sb.append("=".repeat(72)).append('\n');
+        sb.append("=".repeat(82)).append('\n');
         double mb = total * (double) dtype.size / (1 << 20);
         sb.append(String.format("Total params: %,d (%.2f MB)%n", total, mb));
         sb.append(String.format("Trainable params: %,d%n", trainable));
