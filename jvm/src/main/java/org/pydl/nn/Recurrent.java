@@ -1,0 +1,238 @@
+package org.pydl.nn;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import org.pydl.io.Json;
+import org.pydl.nd.DType;
+import org.pydl.nd.MemoryScope;
+import org.pydl.nd.NDArray;
+import org.pydl.ops.Ops;
+
+/**
+ * Base of the Keras recurrent layers (SimpleRNN, LSTM, GRU): input [batch, time, features], output [batch, units]
+ * (last step) or [batch, time, units] ({@code return_sequences}). Weights in Keras's layout: kernel [features,
+ * gates*units], recurrent_kernel [units, gates*units], bias. The forward pass composes {@link Ops}, so the gradient
+ * is backpropagation through time by autodiff: per step one GEMM {@code [x_t, h] @ [kernel; recurrent_kernel]}
+ * (SimpleRNN, LSTM) or {@code x_t @ kernel} and {@code h @ recurrent_kernel} (GRU), gate slices (views) and
+ * elementwise ops. Initial states are zeros (the first step skips the recurrent products); {@code return_state},
+ * initial states and masking need a multi-input/multi-output API and are not supported yet.
+ *
+ * <p>With {@code go_backwards} the sequence is processed from the last step to the first and, as in Keras, the
+ * returned sequence is in processing order (reversed).
+ */
+public abstract class Recurrent extends Layer {
+    public final long units;
+    public final Activation activation;
+    public final Activation recurrentActivation;
+    public final boolean useBias;
+    public final boolean returnSequences;
+    public final boolean goBackwards;
+    public final String kernelInitializer;
+    public final String recurrentInitializer;
+    public final String biasInitializer;
+    protected Parameter kernel;
+    protected Parameter recurrentKernel;
+    protected Parameter bias;
+
+    protected Recurrent(Map<String, Object> c) {
+        this.units = Json.getLong(c, "units");
+        this.activation = Activation.of(Json.getString(c, "activation", "tanh"));
+        this.recurrentActivation = Activation.of(Json.getString(c, "recurrent_activation", "sigmoid"));
+        this.useBias = Json.getBoolean(c, "use_bias", true);
+        this.returnSequences = Json.getBoolean(c, "return_sequences", false);
+        this.goBackwards = Json.getBoolean(c, "go_backwards", false);
+        this.kernelInitializer = initName(c.getOrDefault("kernel_initializer", "glorot_uniform"));
+        this.recurrentInitializer = initName(c.getOrDefault("recurrent_initializer", "orthogonal"));
+        this.biasInitializer = initName(c.getOrDefault("bias_initializer", "zeros"));
+        // validate the names now (model files, Java users): fails before any build
+        for (String n : new String[] {kernelInitializer, recurrentInitializer, biasInitializer}) {
+            if (!n.equals("orthogonal")) Initializer.of(n);
+        }
+    }
+
+    /** Number of gate blocks of the kernel (SimpleRNN 1, GRU 3, LSTM 4). */
+    protected abstract int gates();
+
+    /** The bias, created in {@link #doBuild} when use_bias (subclasses may override the shape or the values). */
+    protected NDArray createBias(DType dtype, long seed) {
+        return initialize(biasInitializer, dtype, new long[] {gates() * units}, seed);
+    }
+
+    /**
+     * One step: the input of step t [batch, features] and the states (null at the first step: zeros, so the
+     * recurrent products are skipped); returns the new states. {@code stacked} is [kernel; recurrent_kernel]
+     * ([features + units, gates*units], built once per sequence) when {@link #stacksKernels}, else null.
+     */
+    protected abstract NDArray[] step(NDArray xt, NDArray[] states, NDArray stacked);
+
+    /** Whether {@link #step} wants the kernels stacked (one GEMM per step on [x_t, h]). */
+    protected boolean stacksKernels() {
+        return false;
+    }
+
+    /** Number of states (LSTM: h and c); the output of a step is state 0. */
+    protected int stateCount() {
+        return 1;
+    }
+
+    protected Map<String, Object> extraConfig() {
+        return new LinkedHashMap<>();
+    }
+
+    @Override
+    protected long[] doBuild(long[] in, DType dtype, long seed) {
+        if (units <= 0) throw configError("units must be a positive integer, received units=" + units);
+        if (in.length != 2) {
+            throw configError("expects input of rank 3 (batch, timesteps, features), received input shape "
+                    + batchShape(in));
+        }
+        if (in[0] <= 0 || in[1] <= 0) {
+            throw configError("needs positive timesteps and features, received input shape " + batchShape(in));
+        }
+        long g = gates() * units;
+        if ((double) Math.max(in[1], units) * g > 2e9) throw configError("kernel of " + in[1] + " x " + g + " is too large");
+        kernel = addParam("kernel", initialize(kernelInitializer, dtype, new long[] {in[1], g}, seed));
+        recurrentKernel = addParam("recurrent_kernel", initialize(recurrentInitializer, dtype, new long[] {units, g},
+                seed + 1));
+        if (useBias) bias = addParam("bias", createBias(dtype, seed + 2));
+        return returnSequences ? new long[] {in[0], units} : new long[] {units};
+    }
+
+    /**
+     * Steps over time. x is transposed once to [time, batch, features] so that each step's input is a contiguous
+     * view. Steps slice the input rather than a precomputed [time, batch, gates] projection: when the input needs
+     * no gradient (a first layer) the slices record nothing, and otherwise the gradient of each slice is a
+     * zero-filled [time, batch, features] array (O(time^2) in backward; a split/unstack op with one backward
+     * would remove it). The layer holds no per-call state, so concurrent forward passes are safe.
+     */
+    @Override
+    public NDArray forward(NDArray x, Context ctx) {
+        return run(x, false);
+    }
+
+    /**
+     * The forward pass; with {@code reverseOutput} a returned sequence is reversed in time (as Keras's
+     * Bidirectional does to its backward layer's output): the steps are collected in reverse order, which costs
+     * nothing, instead of reversing the result.
+     */
+    NDArray run(NDArray x, boolean reverseOutput) {
+        checkInput(x);
+        long batch = x.shape(0), time = x.shape(1), features = x.shape(2);
+        NDArray xT = Ops.contiguous(Ops.transpose(x, 0, 1));
+        NDArray[] states = null;
+        List<NDArray> outs = returnSequences ? new ArrayList<>((int) time) : null;
+        NDArray stacked = stacksKernels() && time > 1
+                ? Ops.concat(List.of(kernel.value(), recurrentKernel.value()), 0) : null;
+        for (long s = 0; s < time; s++) {
+            long t = goBackwards ? time - 1 - s : s;
+            NDArray xt = Ops.reshape(Ops.slice(xT, 0, t, t + 1), batch, features);
+            states = step(xt, states, stacked);
+            if (outs != null) outs.add(Ops.reshape(states[0], batch, 1, units));
+        }
+        if (outs == null) return states[0];
+        if (reverseOutput) java.util.Collections.reverse(outs);
+        return Ops.concat(outs, 1);
+    }
+
+    /** Columns [k*units, (k+1)*units) of a [batch, gates*units] array. */
+    protected NDArray gate(NDArray z, int k) {
+        return Ops.slice(z, 1, k * units, (k + 1) * units);
+    }
+
+    protected NDArray recurrentColumns(int from, int to) {
+        return Ops.slice(recurrentKernel.value(), 1, from * units, to * units);
+    }
+
+    @Override
+    protected Map<String, Object> layerConfig() {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("units", units);
+        c.put("activation", activation.kerasName);
+        c.put("recurrent_activation", recurrentActivation.kerasName);
+        c.put("use_bias", useBias);
+        c.put("return_sequences", returnSequences);
+        c.put("go_backwards", goBackwards);
+        c.put("kernel_initializer", kernelInitializer);
+        c.put("recurrent_initializer", recurrentInitializer);
+        c.put("bias_initializer", biasInitializer);
+        c.putAll(extraConfig());
+        return c;
+    }
+
+    // ---- initialisers ----------------------------------------------------------------------------------------
+    static String initName(Object cfg) {
+        if (cfg instanceof Map) {
+            String cn = String.valueOf(((Map<?, ?>) cfg).get("class_name"));
+            if (cn.equalsIgnoreCase("orthogonal")) return "orthogonal";
+            return Initializer.fromConfig(cfg).kerasName;
+        }
+        String n = String.valueOf(cfg).toLowerCase();
+        if (n.equals("orthogonal")) return n;
+        return Initializer.of(n).kerasName;
+    }
+
+    static NDArray initialize(String name, DType dtype, long[] shape, long seed) {
+        if (name.equals("orthogonal")) return orthogonal(dtype, shape, seed);
+        return Initializer.of(name).create(dtype, shape, seed);
+    }
+
+    /**
+     * Keras's {@code Orthogonal(gain=1)}: a [max(r, c), min(r, c)] standard normal matrix (r = product of all but the
+     * last dimension, c = the last), orthonormalised by modified Gram-Schmidt (= QR with the sign of R's diagonal
+     * made positive, as Keras does), transposed when r < c. Seeded: same seed, same matrix.
+     */
+    static NDArray orthogonal(DType dtype, long[] shape, long seed) {
+        long cols = shape[shape.length - 1];
+        long rows = 1;
+        for (int i = 0; i < shape.length - 1; i++) rows *= shape[i];
+        int n = (int) Math.max(rows, cols), m = (int) Math.min(rows, cols);
+        SplittableRandom r = new SplittableRandom(seed);
+        double[][] q = new double[m][n]; // column vectors of the [n, m] matrix
+        for (int j = 0; j < m; j++) {
+            for (int i = 0; i < n; i++) q[j][i] = gauss(r);
+        }
+        for (int j = 0; j < m; j++) {
+            for (int k = 0; k < j; k++) {
+                double d = 0;
+                for (int i = 0; i < n; i++) d += q[k][i] * q[j][i];
+                for (int i = 0; i < n; i++) q[j][i] -= d * q[k][i];
+            }
+            double norm = 0;
+            for (int i = 0; i < n; i++) norm += q[j][i] * q[j][i];
+            norm = Math.sqrt(norm);
+            for (int i = 0; i < n; i++) q[j][i] /= norm;
+        }
+        double[] v = new double[(int) (rows * cols)];
+        for (int a = 0; a < rows; a++) {
+            for (int b = 0; b < cols; b++) v[(int) (a * cols + b)] = rows >= cols ? q[b][a] : q[a][b];
+        }
+        try (NDArray d = NDArray.of(v, shape)) {
+            return d.cast(dtype);
+        }
+    }
+
+    private static double gauss(SplittableRandom r) {
+        double u1 = 1.0 - r.nextDouble(), u2 = r.nextDouble();
+        return Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    /**
+     * [x_t, h] @ [kernel; recurrent_kernel] + bias: one GEMM per step ({@code stacked} is the two kernels
+     * concatenated along rows once per sequence); at the first step h = 0, so x_t @ kernel + bias.
+     */
+    protected NDArray stackedProjection(NDArray xt, NDArray h, NDArray stacked) {
+        NDArray b = useBias ? bias.value() : null;
+        if (h == null) return Ops.linear(xt, kernel.value(), b);
+        return Ops.linear(Ops.concat(List.of(xt, h), 1), stacked, b);
+    }
+
+    /** A detached array of ones/zeros blocks for bias construction. */
+    static NDArray concatBlocks(DType dtype, List<NDArray> parts) {
+        NDArray out = Ops.concat(parts, 0);
+        return MemoryScope.detach(out);
+    }
+}

@@ -1,0 +1,45 @@
+package org.pydl.nn;
+
+import java.util.Map;
+
+import org.pydl.nd.NDArray;
+
+/** Keras {@code SimpleRNN}: {@code h_t = activation(x_t @ kernel + bias + h_{t-1} @ recurrent_kernel)}. */
+public final class SimpleRNN extends Recurrent {
+    public SimpleRNN(Map<String, Object> config) {
+        super(config);
+    }
+
+    public static SimpleRNN fromConfig(Map<String, Object> c) {
+        return new SimpleRNN(c);
+    }
+
+    @Override
+    public String type() {
+        return "SimpleRNN";
+    }
+
+    @Override
+    protected int gates() {
+        return 1;
+    }
+
+    /** SimpleRNN has no recurrent activation (not in its config, as in Keras). */
+    @Override
+    protected Map<String, Object> layerConfig() {
+        Map<String, Object> c = super.layerConfig();
+        c.remove("recurrent_activation");
+        return c;
+    }
+
+    @Override
+    protected boolean stacksKernels() {
+        return true;
+    }
+
+    @Override
+    protected NDArray[] step(NDArray xt, NDArray[] states, NDArray stacked) {
+        NDArray h = activation.apply(stackedProjection(xt, states == null ? null : states[0], stacked));
+        return new NDArray[] {h};
+    }
+}

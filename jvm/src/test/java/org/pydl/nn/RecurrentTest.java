@@ -1,0 +1,212 @@
+package org.pydl.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.DoubleBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+import org.pydl.io.Json;
+import org.pydl.nd.DType;
+import org.pydl.nd.MemoryScope;
+import org.pydl.nd.NDArray;
+import org.pydl.ops.Autograd;
+import org.pydl.ops.Ops;
+
+/**
+ * Float64 gradient checks of the recurrent layers (backpropagation through time by autodiff) w.r.t. the input and
+ * every weight: the autodiff gradient of {@code sum(layer(x) * W)}, W a fixed random array, against central finite
+ * differences (eps 1e-6), relative tolerance 1e-6 (+1e-7 absolute). Tiny sizes: batch 2, time 3, features 2,
+ * units 3.
+ */
+class RecurrentTest {
+    static final double EPS = 1e-6;
+    static final double RTOL = 1e-6;
+    static final double ATOL = 1e-7;
+    static final long BATCH = 2, TIME = 3, FEATURES = 2;
+
+    @SuppressWarnings("unchecked")
+    static Layer layer(String type, String json) {
+        Map<String, Object> c = (Map<String, Object>) Json.parse(json);
+        Layer l = Layers.fromConfig(type, c);
+        if (l.name() == null) l.setName(type.toLowerCase());
+        return l;
+    }
+
+    static NDArray rand(long seed, double lo, double hi, long... shape) {
+        Random r = new Random(seed);
+        int n = 1;
+        for (long d : shape) n *= (int) d;
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * r.nextDouble();
+        return MemoryScope.detach(NDArray.of(v, shape));
+    }
+
+    private static double weightedSum(Layer l, NDArray x, NDArray w) {
+        try (MemoryScope s = MemoryScope.open()) {
+            return Ops.sum(Ops.mul(l.forward(x, new Layer.Context(false, 0)), w)).getDouble();
+        }
+    }
+
+    /** Builds the layer on [TIME, FEATURES], randomises its weights and checks every gradient. */
+    static void checkLayer(Layer l, long[] expectedOut) {
+        long[] out = l.build(new long[] {TIME, FEATURES}, DType.FLOAT64, 7);
+        assertArrayEquals(expectedOut, out, "output shape");
+        List<NDArray> leaves = new ArrayList<>();
+        NDArray x = rand(1, -1.5, 1.5, BATCH, TIME, FEATURES);
+        x.setRequiresGrad(true);
+        leaves.add(x);
+        long seed = 10;
+        for (Parameter p : l.parameters()) {
+            p.set(rand(seed++, -0.8, 0.8, p.value().shape()));
+            assertTrue(p.value().requiresGrad(), p.name + " requires a gradient");
+            leaves.add(p.value());
+        }
+        double[][] analytic = new double[leaves.size()][];
+        NDArray w;
+        try (MemoryScope s = MemoryScope.open()) {
+            NDArray y = l.forward(x, new Layer.Context(true, 0));
+            long[] ys = new long[expectedOut.length + 1];
+            ys[0] = BATCH;
+            System.arraycopy(expectedOut, 0, ys, 1, expectedOut.length);
+            assertArrayEquals(ys, y.shape(), "forward shape");
+            w = rand(1234, -1.5, 1.5, y.shape());
+            Ops.sum(Ops.mul(y, w)).backward();
+            for (int i = 0; i < leaves.size(); i++) {
+                NDArray g = leaves.get(i).grad();
+                assertNotNull(g, "no gradient for leaf " + i);
+                assertArrayEquals(leaves.get(i).shape(), g.shape());
+                analytic[i] = g.toDoubleArray();
+                leaves.get(i).setGrad(null);
+            }
+        }
+        try (Autograd.AutoCloseable0 ng = Autograd.noGrad()) {
+            for (int i = 0; i < leaves.size(); i++) {
+                String what = i == 0 ? "input" : l.parameters().get(i - 1).name;
+                DoubleBuffer buf = leaves.get(i).buffer().asDoubleBuffer();
+                double maxAbs = 0;
+                for (int j = 0; j < buf.capacity(); j++) {
+                    double orig = buf.get(j);
+                    buf.put(j, orig + EPS);
+                    double fp = weightedSum(l, x, w);
+                    buf.put(j, orig - EPS);
+                    double fm = weightedSum(l, x, w);
+                    buf.put(j, orig);
+                    double num = (fp - fm) / (2 * EPS);
+                    double an = analytic[i][j];
+                    maxAbs = Math.max(maxAbs, Math.abs(an));
+                    double tol = RTOL * Math.max(Math.abs(num), Math.abs(an)) + ATOL;
+                    if (!(Math.abs(num - an) <= tol)) {
+                        fail(l.type() + " gradient mismatch for " + what + " element " + j + ": autodiff " + an
+                                + ", finite differences " + num);
+                    }
+                }
+                assertTrue(maxAbs > 1e-6, l.type() + ": gradient of " + what + " is all zeros");
+            }
+        } finally {
+            w.close();
+            x.close();
+        }
+    }
+
+    @Test
+    void simpleRnn() {
+        checkLayer(layer("SimpleRNN", "{\"units\": 3}"), new long[] {3});
+        checkLayer(layer("SimpleRNN", "{\"units\": 3, \"return_sequences\": true, \"go_backwards\": true}"),
+                new long[] {TIME, 3});
+    }
+
+    @Test
+    void lstm() {
+        checkLayer(layer("LSTM", "{\"units\": 3}"), new long[] {3});
+        checkLayer(layer("LSTM", "{\"units\": 3, \"return_sequences\": true, \"go_backwards\": true}"),
+                new long[] {TIME, 3});
+        checkLayer(layer("LSTM", "{\"units\": 3, \"use_bias\": false, \"return_sequences\": true}"),
+                new long[] {TIME, 3});
+    }
+
+    @Test
+    void gruResetAfter() {
+        checkLayer(layer("GRU", "{\"units\": 3}"), new long[] {3});
+        checkLayer(layer("GRU", "{\"units\": 3, \"return_sequences\": true, \"go_backwards\": true}"),
+                new long[] {TIME, 3});
+        checkLayer(layer("GRU", "{\"units\": 3, \"use_bias\": false}"), new long[] {3});
+    }
+
+    @Test
+    void gruResetBefore() {
+        checkLayer(layer("GRU", "{\"units\": 3, \"reset_after\": false}"), new long[] {3});
+        checkLayer(layer("GRU", "{\"units\": 3, \"reset_after\": false, \"return_sequences\": true, "
+                + "\"go_backwards\": true}"), new long[] {TIME, 3});
+    }
+
+    @Test
+    void bidirectional() {
+        checkLayer(layer("Bidirectional", "{\"layer\": {\"class\": \"LSTM\", \"config\": {\"units\": 3, "
+                + "\"return_sequences\": true}}}"), new long[] {TIME, 6});
+        checkLayer(layer("Bidirectional", "{\"merge_mode\": \"mul\", \"layer\": {\"class\": \"GRU\", \"config\": "
+                + "{\"units\": 3}}}"), new long[] {3});
+    }
+
+    @Test
+    void timeDistributed() {
+        checkLayer(layer("TimeDistributed", "{\"layer\": {\"class\": \"Dense\", \"config\": {\"units\": 3, "
+                + "\"activation\": \"tanh\"}}}"), new long[] {TIME, 3});
+    }
+
+    @Test
+    void weightLayoutsAndNames() {
+        Layer l = layer("GRU", "{\"units\": 3, \"name\": \"g\"}");
+        l.build(new long[] {TIME, FEATURES}, DType.FLOAT64, 1);
+        assertEquals(List.of("g/kernel", "g/recurrent_kernel", "g/bias"),
+                l.parameters().stream().map(p -> p.name).toList());
+        assertArrayEquals(new long[] {2, 9}, l.parameters().get(2).value().shape());
+        Layer b = layer("Bidirectional", "{\"name\": \"bi\", \"layer\": {\"class\": \"LSTM\", \"config\": "
+                + "{\"units\": 3}}}");
+        b.build(new long[] {TIME, FEATURES}, DType.FLOAT64, 1);
+        assertEquals("bi/forward_lstm/kernel", b.parameters().get(0).name);
+        assertEquals("bi/backward_lstm/bias", b.parameters().get(5).name);
+        assertEquals(2 * 4 * (2 * 3 + 3 * 3 + 3), b.paramCount());
+    }
+
+    @Test
+    void orthogonalInitializer() {
+        for (long[] shape : new long[][] {{3, 12}, {5, 5}, {7, 2}}) {
+            try (NDArray q = Recurrent.orthogonal(DType.FLOAT64, shape, 3)) {
+                double[] v = q.toDoubleArray();
+                int r = (int) shape[0], c = (int) shape[1];
+                boolean rows = r <= c; // the shorter side is orthonormal
+                int n = rows ? r : c, len = rows ? c : r;
+                for (int a = 0; a < n; a++) {
+                    for (int b = 0; b < n; b++) {
+                        double d = 0;
+                        for (int k = 0; k < len; k++) {
+                            d += rows ? v[a * c + k] * v[b * c + k] : v[k * c + a] * v[k * c + b];
+                        }
+                        assertEquals(a == b ? 1.0 : 0.0, d, 1e-12);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void invalidConfigs() {
+        Layer l = layer("LSTM", "{\"units\": 0}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> l.build(new long[] {TIME, FEATURES}, DType.FLOAT64, 1));
+        assertTrue(e.getMessage().contains("LSTM layer 'lstm'") && e.getMessage().contains("units=0"), e.getMessage());
+        Layer g = layer("GRU", "{\"units\": 2}");
+        e = assertThrows(IllegalArgumentException.class, () -> g.build(new long[] {5}, DType.FLOAT64, 1));
+        assertTrue(e.getMessage().contains("rank 3") && e.getMessage().contains("(None, 5)"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> layer("SimpleRNN", "{\"units\": 2, \"activation\": \"x\"}"));
+    }
+}
