@@ -1,42 +1,74 @@
 package org.pydl.train;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import org.pydl.jni.NativeOps;
 import org.pydl.nd.NDArray;
 import org.pydl.nd.Shapes;
+import org.pydl.ops.Ops;
 
-/** Features [n, ...] and labels [n] (int32 class ids) or [n, ...] (float targets), row-aligned. */
+/**
+ * Inputs [n, ...] and targets — labels [n] (int32 class ids) or [n, ...] (float targets) — row-aligned. A model
+ * with several inputs or outputs takes lists ({@link #DataSet(List, List)}); {@link #features()} and
+ * {@link #labels()} are the first of each.
+ */
 public final class DataSet {
-    private final NDArray features;
-    private final NDArray labels;
+    private final List<NDArray> features;
+    private final List<NDArray> labels;
 
     public DataSet(NDArray features, NDArray labels) {
-        if (features.rank() < 1 || labels.rank() < 1) {
-            throw new IllegalArgumentException("DataSet: features and labels need a leading sample axis, received "
-                    + Shapes.str(features.shape()) + " and " + Shapes.str(labels.shape()));
+        this(List.of(features), List.of(labels));
+    }
+
+    public DataSet(List<NDArray> features, List<NDArray> labels) {
+        if (features.isEmpty() || labels.isEmpty()) throw new IllegalArgumentException("DataSet: no inputs or targets");
+        long n = -1;
+        List<NDArray> fs = new ArrayList<>(), ls = new ArrayList<>();
+        for (List<NDArray> group : List.of(features, labels)) {
+            for (NDArray a : group) {
+                if (a.rank() < 1) {
+                    throw new IllegalArgumentException("DataSet: features and labels need a leading sample axis, "
+                            + "received " + Shapes.str(a.shape()));
+                }
+                if (n >= 0 && a.shape(0) != n) {
+                    throw new IllegalArgumentException("DataSet: x has " + n + " samples but " + (group == labels
+                            ? "y" : "another input") + " has " + a.shape(0) + "; they must have the same length");
+                }
+                n = a.shape(0);
+                (group == features ? fs : ls).add(a.contiguous());
+            }
         }
-        if (features.shape(0) != labels.shape(0)) {
-            throw new IllegalArgumentException("DataSet: x has " + features.shape(0) + " samples but y has "
-                    + labels.shape(0) + "; they must have the same length");
-        }
-        this.features = features.contiguous();
-        this.labels = labels.contiguous();
+        this.features = List.copyOf(fs);
+        this.labels = List.copyOf(ls);
     }
 
     public NDArray features() {
-        return features;
+        return features.get(0);
     }
 
     public NDArray labels() {
+        return labels.get(0);
+    }
+
+    public List<NDArray> featureList() {
+        return features;
+    }
+
+    public List<NDArray> labelList() {
         return labels;
     }
 
     public long size() {
-        return features.shape(0);
+        return features.get(0).shape(0);
     }
 
     /** Rows [from, to) as views. */
     public DataSet slice(long from, long to) {
-        return new DataSet(org.pydl.ops.Ops.slice(features, 0, from, to), org.pydl.ops.Ops.slice(labels, 0, from, to));
+        List<NDArray> fs = new ArrayList<>(), ls = new ArrayList<>();
+        for (NDArray a : features) fs.add(Ops.slice(a, 0, from, to));
+        for (NDArray a : labels) ls.add(Ops.slice(a, 0, from, to));
+        return new DataSet(fs, ls);
     }
 
     /** Copies rows order[from..to) of {@code a} into a new contiguous array. */
