@@ -119,7 +119,7 @@ class Sequential:
         m.name = str(jmodel.name())
         m.seed = int(jmodel.seed())
         m.dtype = np.dtype(str(jmodel.dtype().pyName))
-        m._input_shape = tuple(int(d) for d in jmodel.inputShape())
+        m._input_shape = tuple(int(d) for d in jmodel.inputShapes()[0])
         m._java = jmodel
         m._layers = []
         for jl in jmodel.layers():
@@ -394,6 +394,253 @@ class Sequential:
             _jvm.jclass("org.pydl.io.ModelFile").save(self._java, Paths.get(os.fspath(os.path.abspath(path))))
 
 
+class Model(Sequential):
+    """A functional model: layers applied to ``layers.Input`` tensors, any number of inputs and outputs, shared
+    layers (one layer object applied twice shares its weights) and merge layers.
+
+    Example:
+        >>> a, b = layers.Input(16, name="a"), layers.Input(16, name="b")
+        >>> shared = layers.Dense(8, activation="relu")
+        >>> h = layers.Concatenate()([shared(a), shared(b)])
+        >>> model = pydl.Model(inputs=[a, b], outputs=[layers.Dense(1, activation="sigmoid")(h), layers.Dense(3)(h)])
+        >>> model.compile("adam", loss=["binary_crossentropy", "mse"], loss_weights=[1.0, 0.5])
+        >>> model.fit([xa, xb], [y1, y2], epochs=3)
+    """
+
+    def __init__(self, inputs, outputs, name: str | None = None, seed: int | None = None, dtype: str = "float32"):
+        super().__init__(name=name or "model", seed=seed, dtype=dtype)
+        self._inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        self._outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        self._single_output = not isinstance(outputs, (list, tuple))
+        for t in self._inputs:
+            if not isinstance(t, _layers.Input):
+                raise TypeError(f"Model: inputs must be layers.Input tensors, received {type(t).__name__}")
+        for t in self._outputs:
+            if not isinstance(t, _layers.core.SymbolicTensor):
+                raise TypeError("Model: outputs must be tensors returned by calling layers on layers.Input tensors, "
+                                f"received {type(t).__name__}")
+        config = self._graph_config()
+        with java_errors():
+            self._java = _jvm.jclass("org.pydl.py.PyBridge").model(json.dumps(config))
+            by_name = {str(jl.name()): jl for jl in self._java.layers()}
+        for layer in self._layers:
+            layer._java = by_name[layer.name]
+        self._input_shape = None
+
+    def _graph_config(self):
+        ids, nodes, layers_ = {}, [], []
+        for i, t in enumerate(self._inputs):
+            if id(t) in ids:
+                raise ValueError("Model: the same Input is listed twice")
+            ids[id(t)] = i
+        used = set()
+
+        def visit(t):
+            if id(t) in ids:
+                return ids[id(t)]
+            if isinstance(t, _layers.Input):
+                raise ValueError(f"Model: the graph uses an Input {t!r} that is not in `inputs`")
+            in_ids = [visit(x) for x in t.inputs]
+            if all(t.layer is not l for l in layers_):
+                layers_.append(t.layer)
+            nodes.append({"layer": t.layer, "inputs": in_ids})
+            ids[id(t)] = len(self._inputs) + len(nodes) - 1
+            return ids[id(t)]
+
+        outs = [visit(t) for t in self._outputs]
+        used_inputs = {i for n in nodes for i in n["inputs"] if i < len(self._inputs)}
+        for i, t in enumerate(self._inputs):
+            if i not in used_inputs:
+                raise ValueError(f"Model: input {t.name or i!r} is not connected to any output")
+        counts = {}
+        names = {l.name for l in layers_ if l.name}
+        for layer in layers_:
+            if layer.name is None:
+                base = _snake(layer.class_name)
+                n = counts.get(base, 0)
+                while (base if n == 0 else f"{base}_{n}") in names:
+                    n += 1
+                layer.name = base if n == 0 else f"{base}_{n}"
+                counts[base] = n + 1
+                names.add(layer.name)
+            elif layer.name in used:
+                raise ValueError(f"Model: two layers are named {layer.name!r}; layer names must be unique")
+            used.add(layer.name)
+        self._layers = layers_
+        return {"class": "Model", "name": self.name, "dtype": self.dtype.name, "seed": self.seed,
+                "inputs": [{"name": t.name or ("input" if i == 0 else f"input_{i}"), "shape": list(t.shape)}
+                           for i, t in enumerate(self._inputs)],
+                "layers": [l._spec() for l in layers_],
+                "nodes": [{"layer": n["layer"].name, "inputs": n["inputs"]} for n in nodes],
+                "outputs": outs}
+
+    @classmethod
+    def _from_java(cls, jmodel):
+        m = Sequential._from_java.__func__(cls, jmodel)
+        m._single_output = len(list(jmodel.outputShapes())) == 1
+        return m
+
+    @property
+    def inputs(self):
+        return list(self._inputs) if hasattr(self, "_inputs") else None
+
+    def add(self, layer):
+        raise TypeError("a functional Model is defined by its inputs and outputs; add() is for Sequential")
+
+    def build(self, input_shape=None):
+        pass
+
+    def compile(self, optimizer="adam", loss=None, metrics=None, loss_weights=None, from_logits: bool = False):
+        """One loss for every output, or a list (one per output); ``loss_weights`` weighs their sum."""
+        opt = _optimizers.get(optimizer)
+        n_out = len(list(self._java.outputShapes()))
+        losses = list(loss) if isinstance(loss, (list, tuple)) else [loss] * n_out
+        for item in losses:
+            if not isinstance(item, str) or item.lower() not in _LOSSES:
+                raise ValueError(f"compile: unknown loss. Received: loss={item!r}; valid: {sorted(_LOSSES)}")
+        if len(losses) != n_out:
+            raise ValueError(f"compile: model '{self.name}' has {n_out} outputs but {len(losses)} losses were given")
+        if loss_weights is not None and len(loss_weights) != n_out:
+            raise ValueError(f"compile: {len(loss_weights)} loss_weights for {n_out} outputs")
+        metrics = list(metrics or [])
+        for m in metrics:
+            if m not in ("accuracy", "acc"):
+                raise ValueError(f"compile: unsupported metric {m!r}; supported: 'accuracy'")
+        with java_errors():
+            _jvm.jclass("org.pydl.py.PyBridge").compile(
+                self._java, json.dumps(opt.get_config()),
+                json.dumps([{"name": l.lower(), "from_logits": bool(from_logits)} for l in losses]),
+                json.dumps(None if loss_weights is None else [float(w) for w in loss_weights]), json.dumps(metrics))
+        self._compile_args = (opt, [l.lower() for l in losses], metrics, bool(from_logits))
+
+    def _xs(self, x, what="x"):
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        shapes = [tuple(int(d) for d in s) for s in self._java.inputShapes()]
+        if len(xs) != len(shapes):
+            raise ValueError(f"{what}: model '{self.name}' has {len(shapes)} inputs, received {len(xs)} arrays")
+        out = []
+        for i, (a, shape) in enumerate(zip(xs, shapes)):
+            a = self._x(a, what)
+            if a.shape[1:] != shape:
+                raise ValueError(f"{what}: model '{self.name}' input {i} expects shape (None, "
+                                 f"{', '.join(map(str, shape))}), received {a.shape}")
+            out.append(a)
+        if len({len(a) for a in out}) > 1:
+            raise ValueError(f"{what}: inputs have different numbers of samples {[len(a) for a in out]}")
+        return out
+
+    def _ys(self, y, n, what="y"):
+        ys = list(y) if isinstance(y, (list, tuple)) else [y]
+        losses = [str(l.name()) for l in self._java.losses()]
+        if len(ys) != len(losses):
+            raise ValueError(f"{what}: model '{self.name}' has {len(losses)} outputs, received {len(ys)} target arrays")
+        out = []
+        for a, loss in zip(ys, losses):
+            a = _array.as_numeric(a, what)
+            if a.ndim == 0 or len(a) != n:
+                raise ValueError(f"{what} has {0 if a.ndim == 0 else len(a)} samples but x has {n}")
+            out.append(a.astype(np.int32) if loss in _SPARSE and a.dtype != np.int32 else a)
+        return out
+
+    def _dataset(self, xs, ys, copies):
+        ArrayList = _jvm.jclass("java.util.ArrayList")
+        jx, jy = ArrayList(), ArrayList()
+        for a in xs:
+            copies.append(self._to_java_x(a))
+            jx.add(copies[-1])
+        for a in ys:
+            copies.append(_array.to_java(a))
+            jy.add(copies[-1])
+        return _jvm.jclass("org.pydl.train.DataSet")(jx, jy)
+
+    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
+            verbose=1, check_finite=True, seed=None) -> History:
+        """Trains in Java; ``x`` and ``y`` are lists (one array per input / output) or single arrays."""
+        if self._compile_args is None:
+            raise RuntimeError(f"model '{self.name}' must be compiled before fit: call model.compile(...)")
+        xs = self._xs(x, "fit")
+        ys = self._ys(y, len(xs[0]))
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"fit: epochs must be a non-negative int. Received: epochs={epochs!r}")
+        epochs = int(epochs)
+        batch_size = _positive_int("fit", "batch_size", batch_size)
+        Net = _jvm.jclass("org.pydl.nn.Network")
+        state = _jvm.jclass("org.pydl.train.ProgressState")()
+        copies = []
+        with java_errors():
+            opts = Net.FitOptions().epochs(epochs).batchSize(batch_size).validationSplit(float(validation_split)) \
+                .shuffle(bool(shuffle)).checkFinite(bool(check_finite)).listener(state)
+            if seed is not None:
+                opts = opts.seed(int(seed))
+            if validation_data is not None:
+                vxs = self._xs(validation_data[0], "validation x")
+                opts = opts.validationData(self._dataset(vxs, self._ys(validation_data[1], len(vxs[0])), copies))
+            data = self._dataset(xs, ys, copies)
+        from .progress import run_with_progress
+
+        try:
+            jhist = run_with_progress(lambda: self._java.fit(data, opts), state, self._java, verbose)
+        finally:
+            for c in copies:
+                c.close()
+        if jhist is None:
+            return History({}, 0)
+        h = json.loads(str(_jvm.jclass("org.pydl.py.PyBridge").toJson(jhist.history())))
+        return History(_floats(h), int(jhist.epochs()))
+
+    def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False):
+        if self._compile_args is None:
+            raise RuntimeError(f"model '{self.name}' must be compiled before evaluate")
+        xs = self._xs(x, "evaluate")
+        ys = self._ys(y, len(xs[0]))
+        copies = []
+        with java_errors():
+            try:
+                r = self._java.evaluate(self._dataset(xs, ys, copies), _positive_int("evaluate", "batch_size",
+                                                                                     batch_size))
+            finally:
+                for c in copies:
+                    c.close()
+            d = _floats(json.loads(str(_jvm.jclass("org.pydl.py.PyBridge").toJson(r))))
+        if return_dict:
+            return d
+        vals = list(d.values())
+        return vals[0] if len(vals) == 1 else vals
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """One NumPy array per output (a single array when the model was built with a single output)."""
+        batch_size = _positive_int("predict", "batch_size", batch_size)
+        xs = self._xs(x, "predict")
+        ArrayList = _jvm.jclass("java.util.ArrayList")
+        copies = []
+        with java_errors():
+            jx = ArrayList()
+            for a in xs:
+                copies.append(self._to_java_x(a))
+                jx.add(copies[-1])
+            try:
+                outs = [_array.to_numpy(o, own=True) for o in self._java.outputAll(jx, batch_size)]
+            finally:
+                for c in copies:
+                    c.close()
+        return outs[0] if self._single_output else outs
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        for layer in self._layers:
+            n = len(list(layer._java.parameters()))
+            layer.set_weights(weights[:n])
+            weights = weights[n:]
+        if weights:
+            raise ValueError(f"set_weights: {len(weights)} arrays left over")
+
+
+def _snake(name: str) -> str:
+    import re
+
+    return re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)).lower()
+
+
 def load(path) -> Sequential:
     """Loads a model saved by :meth:`Sequential.save` (from Python or Java). Never runs code from the file."""
     try:
@@ -409,7 +656,9 @@ def load(path) -> Sequential:
         raise IsADirectoryError(f"load: {p!r} is a directory, not a pydl model file")
     Paths = _jvm.jclass("java.nio.file.Paths")
     try:
-        jm = _jvm.jclass("org.pydl.io.ModelFile").load(Paths.get(os.path.abspath(p)))
+        jm = _jvm.jclass("org.pydl.io.ModelFile").loadNetwork(Paths.get(os.path.abspath(p)))
     except Exception as e:  # noqa: BLE001
         raise translate(e) from None
+    if str(jm.getClass().getSimpleName()) == "Model":
+        return Model._from_java(jm)
     return Sequential._from_java(jm)

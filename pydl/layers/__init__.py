@@ -7,8 +7,8 @@ Example:
 """
 from .core import (  # noqa: F401
     _ACTIVATIONS, _CLASSES, _INITIALIZERS, Activation, Dense, Dropout, Embedding, Flatten, Input, Layer, Permute,
-    RepeatVector,
-    Reshape, register,
+    RepeatVector, Reshape, SymbolicTensor, register,
+    Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract,
 )
 from .activation import *  # noqa: F401,F403
 from .convolution import *  # noqa: F401,F403

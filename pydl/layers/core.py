@@ -31,6 +31,19 @@ def register(cls):
     return cls
 
 
+class SymbolicTensor:
+    """The output of calling a layer on ``Input`` tensors (functional API): remembers the layer and its inputs."""
+
+    __slots__ = ("layer", "inputs")
+
+    def __init__(self, layer, inputs):
+        self.layer = layer
+        self.inputs = inputs
+
+    def __repr__(self):
+        return f"<SymbolicTensor from {self.layer.class_name} {self.layer.name or ''}>"
+
+
 class Layer:
     """Base class: a name, a trainable flag, and (once the model is built) the Java layer.
 
@@ -46,6 +59,17 @@ class Layer:
         self.name = name
         self.trainable = bool(trainable)
         self._java = None
+
+    def __call__(self, inputs):
+        """Applies the layer to ``layers.Input`` tensors (or outputs of other calls) for a functional ``Model``.
+        Calling the same layer object again shares its weights."""
+        items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        for t in items:
+            if not isinstance(t, (Input, SymbolicTensor)):
+                raise TypeError(f"{self.class_name}: call layers on layers.Input(...) tensors (or on what such calls "
+                                f"return) to build a functional pydl.Model; received {type(t).__name__}. "
+                                "To run a model on data use model.predict(x)")
+        return SymbolicTensor(self, items)
 
     def get_config(self) -> dict:
         cfg = {"trainable": self.trainable}
@@ -293,3 +317,66 @@ class Embedding(Layer):
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": self.embeddings_initializer, "mask_zero": self.mask_zero}
+
+
+class _Merge(Layer):
+    """Merges a list of tensors of one shape (functional models)."""
+
+    def __init__(self, name=None):
+        super().__init__(name)
+
+    def __call__(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError(f"{self.class_name}: call it on a list of at least 2 tensors. Received: {inputs!r}")
+        return super().__call__(inputs)
+
+
+@register
+class Add(_Merge):
+    """Elementwise sum of its inputs."""
+    class_name = "Add"
+
+
+@register
+class Subtract(_Merge):
+    """``inputs[0] - inputs[1]`` (exactly two inputs)."""
+    class_name = "Subtract"
+
+
+@register
+class Multiply(_Merge):
+    """Elementwise product of its inputs."""
+    class_name = "Multiply"
+
+
+@register
+class Average(_Merge):
+    """Elementwise mean of its inputs."""
+    class_name = "Average"
+
+
+@register
+class Maximum(_Merge):
+    """Elementwise maximum of its inputs."""
+    class_name = "Maximum"
+
+
+@register
+class Minimum(_Merge):
+    """Elementwise minimum of its inputs."""
+    class_name = "Minimum"
+
+
+@register
+class Concatenate(_Merge):
+    """Concatenation along ``axis`` (default -1); other dimensions must match."""
+    class_name = "Concatenate"
+
+    def __init__(self, axis=-1, name=None):
+        super().__init__(name)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or axis == 0:
+            raise ValueError(f"Concatenate: axis must be a non-zero int (axis 0 is the batch). Received: axis={axis!r}")
+        self.axis = int(axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}

@@ -28,6 +28,8 @@ import org.pydl.nn.Layers;
 import org.pydl.nn.Loss;
 import org.pydl.nn.Optimizer;
 import org.pydl.nn.Parameter;
+import org.pydl.nn.Model;
+import org.pydl.nn.Network;
 import org.pydl.nn.Sequential;
 
 /**
@@ -51,7 +53,7 @@ public final class ModelFile {
 
     private ModelFile() {}
 
-    public static void save(Sequential model, Path path) throws IOException {
+    public static void save(Network model, Path path) throws IOException {
         Path target = path.toAbsolutePath();
         Path dir = target.getParent();
         if (dir != null) Files.createDirectories(dir);
@@ -76,7 +78,7 @@ public final class ModelFile {
         }
     }
 
-    private static void write(Sequential model, ZipOutputStream zip) throws IOException {
+    private static void write(Network model, ZipOutputStream zip) throws IOException {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("format", FORMAT);
         root.put("format_version", FORMAT_VERSION);
@@ -87,6 +89,12 @@ public final class ModelFile {
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("optimizer", opt.config());
             t.put("loss", model.loss().config());
+            if (model.losses().size() > 1 || model.lossWeights() != null) {
+                List<Object> ls = new ArrayList<>();
+                for (Loss l : model.losses()) ls.add(l.config());
+                t.put("losses", ls);
+                if (model.lossWeights() != null) t.put("loss_weights", model.lossWeights());
+            }
             t.put("metrics", model.metrics());
             t.put("iterations", opt.iterations());
             t.put("global_step", model.globalStep());
@@ -132,6 +140,16 @@ public final class ModelFile {
 
     /** Loads a model (with its optimizer state when the file has one). */
     public static Sequential load(Path path) throws IOException {
+        Network n = loadNetwork(path);
+        if (!(n instanceof Sequential)) {
+            throw new IllegalArgumentException("'" + path + "' holds a functional Model, not a Sequential: use "
+                    + "ModelFile.loadNetwork");
+        }
+        return (Sequential) n;
+    }
+
+    /** Loads a Sequential or a functional Model (with its optimizer state when the file has one). */
+    public static Network loadNetwork(Path path) throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "no such model file");
         ZipFile zf;
         try {
@@ -148,7 +166,7 @@ public final class ModelFile {
     }
 
     @SuppressWarnings("unchecked")
-    private static Sequential read(ZipFile zf, Path path) throws IOException {
+    private static Network read(ZipFile zf, Path path) throws IOException {
         ZipEntry je = zf.getEntry("pydl.json");
         if (je == null) {
             throw new IllegalArgumentException("'" + path + "' is not a pydl model file: it has no pydl.json entry");
@@ -174,25 +192,43 @@ public final class ModelFile {
                     + VERSION + ") reads versions 1.." + FORMAT_VERSION + "; upgrade pydl to load it");
         }
         Map<String, Object> mc = Json.getMap(root, "model");
-        if (!"Sequential".equals(Json.getString(mc, "class"))) {
-            throw new IllegalArgumentException("unsupported model class '" + mc.get("class") + "'");
+        String cls = Json.getString(mc, "class");
+        Network model;
+        if ("Model".equals(cls)) {
+            model = Model.fromConfig(mc);
+        } else if ("Sequential".equals(cls)) {
+            List<Layer> layers = new ArrayList<>();
+            for (Object o : Json.getList(mc, "layers")) {
+                if (!(o instanceof Map)) throw new IllegalArgumentException("layer entry is not an object: " + o);
+                Map<String, Object> lm = (Map<String, Object>) o;
+                layers.add(Layers.fromConfig(Json.getString(lm, "class"), Json.getMap(lm, "config")));
+            }
+            DType dtype = DType.of(Json.getString(mc, "dtype", "float32"));
+            model = new Sequential(Json.getString(mc, "name", "sequential"), Json.getLongArray(mc, "input_shape"),
+                    dtype, Json.getLong(mc, "seed", 0), layers);
+        } else {
+            throw new IllegalArgumentException("unsupported model class '" + cls + "'");
         }
-        List<Layer> layers = new ArrayList<>();
-        for (Object o : Json.getList(mc, "layers")) {
-            if (!(o instanceof Map)) throw new IllegalArgumentException("layer entry is not an object: " + o);
-            Map<String, Object> lm = (Map<String, Object>) o;
-            layers.add(Layers.fromConfig(Json.getString(lm, "class"), Json.getMap(lm, "config")));
-        }
-        DType dtype = DType.of(Json.getString(mc, "dtype", "float32"));
-        Sequential model = new Sequential(Json.getString(mc, "name", "sequential"), Json.getLongArray(mc, "input_shape"),
-                dtype, Json.getLong(mc, "seed", 0), layers);
         Map<String, Object> training = Json.getMap(root, "training", null);
         Optimizer opt = null;
         if (training != null) {
             opt = Optimizer.fromConfig(Json.getMap(training, "optimizer"));
             List<String> metrics = new ArrayList<>();
             for (Object m : Json.getList(training, "metrics", List.of())) metrics.add(String.valueOf(m));
-            model.compile(opt, Loss.fromConfig(Json.getMap(training, "loss")), metrics);
+            List<Object> lossList = Json.getList(training, "losses", null);
+            List<Loss> losses = new ArrayList<>();
+            if (lossList == null) {
+                losses.add(Loss.fromConfig(Json.getMap(training, "loss")));
+            } else {
+                for (Object o : lossList) losses.add(Loss.fromConfig((Map<String, Object>) o));
+            }
+            List<Object> w = Json.getList(training, "loss_weights", null);
+            double[] weights = null;
+            if (w != null) {
+                weights = new double[w.size()];
+                for (int i = 0; i < weights.length; i++) weights[i] = ((Number) w.get(i)).doubleValue();
+            }
+            model.compile(opt, losses, weights, metrics);
             opt.setIterations(Json.getLong(training, "iterations", 0));
             model.setGlobalStep(Json.getLong(training, "global_step", 0));
         }

@@ -14,5 +14,6 @@ final class CoreLayers {
         Layers.register("Permute", Permute::fromConfig);
         Layers.register("RepeatVector", RepeatVector::fromConfig);
         Layers.register("Embedding", Embedding::fromConfig);
+        Merge.register();
     }
 }

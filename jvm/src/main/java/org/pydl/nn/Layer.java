@@ -49,6 +49,23 @@ public abstract class Layer {
         return outputShape.clone();
     }
 
+    /**
+     * Builds for several inputs (merge layers override this; a single-input layer accepts exactly one). Called
+     * once per layer; a shared layer called again must receive the same shapes.
+     */
+    public long[] buildMulti(List<long[]> inputShapes, DType dtype, long seed) {
+        if (inputShapes.size() != 1) {
+            throw configError("takes one input, received " + inputShapes.size());
+        }
+        return build(inputShapes.get(0), dtype, seed);
+    }
+
+    /** Forward for several inputs (merge layers override this). */
+    public NDArray forwardMulti(List<NDArray> xs, Context ctx) {
+        if (xs.size() != 1) throw configError("takes one input, received " + xs.size());
+        return forward(xs.get(0), ctx);
+    }
+
     public final Map<String, Object> config() {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("name", name);

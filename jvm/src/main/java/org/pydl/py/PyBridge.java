@@ -66,6 +66,33 @@ public final class PyBridge {
         return new Sequential(name, inputShape, DType.of(dtype), seed, layers(layersJson));
     }
 
+    /** A functional model from its JSON config (the format of {@link org.pydl.nn.Model#config()}). */
+    @SuppressWarnings("unchecked")
+    public static org.pydl.nn.Model model(String json) {
+        return org.pydl.nn.Model.fromConfig((java.util.Map<String, Object>) Json.parse(json));
+    }
+
+    /** compile with one loss per output and optional weights (JSON lists). */
+    @SuppressWarnings("unchecked")
+    public static void compile(org.pydl.nn.Network net, String optimizerJson, String lossesJson, String weightsJson,
+                               String metricsJson) {
+        List<Loss> losses = new ArrayList<>();
+        for (Object o : (List<Object>) Json.parse(lossesJson)) {
+            java.util.Map<String, Object> m = (java.util.Map<String, Object>) o;
+            losses.add(Loss.of(Json.getString(m, "name"), Json.getBoolean(m, "from_logits", false)));
+        }
+        Object w = Json.parse(weightsJson);
+        double[] weights = null;
+        if (w instanceof List) {
+            List<Object> l = (List<Object>) w;
+            weights = new double[l.size()];
+            for (int i = 0; i < weights.length; i++) weights[i] = ((Number) l.get(i)).doubleValue();
+        }
+        List<String> metrics = new ArrayList<>();
+        for (Object o : (List<Object>) Json.parse(metricsJson)) metrics.add(String.valueOf(o));
+        net.compile(optimizer(optimizerJson), losses, weights, metrics);
+    }
+
     @SuppressWarnings("unchecked")
     public static Optimizer optimizer(String json) {
         return Optimizer.fromConfig((java.util.Map<String, Object>) Json.parse(json));
