@@ -356,6 +356,26 @@ class Sequential:
     def __call__(self, x):
         return self.predict(x)
 
+    def activations(self, x) -> dict:
+        """Every layer's output for ``x`` (inference mode), keyed by layer name: for debugging and for comparing a
+        model layer by layer with a reference implementation."""
+        self._require_built("activations")
+        xs = self._xs(x, "activations") if isinstance(self, Model) else [self._x(x)]
+        if not isinstance(self, Model):
+            self._check_x(xs[0], "activations")
+        ArrayList = _jvm.jclass("java.util.ArrayList")
+        jx, copies = ArrayList(), []
+        with java_errors():
+            for a in xs:
+                copies.append(self._to_java_x(a))
+                jx.add(copies[-1])
+            try:
+                acts = self._java.activations(jx)
+                return {str(k): _array.to_numpy(v, own=True) for k, v in acts.items()}
+            finally:
+                for c in copies:
+                    c.close()
+
     # inspection -------------------------------------------------------------------------------------------
     def summary(self, print_fn=print):
         self._require_built("summary")

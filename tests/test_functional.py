@@ -202,3 +202,21 @@ def test_invalid_graphs():
         m.predict(np.zeros((1, 5)))
     with pytest.raises(ValueError, match="2 outputs but 1 losses|losses"):
         pydl.Model(a, [layers.Dense(1)(a), layers.Dense(1)(a)]).compile("sgd", loss=["mse"])
+
+
+def test_activations_layer_by_layer(data):
+    xa, xb, _, _ = data
+    m = _two_tower()
+    acts = m.activations([xa, xb])
+    assert list(acts) == ["shared", "cat", "score", "plus", "cls"]
+    ws_k, ws_b = m.get_layer("shared").get_weights()
+    np.testing.assert_allclose(acts["shared"], _relu(xb @ ws_k + ws_b), rtol=1e-12)  # its last application
+    y1, y2 = m.predict([xa, xb])
+    np.testing.assert_array_equal(acts["score"], y1)
+    np.testing.assert_array_equal(acts["cls"], y2)
+    s = pydl.Sequential([layers.Input(4), layers.Dense(3, activation="relu"), layers.Dense(2)], seed=0,
+                        dtype="float64")
+    a = s.activations(xa)
+    (k1, b1), (k2, b2) = s.layers[0].get_weights(), s.layers[1].get_weights()
+    np.testing.assert_allclose(a["dense"], _relu(xa @ k1 + b1), rtol=1e-12)
+    np.testing.assert_allclose(a["dense_1"], _relu(xa @ k1 + b1) @ k2 + b2, rtol=1e-12)

@@ -100,6 +100,13 @@ public final class ModelFile {
             t.put("global_step", model.globalStep());
             root.put("training", t);
         }
+        java.util.Set<String> paramNames = new java.util.HashSet<>();
+        for (Parameter p : model.parameters()) {
+            if (!paramNames.add(p.name)) {
+                throw new IllegalArgumentException("cannot save model '" + model.name() + "': two parameters are named '"
+                        + p.name + "'; give the layers unique names");
+            }
+        }
         List<Object> tensors = new ArrayList<>();
         List<Object[]> blobs = new ArrayList<>();
         for (Parameter p : model.parameters()) {

@@ -9,6 +9,8 @@ import java.util.Map;
 
 import org.pydl.io.Json;
 import org.pydl.nd.DType;
+import org.pydl.nd.MemoryScope;
+import org.pydl.ops.Autograd;
 import org.pydl.nd.NDArray;
 import org.pydl.nd.Shapes;
 
@@ -210,6 +212,26 @@ public final class Model extends Network {
         List<NDArray> r = new ArrayList<>(outputs.length);
         for (int o : outputs) r.add(values[o]);
         return r;
+    }
+
+    @Override
+    public Map<String, NDArray> activations(List<NDArray> xs) {
+        for (int i = 0; i < xs.size(); i++) checkInput("activations", i, xs.get(i));
+        int nIn = inputShapes.size();
+        NDArray[] values = new NDArray[nIn + nodes.size()];
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
+            for (int i = 0; i < nIn; i++) values[i] = castInput(xs.get(i));
+            for (int k = 0; k < nodes.size(); k++) {
+                Node n = nodes.get(k);
+                List<NDArray> in = new ArrayList<>(n.inputs.length);
+                for (int t : n.inputs) in.add(values[t]);
+                values[nIn + k] = n.layer.forwardMulti(in, new Layer.Context(false, mix(seed, k, globalStep)));
+                out.put(n.layer.name(), values[nIn + k]);
+            }
+            for (Map.Entry<String, NDArray> e : out.entrySet()) e.setValue(MemoryScope.detach(e.getValue().contiguous()));
+        }
+        return out;
     }
 
     private static int indexOf(int[] a, int v) {

@@ -64,6 +64,12 @@ public abstract class Network {
 
     protected abstract boolean endsWithSoftmax(int output);
 
+    /**
+     * Inference that also returns every layer's output, keyed by layer name (for a layer applied several times,
+     * its last application): for debugging and for layer-by-layer comparisons with a reference.
+     */
+    public abstract Map<String, NDArray> activations(List<NDArray> xs);
+
     public abstract Map<String, Object> config();
 
     /** Checks input i of a batch; the message names the model, the first layer reading it, and both shapes. */

@@ -223,6 +223,20 @@ public final class Sequential extends Network {
     }
 
     @Override
+    public Map<String, NDArray> activations(List<NDArray> xs) {
+        checkInput("activations", xs.get(0));
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
+            NDArray h = castInput(xs.get(0));
+            for (int i = 0; i < layers.size(); i++) {
+                h = layers.get(i).forward(h, new Layer.Context(false, mix(seed, i, globalStep)));
+                out.put(layers.get(i).name(), MemoryScope.detach(h.contiguous()));
+            }
+        }
+        return out;
+    }
+
+    @Override
     protected boolean endsWithSoftmax(int output) {
         return isSoftmax(layers.get(layers.size() - 1));
     }
