@@ -11,6 +11,7 @@ from .core import (  # noqa: F401
     Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract,
 )
 from .activation import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
 from .convolution import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403

@@ -21,6 +21,7 @@ public final class Layers {
         ActivationLayers.register();
         NormalizationLayers.register();
         RecurrentLayers.register();
+        AttentionLayers.register();
     }
 
     private Layers() {}
