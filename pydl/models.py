@@ -123,6 +123,14 @@ class Sequential:
         m._java = jmodel
         m._layers = []
         for jl in jmodel.layers():
+            if str(jl.type()) in ("Sequential", "Model"):   # a model used as a layer
+                inner_net = jl.network()
+                inner = (Model if str(jl.type()) == "Model" else Sequential)._from_java(inner_net)
+                layer = _NestedModelLayer(inner)
+                layer.name = str(jl.name())
+                layer._java = jl
+                m._layers.append(layer)
+                continue
             cfg = json.loads(str(_jvm.jclass("org.pydl.py.PyBridge").toJson(jl.config())))
             cls_ = _layers._CLASSES[str(jl.type())]
             layer = cls_.__new__(cls_)
@@ -354,7 +362,19 @@ class Sequential:
             raise translate(e) from None
 
     def __call__(self, x):
+        """On data: ``predict(x)``. On a ``layers.Input`` tensor (or a layer's output): this model used as a layer
+        of a functional ``Model``; its weights are shared with this object."""
+        if isinstance(x, (_layers.Input, _layers.core.SymbolicTensor)) or (
+                isinstance(x, (list, tuple)) and x and isinstance(x[0], (_layers.Input, _layers.core.SymbolicTensor))):
+            return self._as_layer()(x)
         return self.predict(x)
+
+    def _as_layer(self):
+        self._require_built("calling a model on a tensor")
+        layer = self.__dict__.get("_nested_layer")
+        if layer is None:
+            layer = self.__dict__.setdefault("_nested_layer", _NestedModelLayer(self))
+        return layer
 
     def activations(self, x) -> dict:
         """Every layer's output for ``x`` (inference mode), keyed by layer name: for debugging and for comparing a
@@ -440,8 +460,12 @@ class Model(Sequential):
                 raise TypeError("Model: outputs must be tensors returned by calling layers on layers.Input tensors, "
                                 f"received {type(t).__name__}")
         config = self._graph_config()
+        nested = _jvm.jclass("java.util.HashMap")()
+        for layer in self._layers:
+            if isinstance(layer, _NestedModelLayer):
+                nested.put(layer.name, layer.model._java)
         with java_errors():
-            self._java = _jvm.jclass("org.pydl.py.PyBridge").model(json.dumps(config))
+            self._java = _jvm.jclass("org.pydl.py.PyBridge").model(json.dumps(config), nested)
             by_name = {str(jl.name()): jl for jl in self._java.layers()}
         for layer in self._layers:
             layer._java = by_name[layer.name]
@@ -653,6 +677,19 @@ class Model(Sequential):
             weights = weights[n:]
         if weights:
             raise ValueError(f"set_weights: {len(weights)} arrays left over")
+
+
+class _NestedModelLayer(_layers.Layer):
+    """A built model used as a layer of a functional Model (one input, one output); shares the model's weights."""
+
+    def __init__(self, model):
+        super().__init__(model.name)
+        self.model = model
+        self.class_name = "Model" if isinstance(model, Model) else "Sequential"
+
+    def get_config(self):
+        cfg = json.loads(str(_jvm.jclass("org.pydl.py.PyBridge").toJson(self.model._java.config())))
+        return {**super().get_config(), "model": cfg}
 
 
 def _snake(name: str) -> str:

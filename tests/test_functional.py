@@ -220,3 +220,33 @@ def test_activations_layer_by_layer(data):
     (k1, b1), (k2, b2) = s.layers[0].get_weights(), s.layers[1].get_weights()
     np.testing.assert_allclose(a["dense"], _relu(xa @ k1 + b1), rtol=1e-12)
     np.testing.assert_allclose(a["dense_1"], _relu(xa @ k1 + b1) @ k2 + b2, rtol=1e-12)
+
+
+def test_nested_models_share_weights_train_and_round_trip(tmp_path):
+    r = np.random.default_rng(5)
+    x, y = r.standard_normal((32, 6)), r.integers(0, 3, 32)
+    encoder = pydl.Sequential([layers.Input(6), layers.Dense(5, activation="tanh", name="enc")], name="encoder",
+                              seed=1, dtype="float64")
+    inp = layers.Input(6)
+    h = encoder(inp)                                             # the Sequential used as a layer
+    out = layers.Dense(3, activation="softmax", name="head")(layers.Concatenate()([h, encoder(inp)]))
+    m = pydl.Model(inp, out, name="outer", seed=2, dtype="float64")
+    assert [l.name for l in m.layers] == ["encoder", "concatenate", "head"]
+    assert m.count_params() == (6 * 5 + 5) + (10 * 3 + 3)     # applied twice, counted once
+    (ek, eb), (hk, hb) = encoder.get_weights(), m.get_layer("head").get_weights()
+    e = np.tanh(x @ ek + eb)
+    z = np.concatenate([e, e], 1) @ hk + hb
+    p = np.exp(z - z.max(1, keepdims=True))
+    np.testing.assert_allclose(m.predict(x), p / p.sum(1, keepdims=True), rtol=1e-12)
+    m.compile(optimizer=pydl.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    m.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert not np.allclose(encoder.get_weights()[0], ek)       # training the outer model trained the shared encoder
+    np.testing.assert_allclose(encoder.predict(x), np.tanh(x @ encoder.get_weights()[0] + encoder.get_weights()[1]),
+                               rtol=1e-12)
+    m.save(tmp_path / "outer.pydl")
+    m2 = pydl.load(tmp_path / "outer.pydl")
+    np.testing.assert_array_equal(m2.predict(x), m.predict(x))
+    import zipfile
+
+    names = zipfile.ZipFile(tmp_path / "outer.pydl").namelist()
+    assert "weights/encoder/enc/kernel.npy" in names and "weights/head/kernel.npy" in names

@@ -100,25 +100,20 @@ public final class ModelFile {
             t.put("global_step", model.globalStep());
             root.put("training", t);
         }
-        java.util.Set<String> paramNames = new java.util.HashSet<>();
-        for (Parameter p : model.parameters()) {
-            if (!paramNames.add(p.name)) {
-                throw new IllegalArgumentException("cannot save model '" + model.name() + "': two parameters are named '"
-                        + p.name + "'; give the layers unique names");
-            }
-        }
         List<Object> tensors = new ArrayList<>();
         List<Object[]> blobs = new ArrayList<>();
-        for (Parameter p : model.parameters()) {
-            String entry = "weights/" + p.name + ".npy";
-            tensors.add(index(p.name, null, entry, p.value()));
+        for (Map.Entry<String, Parameter> named : model.namedParameters().entrySet()) {
+            String pname = named.getKey();
+            Parameter p = named.getValue();
+            String entry = "weights/" + pname + ".npy";
+            tensors.add(index(pname, null, entry, p.value()));
             blobs.add(new Object[] {entry, p.value()});
             if (opt != null && opt.hasSlots(p)) {
                 NDArray[] slots = opt.slotsOf(p);
                 String[] names = opt.slotNames();
                 for (int i = 0; i < slots.length; i++) {
-                    String se = "optimizer/" + p.name + "/" + names[i] + ".npy";
-                    tensors.add(index(p.name, names[i], se, slots[i]));
+                    String se = "optimizer/" + pname + "/" + names[i] + ".npy";
+                    tensors.add(index(pname, names[i], se, slots[i]));
                     blobs.add(new Object[] {se, slots[i]});
                 }
             }
@@ -240,7 +235,7 @@ public final class ModelFile {
             model.setGlobalStep(Json.getLong(training, "global_step", 0));
         }
         Map<String, Parameter> params = new LinkedHashMap<>();
-        for (Parameter p : model.parameters()) params.put(p.name, p);
+        params.putAll(model.namedParameters());
         Map<String, Map<String, NDArray>> slotValues = new LinkedHashMap<>();
         java.util.Set<String> loaded = new java.util.HashSet<>();
         for (Object o : Json.getList(root, "tensors")) {

@@ -15,5 +15,7 @@ final class CoreLayers {
         Layers.register("RepeatVector", RepeatVector::fromConfig);
         Layers.register("Embedding", Embedding::fromConfig);
         Merge.register();
+        Layers.register("Sequential", NestedModel::fromConfig);
+        Layers.register("Model", NestedModel::fromConfig);
     }
 }

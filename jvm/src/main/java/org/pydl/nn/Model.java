@@ -282,8 +282,16 @@ public final class Model extends Network {
     }
 
     /** Rebuilds a model from {@link #config()} (layers by class name, nodes in order); runs no code from it. */
-    @SuppressWarnings("unchecked")
     public static Model fromConfig(Map<String, Object> c) {
+        return fromConfig(c, Map.of());
+    }
+
+    /**
+     * Like {@link #fromConfig(Map)}, but a layer of class Sequential or Model whose name is a key of {@code nested}
+     * becomes that existing network (shared, as when a Keras model is called on a tensor) instead of a new one.
+     */
+    @SuppressWarnings("unchecked")
+    public static Model fromConfig(Map<String, Object> c, Map<String, Network> nested) {
         Graph g = new Graph(DType.of(Json.getString(c, "dtype", "float32")), Json.getLong(c, "seed", 0));
         for (Object o : Json.getList(c, "inputs")) {
             Map<String, Object> m = (Map<String, Object>) o;
@@ -292,7 +300,16 @@ public final class Model extends Network {
         Map<String, Layer> byName = new LinkedHashMap<>();
         for (Object o : Json.getList(c, "layers")) {
             Map<String, Object> m = (Map<String, Object>) o;
-            Layer l = Layers.fromConfig(Json.getString(m, "class"), Json.getMap(m, "config"));
+            String cls = Json.getString(m, "class");
+            Map<String, Object> lc = Json.getMap(m, "config");
+            String lname = Json.getString(lc, "name", null);
+            Layer l;
+            if ((cls.equals("Sequential") || cls.equals("Model")) && lname != null && nested.containsKey(lname)) {
+                l = new NestedModel(nested.get(lname));
+                l.setName(lname);
+            } else {
+                l = Layers.fromConfig(cls, lc);
+            }
             if (l.name() == null || byName.put(l.name(), l) != null) {
                 throw new IllegalArgumentException("model config: layer names must be present and unique ("
                         + l.name() + ")");

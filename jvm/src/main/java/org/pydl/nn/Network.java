@@ -101,6 +101,32 @@ public abstract class Network {
         return ps;
     }
 
+    /**
+     * Every parameter under a unique path: "layer/param", and "nested/layer/param" for layers of a model used as a
+     * layer (the names of model files).
+     */
+    public Map<String, Parameter> namedParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        Map<Parameter, Boolean> seen = new IdentityHashMap<>();
+        for (Layer l : layers()) {
+            if (l instanceof NestedModel) {
+                for (Map.Entry<String, Parameter> e : ((NestedModel) l).network().namedParameters().entrySet()) {
+                    if (seen.put(e.getValue(), Boolean.TRUE) == null) put(out, l.name() + "/" + e.getKey(), e.getValue());
+                }
+            } else {
+                for (Parameter p : l.parameters()) if (seen.put(p, Boolean.TRUE) == null) put(out, p.name, p);
+            }
+        }
+        return out;
+    }
+
+    private void put(Map<String, Parameter> out, String key, Parameter p) {
+        if (out.put(key, p) != null) {
+            throw new IllegalArgumentException("model '" + name + "': two parameters are named '" + key
+                    + "'; give the layers unique names");
+        }
+    }
+
     public long paramCount() {
         long n = 0;
         for (Parameter p : parameters()) n += p.value().size();

@@ -72,6 +72,12 @@ public final class PyBridge {
         return org.pydl.nn.Model.fromConfig((java.util.Map<String, Object>) Json.parse(json));
     }
 
+    /** The same, with models used as layers shared by name (Python calls a built model on a tensor). */
+    @SuppressWarnings("unchecked")
+    public static org.pydl.nn.Model model(String json, java.util.Map<String, org.pydl.nn.Network> nested) {
+        return org.pydl.nn.Model.fromConfig((java.util.Map<String, Object>) Json.parse(json), nested);
+    }
+
     /** compile with one loss per output and optional weights (JSON lists). */
     @SuppressWarnings("unchecked")
     public static void compile(org.pydl.nn.Network net, String optimizerJson, String lossesJson, String weightsJson,
