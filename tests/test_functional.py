@@ -250,3 +250,25 @@ def test_nested_models_share_weights_train_and_round_trip(tmp_path):
 
     names = zipfile.ZipFile(tmp_path / "outer.pydl").namelist()
     assert "weights/encoder/enc/kernel.npy" in names and "weights/head/kernel.npy" in names
+
+
+def test_freezing_layers_after_build_for_fine_tuning(tmp_path):
+    r = np.random.default_rng(6)
+    x, y = r.standard_normal((16, 4)), r.integers(0, 2, 16)
+    m = pydl.Sequential([layers.Input(4), layers.Dense(5, activation="relu"), layers.Dense(2, activation="softmax")],
+                        seed=0, dtype="float64")
+    m.compile(optimizer=pydl.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    frozen = m.layers[0]
+    frozen.trainable = False
+    before = frozen.get_weights()
+    head_before = m.layers[1].get_weights()
+    m.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    for a, b in zip(before, frozen.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(head_before[0], m.layers[1].get_weights()[0])
+    assert "Non-trainable params: 25" in m._java.summary()
+    m.save(tmp_path / "f.pydl")
+    assert pydl.load(tmp_path / "f.pydl").layers[0].trainable is False
+    frozen.trainable = True
+    m.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    assert not np.array_equal(before[0], frozen.get_weights()[0])

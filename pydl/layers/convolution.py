@@ -203,3 +203,173 @@ UpSampling1D, UpSampling2D, UpSampling3D = (
     _resize("UpSampling", "size", r, 2, f"Repeats each element ``size`` times along each of the {r} spatial axes "
             "(nearest).") for r in (1, 2, 3))
 __all__ += [f"{p}{r}D" for p in ("ZeroPadding", "Cropping", "UpSampling") for r in (1, 2, 3)]
+
+
+def _positive_int(layer, what, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{layer}: {what} must be a positive int. Received: {what}={value!r}")
+    return int(value)
+
+
+def _initializer(layer, what, value):
+    if value not in _INITIALIZERS:
+        raise ValueError(f"{layer}: unknown {what}. Received: {what}={value!r}")
+    return value
+
+
+class _WindowConv(Layer):
+    """Shared arguments of the depthwise, separable and transposed convolutions (valid/same padding)."""
+    rank = 0
+
+    def _window_args(self, kernel_size, strides, padding, data_format, dilation_rate):
+        n = self.class_name
+        self.kernel_size = _tuple(n, "kernel_size", kernel_size, self.rank)
+        self.strides = _tuple(n, "strides", strides, self.rank)
+        self.dilation_rate = _tuple(n, "dilation_rate", dilation_rate, self.rank)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{n}: strides > 1 together with dilation_rate > 1 is not supported. "
+                             f"Received: strides={strides!r}, dilation_rate={dilation_rate!r}")
+        self.padding = _padding(n, padding, ("valid", "same"))
+        self.data_format = _data_format(n, data_format)
+
+    def _window_config(self):
+        return {"kernel_size": list(self.kernel_size), "strides": list(self.strides), "padding": self.padding,
+                "data_format": self.data_format, "dilation_rate": list(self.dilation_rate)}
+
+
+class _DepthwiseConv(_WindowConv):
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", name=None, trainable=True):
+        super().__init__(name, trainable)
+        n = self.class_name
+        self._window_args(kernel_size, strides, padding, data_format, dilation_rate)
+        self.depth_multiplier = _positive_int(n, "depth_multiplier", depth_multiplier)
+        self.activation = _check_activation(n, activation)
+        self.use_bias = bool(use_bias)
+        self.depthwise_initializer = _initializer(n, "depthwise_initializer", depthwise_initializer)
+        self.bias_initializer = _initializer(n, "bias_initializer", bias_initializer)
+
+    def get_config(self):
+        return {**super().get_config(), "depth_multiplier": self.depth_multiplier, **self._window_config(),
+                "activation": self.activation, "use_bias": self.use_bias,
+                "depthwise_initializer": self.depthwise_initializer, "bias_initializer": self.bias_initializer}
+
+
+@register
+class DepthwiseConv1D(_DepthwiseConv):
+    """Depthwise 1-D convolution: kernel ``(k, in, depth_multiplier)``, output channel ``c * dm + m``."""
+    class_name, rank = "DepthwiseConv1D", 1
+
+
+@register
+class DepthwiseConv2D(_DepthwiseConv):
+    """Depthwise 2-D convolution: kernel ``(kh, kw, in, depth_multiplier)``, bias ``(in * depth_multiplier,)``."""
+    class_name, rank = "DepthwiseConv2D", 2
+
+
+class _SeparableConv(_WindowConv):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 depth_multiplier=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros", name=None, trainable=True):
+        super().__init__(name, trainable)
+        n = self.class_name
+        self.filters = _positive_int(n, "filters", filters)
+        self._window_args(kernel_size, strides, padding, data_format, dilation_rate)
+        self.depth_multiplier = _positive_int(n, "depth_multiplier", depth_multiplier)
+        self.activation = _check_activation(n, activation)
+        self.use_bias = bool(use_bias)
+        self.depthwise_initializer = _initializer(n, "depthwise_initializer", depthwise_initializer)
+        self.pointwise_initializer = _initializer(n, "pointwise_initializer", pointwise_initializer)
+        self.bias_initializer = _initializer(n, "bias_initializer", bias_initializer)
+
+    def get_config(self):
+        return {**super().get_config(), "depth_multiplier": self.depth_multiplier, "filters": self.filters,
+                **self._window_config(), "activation": self.activation, "use_bias": self.use_bias,
+                "depthwise_initializer": self.depthwise_initializer,
+                "pointwise_initializer": self.pointwise_initializer, "bias_initializer": self.bias_initializer}
+
+
+@register
+class SeparableConv1D(_SeparableConv):
+    """Depthwise 1-D convolution then a pointwise one: depthwise_kernel ``(k, in, dm)``, pointwise_kernel
+    ``(1, in * dm, filters)``, bias ``(filters,)``."""
+    class_name, rank = "SeparableConv1D", 1
+
+
+@register
+class SeparableConv2D(_SeparableConv):
+    """Depthwise 2-D convolution then a pointwise one: depthwise_kernel ``(kh, kw, in, dm)``, pointwise_kernel
+    ``(1, 1, in * dm, filters)``, bias ``(filters,)``."""
+    class_name, rank = "SeparableConv2D", 2
+
+
+def deconv_output_length(input_length, filter_size, padding, output_padding=None, stride=1, dilation=1):
+    """Keras's output length of a transposed convolution along one axis."""
+    filter_size = filter_size + (filter_size - 1) * (dilation - 1)
+    if output_padding is None:
+        if padding == "valid":
+            return input_length * stride + max(filter_size - stride, 0)
+        return input_length * stride
+    pad = filter_size // 2 if padding == "same" else 0
+    return (input_length - 1) * stride + filter_size - 2 * pad + output_padding
+
+
+class _ConvTranspose(_WindowConv):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", name=None, trainable=True):
+        super().__init__(name, trainable)
+        n = self.class_name
+        self.filters = _positive_int(n, "filters", filters)
+        self._window_args(kernel_size, strides, padding, data_format, dilation_rate)
+        if output_padding is None:
+            self.output_padding = None
+        else:
+            op = (output_padding,) * self.rank if isinstance(output_padding, (int, np.integer)) else output_padding
+            try:
+                op = tuple(op)
+            except TypeError:
+                op = ()
+            if len(op) != self.rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                               and v >= 0 for v in op):
+                raise ValueError(f"{n}: output_padding must be None, a non-negative int or a tuple of {self.rank} "
+                                 f"non-negative ints. Received: output_padding={output_padding!r}")
+            self.output_padding = tuple(int(v) for v in op)
+            if any(p >= s for p, s in zip(self.output_padding, self.strides)):
+                raise ValueError(f"{n}: output_padding must be < strides. Received: "
+                                 f"output_padding={output_padding!r}, strides={strides!r}")
+        self.activation = _check_activation(n, activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializer(n, "kernel_initializer", kernel_initializer)
+        self.bias_initializer = _initializer(n, "bias_initializer", bias_initializer)
+
+    def get_config(self):
+        cfg = {**super().get_config(), "filters": self.filters, **self._window_config(),
+               "output_padding": None if self.output_padding is None else list(self.output_padding),
+               "activation": self.activation, "use_bias": self.use_bias,
+               "kernel_initializer": self.kernel_initializer, "bias_initializer": self.bias_initializer}
+        return cfg
+
+
+@register
+class Conv1DTranspose(_ConvTranspose):
+    """Transposed 1-D convolution over ``(batch, steps, channels)``; kernel ``(k, filters, in)`` (Keras's layout)."""
+    class_name, rank = "Conv1DTranspose", 1
+
+
+@register
+class Conv2DTranspose(_ConvTranspose):
+    """Transposed 2-D convolution; kernel ``(kh, kw, filters, in)``; output size per axis is Keras's
+    ``deconv_output_length``."""
+    class_name, rank = "Conv2DTranspose", 2
+
+
+@register
+class Conv3DTranspose(_ConvTranspose):
+    """Transposed 3-D convolution; kernel ``(k1, k2, k3, filters, in)``."""
+    class_name, rank = "Conv3DTranspose", 3
+
+
+__all__ += ["DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "Conv1DTranspose",
+            "Conv2DTranspose", "Conv3DTranspose"]

@@ -60,6 +60,19 @@ class Layer:
         self.trainable = bool(trainable)
         self._java = None
 
+    @property
+    def trainable(self) -> bool:
+        """False freezes the layer's weights (fine-tuning); takes effect at the next fit, as in Keras."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        java = getattr(self, "_java", None)
+        if java is not None:
+            with java_errors():
+                java.setTrainable(self._trainable)
+
     def __call__(self, inputs):
         """Applies the layer to ``layers.Input`` tensors (or outputs of other calls) for a functional ``Model``.
         Calling the same layer object again shares its weights."""

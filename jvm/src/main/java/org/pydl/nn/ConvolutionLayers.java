@@ -11,6 +11,9 @@ final class ConvolutionLayers {
         for (int r = 1; r <= 3; r++) {
             final int rank = r;
             Layers.register("Conv" + r + "D", c -> Conv.fromConfig(rank, c));
+            Layers.register("Conv" + r + "DTranspose", c -> ConvTranspose.fromConfig(rank, c));
+            if (r <= 2) Layers.register("DepthwiseConv" + r + "D", c -> DepthwiseConv.fromConfig(rank, c));
+            if (r <= 2) Layers.register("SeparableConv" + r + "D", c -> SeparableConv.fromConfig(rank, c));
             Layers.register("MaxPooling" + r + "D", c -> Pooling.fromConfig(true, rank, c));
             Layers.register("AveragePooling" + r + "D", c -> Pooling.fromConfig(false, rank, c));
             Layers.register("GlobalMaxPooling" + r + "D", c -> GlobalPooling.fromConfig(true, rank, c));
