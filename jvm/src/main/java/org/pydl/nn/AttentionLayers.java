@@ -5,5 +5,8 @@ final class AttentionLayers {
     private AttentionLayers() {}
 
     static void register() {
+        Layers.register("MultiHeadAttention", MultiHeadAttention::fromConfig);
+        Layers.register("Attention", Attention::fromConfig);
+        Layers.register("AdditiveAttention", AdditiveAttention::fromConfig);
     }
 }

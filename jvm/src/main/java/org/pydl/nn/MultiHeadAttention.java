@@ -1,0 +1,308 @@
+package org.pydl.nn;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.pydl.io.Json;
+import org.pydl.nd.DType;
+import org.pydl.nd.MemoryScope;
+import org.pydl.nd.NDArray;
+import org.pydl.nd.Shapes;
+import org.pydl.ops.Ops;
+
+/**
+ * Keras 3's {@code MultiHeadAttention} for inputs {@code [query, value]} or {@code [query, value, key]} of shapes
+ * {@code (batch, T, d_q)}, {@code (batch, S, d_v)}, {@code (batch, S, d_k)} (key defaults to value).
+ *
+ * <p>Weights, in Keras's order and layouts (Keras's {@code EinsumDense} sublayers "query", "key", "value",
+ * "attention_output"): {@code query/kernel [d_q, heads, key_dim]}, {@code query/bias [heads, key_dim]},
+ * {@code key/kernel [d_k, heads, key_dim]}, {@code key/bias}, {@code value/kernel [d_v, heads, value_dim]},
+ * {@code value/bias [heads, value_dim]}, {@code attention_output/kernel [heads, value_dim, *out]},
+ * {@code attention_output/bias [*out]} where {@code out} is {@code output_shape} or {@code (d_q,)}.
+ *
+ * <p>Forward, as Keras: Q, K, V projections; {@code Q *= 1/sqrt(key_dim)}; scores {@code Q K^T} per head
+ * {@code [batch, heads, T, S]}; with {@code use_causal_mask} the positions {@code j > i} are set to -1e9 (Keras's
+ * {@code Softmax} layer: {@code where(mask, scores, -1e9)}); softmax over S; dropout on the probabilities in training;
+ * {@code probs V}, then the output projection. Everything is composed of {@link Ops}, so gradients come from autodiff.
+ *
+ * <p>Not supported (config errors): {@code attention_axes} other than the default for rank-3 inputs, inputs of rank
+ * other than 3; explicit {@code attention_mask} inputs and {@code return_attention_scores} (they need extra graph
+ * inputs/outputs). {@code use_causal_mask} is a config flag here (a call argument in Keras).
+ */
+public final class MultiHeadAttention extends Layer {
+    /** Keras's {@code _large_negative_number} for float32/float64. */
+    static final double LARGE_NEGATIVE = -1e9;
+
+    public final long numHeads;
+    public final long keyDim;
+    /** Null: same as keyDim (Keras stores the resolved value in its config). */
+    private final Long valueDimArg;
+    public final double dropout;
+    public final boolean useBias;
+    /** Null: project back to the query's last dimension. */
+    private final long[] outputShapeArg;
+    private final List<Object> attentionAxes;
+    public final boolean useCausalMask;
+    public final Initializer kernelInitializer;
+    public final Initializer biasInitializer;
+
+    private Parameter qKernel, qBias, kKernel, kBias, vKernel, vBias, oKernel, oBias;
+    private long[] outDims;
+    private long queryLen, keyLen;
+    /** Causal mask as {@code scores * keep + fill}: keep 1 / fill 0 where j <= i, keep 0 / fill -1e9 elsewhere. */
+    private NDArray keep, fill;
+
+    public MultiHeadAttention(long numHeads, long keyDim) {
+        this(numHeads, keyDim, null, 0.0, true, null, false);
+    }
+
+    public MultiHeadAttention(long numHeads, long keyDim, Long valueDim, double dropout, boolean useBias,
+                              long[] outputShape, boolean useCausalMask) {
+        this(numHeads, keyDim, valueDim, dropout, useBias, outputShape, null, useCausalMask,
+                Initializer.GLOROT_UNIFORM, Initializer.ZEROS);
+    }
+
+    public MultiHeadAttention(long numHeads, long keyDim, Long valueDim, double dropout, boolean useBias,
+                              long[] outputShape, List<Object> attentionAxes, boolean useCausalMask,
+                              Initializer kernelInitializer, Initializer biasInitializer) {
+        this.numHeads = numHeads;
+        this.keyDim = keyDim;
+        this.valueDimArg = valueDim;
+        this.dropout = dropout;
+        this.useBias = useBias;
+        this.outputShapeArg = outputShape == null ? null : outputShape.clone();
+        this.attentionAxes = attentionAxes == null ? null : new ArrayList<>(attentionAxes);
+        this.useCausalMask = useCausalMask;
+        this.kernelInitializer = kernelInitializer;
+        this.biasInitializer = biasInitializer;
+    }
+
+    public static MultiHeadAttention fromConfig(Map<String, Object> c) {
+        Object vd = c.get("value_dim");
+        Object os = c.get("output_shape");
+        long[] outShape = null;
+        if (os instanceof Number) {
+            outShape = new long[] {((Number) os).longValue()};
+        } else if (os instanceof List) {
+            outShape = Json.getLongArray(c, "output_shape");
+            if (outShape.length == 0) outShape = null;   // Keras: `if output_shape:` ignores an empty tuple
+        } else if (os != null) {
+            throw new IllegalArgumentException("MultiHeadAttention layer '" + c.get("name")
+                    + "': output_shape must be an int or a list of ints, received output_shape=" + os);
+        }
+        Object axes = c.get("attention_axes");
+        List<Object> axesList = null;
+        if (axes instanceof Number) axesList = List.of(axes);
+        else if (axes instanceof List) axesList = Json.getList(c, "attention_axes");
+        return new MultiHeadAttention(Json.getLong(c, "num_heads"), Json.getLong(c, "key_dim"),
+                vd == null ? null : Json.getLong(c, "value_dim"), Json.getDouble(c, "dropout", 0.0),
+                Json.getBoolean(c, "use_bias", true), outShape, axesList,
+                Json.getBoolean(c, "use_causal_mask", false),
+                Initializer.fromConfig(c.getOrDefault("kernel_initializer", "glorot_uniform")),
+                Initializer.fromConfig(c.getOrDefault("bias_initializer", "zeros")));
+    }
+
+    @Override
+    public String type() {
+        return "MultiHeadAttention";
+    }
+
+    public long valueDim() {
+        return valueDimArg == null ? keyDim : valueDimArg;
+    }
+
+    private void validate() {
+        if (numHeads <= 0) throw configError("num_heads must be a positive integer, received num_heads=" + numHeads);
+        if (keyDim <= 0) throw configError("key_dim must be a positive integer, received key_dim=" + keyDim);
+        if (valueDimArg != null && valueDimArg <= 0) {
+            throw configError("value_dim must be a positive integer or None, received value_dim=" + valueDimArg);
+        }
+        if (!(dropout >= 0 && dropout < 1)) throw configError("dropout must be in [0, 1), received dropout=" + dropout);
+        if (outputShapeArg != null) {
+            for (long d : outputShapeArg) {
+                if (d <= 0) {
+                    throw configError("output_shape must hold positive integers, received output_shape="
+                            + Arrays.toString(outputShapeArg));
+                }
+            }
+        }
+    }
+
+    @Override
+    protected long[] doBuild(long[] in, DType dtype, long seed) {
+        throw configError("needs [query, value] or [query, value, key]: call it on a list of 2 or 3 tensors in a "
+                + "functional Model");
+    }
+
+    @Override
+    public long[] buildMulti(List<long[]> shapes, DType dtype, long seed) {
+        validate();
+        int n = shapes.size();
+        if (n < 2 || n > 3) {
+            throw configError("takes [query, value] or [query, value, key], received " + n + " input"
+                    + (n == 1 ? "" : "s"));
+        }
+        long[] q = shapes.get(0), v = shapes.get(1), k = n == 3 ? shapes.get(2) : v;
+        String[] names = {"query", "value", "key"};
+        for (int i = 0; i < n; i++) {
+            long[] s = shapes.get(i);
+            if (s.length != 2) {
+                throw configError("supports inputs of shape (batch, length, features); " + names[i]
+                        + " has shape " + batchShape(s));
+            }
+        }
+        if (k[0] != v[0]) {
+            throw configError("All dimensions of `value` and `key`, except the last one, must be equal. Received: "
+                    + "value_shape=" + batchShape(v) + " and key_shape=" + batchShape(k));
+        }
+        if (attentionAxes != null) {
+            boolean ok = attentionAxes.size() == 1 && attentionAxes.get(0) instanceof Number;
+            if (ok) {
+                long a = ((Number) attentionAxes.get(0)).longValue();
+                ok = a == 1 || a == -2;   // the default for rank-3 inputs: the sequence axis
+            }
+            if (!ok) {
+                throw configError("only the default attention_axes (the sequence axis of rank-3 inputs) is "
+                        + "supported, received attention_axes=" + attentionAxes);
+            }
+        }
+        long dq = q[1], dv = v[1], dk = k[1], h = numHeads, kd = keyDim, vd = valueDim();
+        outDims = outputShapeArg != null ? outputShapeArg.clone() : new long[] {dq};
+        double total = (double) h * (kd * (dq + dk + 1.0) + vd * (dv + 1.0)) + (double) h * vd * Shapes.size(outDims);
+        if (total > 2e9) throw configError("the weights would hold " + (long) total + " values, which is too many");
+        queryLen = q[0];
+        keyLen = k[0];
+        this.inputShape = q.clone();
+        qKernel = addParam("query/kernel", kernelInitializer.create(dtype, new long[] {dq, h, kd}, seed));
+        if (useBias) qBias = addParam("query/bias", biasInitializer.create(dtype, new long[] {h, kd}, seed + 1));
+        kKernel = addParam("key/kernel", kernelInitializer.create(dtype, new long[] {dk, h, kd}, seed + 2));
+        if (useBias) kBias = addParam("key/bias", biasInitializer.create(dtype, new long[] {h, kd}, seed + 3));
+        vKernel = addParam("value/kernel", kernelInitializer.create(dtype, new long[] {dv, h, vd}, seed + 4));
+        if (useBias) vBias = addParam("value/bias", biasInitializer.create(dtype, new long[] {h, vd}, seed + 5));
+        long[] oks = new long[2 + outDims.length];
+        oks[0] = h;
+        oks[1] = vd;
+        System.arraycopy(outDims, 0, oks, 2, outDims.length);
+        oKernel = addParam("attention_output/kernel", kernelInitializer.create(dtype, oks, seed + 6));
+        if (useBias) oBias = addParam("attention_output/bias", biasInitializer.create(dtype, outDims, seed + 7));
+        if (useCausalMask) {
+            NDArray[] m = causalMask(dtype, queryLen, keyLen);
+            keep = m[0];
+            fill = m[1];
+        }
+        long[] out = new long[1 + outDims.length];
+        out[0] = queryLen;
+        System.arraycopy(outDims, 0, out, 1, outDims.length);
+        this.outputShape = out;
+        return out.clone();
+    }
+
+    /**
+     * Keras's causal mask {@code row_index >= col_index} (lower triangular from the top-left corner, also for T != S)
+     * as two constants: {keep (1 kept, 0 masked), fill (0 kept, -1e9 masked)}, detached from any scope.
+     */
+    static NDArray[] causalMask(DType dtype, long t, long s) {
+        double[] keep = new double[Math.toIntExact(t * s)];
+        double[] fill = new double[keep.length];
+        for (int i = 0; i < t; i++) {
+            for (int j = 0; j < s; j++) {
+                boolean kept = i >= j;
+                keep[(int) (i * s + j)] = kept ? 1.0 : 0.0;
+                fill[(int) (i * s + j)] = kept ? 0.0 : LARGE_NEGATIVE;
+            }
+        }
+        try (MemoryScope sc = MemoryScope.open()) {
+            NDArray k = NDArray.of(keep, t, s), f = NDArray.of(fill, t, s);
+            NDArray kc = dtype == DType.FLOAT64 ? k : Ops.cast(k, dtype);
+            NDArray fc = dtype == DType.FLOAT64 ? f : Ops.cast(f, dtype);
+            return new NDArray[] {MemoryScope.detach(kc), MemoryScope.detach(fc)};
+        }
+    }
+
+    @Override
+    public NDArray forward(NDArray x, Context ctx) {
+        throw configError("needs [query, value] or [query, value, key]: call it on a list of 2 or 3 tensors in a "
+                + "functional Model");
+    }
+
+    private void checkRank3(String what, NDArray x, long len, long dim) {
+        long[] s = x.shape();
+        if (s.length != 3 || s[1] != len || s[2] != dim) {
+            throw configError("expects " + what + " of shape (None, " + len + ", " + dim + "), received "
+                    + Shapes.str(s));
+        }
+    }
+
+    /** x [B, L, d] @ kernel [d, H, e] (+ bias [H, e]) -> [B, H, L, e]. */
+    private NDArray project(NDArray x, Parameter kernel, Parameter bias) {
+        long[] ks = kernel.value().shape();
+        long d = ks[0], h = ks[1], e = ks[2];
+        NDArray w = Ops.reshape(kernel.value(), d, h * e);
+        NDArray b = bias == null ? null : Ops.reshape(bias.value(), h * e);
+        NDArray y = Ops.linear(x, w, b);                                   // [B, L, H*e]
+        NDArray y4 = Ops.reshape(y, x.shape(0), x.shape(1), h, e);          // [B, L, H, e]
+        return Ops.transpose(y4, 0, 2, 1, 3);                               // [B, H, L, e]
+    }
+
+    @Override
+    public NDArray forwardMulti(List<NDArray> xs, Context ctx) {
+        if (xs.size() < 2 || xs.size() > 3) {
+            throw configError("takes [query, value] or [query, value, key], received " + xs.size() + " inputs");
+        }
+        NDArray query = xs.get(0), value = xs.get(1), key = xs.size() == 3 ? xs.get(2) : value;
+        checkRank3("query", query, queryLen, qKernel.value().shape(0));
+        checkRank3("value", value, keyLen, vKernel.value().shape(0));
+        checkRank3("key", key, keyLen, kKernel.value().shape(0));
+        long batch = query.shape(0);
+        if (value.shape(0) != batch || key.shape(0) != batch) {
+            throw configError("query, value and key need the same batch size, received " + Shapes.str(query.shape())
+                    + ", " + Shapes.str(value.shape()) + ", " + Shapes.str(key.shape()));
+        }
+        long h = numHeads, vd = valueDim();
+        NDArray q = project(query, qKernel, qBias);                          // [B, H, T, kd]
+        NDArray k = project(key, kKernel, kBias);                            // [B, H, S, kd]
+        NDArray v = project(value, vKernel, vBias);                          // [B, H, S, vd]
+        q = Ops.mul(q, 1.0 / Math.sqrt((double) keyDim));                    // Keras scales the query
+        NDArray scores = Ops.matmul(q, Ops.transpose(k, 0, 1, 3, 2));       // [B, H, T, S]
+        if (useCausalMask) scores = Ops.add(Ops.mul(scores, keep), fill);   // where(mask, scores, -1e9)
+        NDArray probs = Ops.softmax(scores, -1);
+        if (ctx.training && dropout > 0) probs = Ops.dropout(probs, dropout, ctx.seed);
+        NDArray o = Ops.matmul(probs, v.contiguous());                       // [B, H, T, vd]
+        NDArray o3 = Ops.reshape(Ops.transpose(o, 0, 2, 1, 3), batch, queryLen, h * vd);   // [B, T, H*vd]
+        long outSize = Shapes.size(outDims);
+        NDArray w = Ops.reshape(oKernel.value(), h * vd, outSize);
+        NDArray b = oBias == null ? null : Ops.reshape(oBias.value(), outSize);
+        NDArray y = Ops.linear(o3, w, b);                                    // [B, T, prod(out)]
+        if (outDims.length == 1) return y;
+        long[] ys = new long[2 + outDims.length];
+        ys[0] = batch;
+        ys[1] = queryLen;
+        System.arraycopy(outDims, 0, ys, 2, outDims.length);
+        return Ops.reshape(y, ys);
+    }
+
+    @Override
+    protected Map<String, Object> layerConfig() {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("num_heads", numHeads);
+        c.put("key_dim", keyDim);
+        c.put("value_dim", valueDim());
+        c.put("dropout", dropout);
+        c.put("use_bias", useBias);
+        if (outputShapeArg == null) {
+            c.put("output_shape", null);
+        } else {
+            List<Object> os = new ArrayList<>();
+            for (long d : outputShapeArg) os.add(d);
+            c.put("output_shape", os);
+        }
+        c.put("attention_axes", attentionAxes);
+        c.put("use_causal_mask", useCausalMask);
+        c.put("kernel_initializer", kernelInitializer.kerasName);
+        c.put("bias_initializer", biasInitializer.kerasName);
+        return c;
+    }
+}

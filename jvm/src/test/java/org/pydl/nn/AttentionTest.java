@@ -1,0 +1,260 @@
+package org.pydl.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.DoubleBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+
+import org.junit.jupiter.api.Test;
+import org.pydl.io.Json;
+import org.pydl.nd.DType;
+import org.pydl.nd.MemoryScope;
+import org.pydl.nd.NDArray;
+import org.pydl.ops.Autograd;
+import org.pydl.ops.Ops;
+
+/**
+ * Attention layers: float64 gradient checks (central differences, eps 1e-6, rtol 1e-6 + atol 1e-7, the pattern of
+ * {@code org.pydl.ops.GradientCheckTest}) of MultiHeadAttention, Attention and AdditiveAttention w.r.t. every input and
+ * every weight on tiny sizes (self- and cross-attention, causal masks, no bias, output_shape, dropout in training with
+ * a fixed seed), Keras weight names and shapes, the causal mask, config round trips and invalid configs.
+ */
+class AttentionTest {
+    static final double EPS = 1e-6;
+    static final double RTOL = 1e-6;
+    static final double ATOL = 1e-7;
+
+    // ---- helpers (copied from GradientCheckTest: tests cannot share code across packages) ---------------------
+    static NDArray rand(long seed, double lo, double hi, long... shape) {
+        Random r = new Random(seed);
+        int n = 1;
+        for (long d : shape) n *= (int) d;
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * r.nextDouble();
+        if (shape.length == 0) return MemoryScope.detach(NDArray.scalar(v[0], DType.FLOAT64));   // of() makes [n]
+        return MemoryScope.detach(NDArray.of(v, shape));
+    }
+
+    private static double weightedSum(Function<NDArray[], NDArray> f, NDArray[] inputs, NDArray w) {
+        try (MemoryScope s = MemoryScope.open()) {
+            return Ops.sum(Ops.mul(f.apply(inputs), w)).getDouble();
+        }
+    }
+
+    /** Autodiff gradient of sum(f(inputs) * W), W fixed random, vs central differences, for every input. */
+    static void checkGradient(Function<NDArray[], NDArray> f, NDArray... inputs) {
+        for (NDArray x : inputs) {
+            assertEquals(DType.FLOAT64, x.dtype());
+            assertTrue(x.isContiguous(), "inputs of checkGradient must be contiguous");
+            x.setRequiresGrad(true);
+            x.setGrad(null);
+        }
+        double[][] analytic = new double[inputs.length][];
+        NDArray w;
+        try (MemoryScope s = MemoryScope.open()) {
+            NDArray y = f.apply(inputs);
+            assertEquals(DType.FLOAT64, y.dtype(), "output dtype");
+            assertTrue(y.requiresGrad(), "output does not require a gradient");
+            Random r = new Random(1234);
+            double[] wv = new double[(int) y.size()];
+            for (int i = 0; i < wv.length; i++) wv[i] = 0.5 + r.nextDouble() * (r.nextBoolean() ? 1 : -1);
+            w = MemoryScope.detach(NDArray.of(wv, new long[] {wv.length})).reshape(y.shape());
+            MemoryScope.detach(w);
+            Ops.sum(Ops.mul(y, w)).backward();
+            for (int i = 0; i < inputs.length; i++) {
+                NDArray g = inputs[i].grad();
+                assertNotNull(g, "no gradient for input " + i);
+                assertArrayEquals(inputs[i].shape(), g.shape(), "gradient shape of input " + i);
+                analytic[i] = g.toDoubleArray();
+                inputs[i].setGrad(null);
+            }
+        }
+        try (Autograd.AutoCloseable0 ng = Autograd.noGrad()) {
+            for (int i = 0; i < inputs.length; i++) {
+                DoubleBuffer buf = inputs[i].buffer().asDoubleBuffer();
+                for (int j = 0; j < buf.capacity(); j++) {
+                    double orig = buf.get(j);
+                    buf.put(j, orig + EPS);
+                    double fp = weightedSum(f, inputs, w);
+                    buf.put(j, orig - EPS);
+                    double fm = weightedSum(f, inputs, w);
+                    buf.put(j, orig);
+                    double num = (fp - fm) / (2 * EPS);
+                    double an = analytic[i][j];
+                    double tol = RTOL * Math.max(Math.abs(num), Math.abs(an)) + ATOL;
+                    if (!(Math.abs(num - an) <= tol)) {
+                        fail("gradient mismatch for input " + i + " element " + j + ": autodiff " + an
+                                + ", finite differences " + num + " (|diff| " + Math.abs(num - an) + " > " + tol + ")");
+                    }
+                }
+            }
+        } finally {
+            w.close();
+            for (NDArray x : inputs) x.setRequiresGrad(false);
+        }
+    }
+
+    /** Builds {@code l} for float64 inputs of the given shapes (no batch axis) with random weights. */
+    static Layer built(Layer l, long[]... shapes) {
+        l.setName("att");
+        l.buildMulti(Arrays.asList(shapes), DType.FLOAT64, 7);
+        long seed = 100;
+        for (Parameter p : l.parameters()) p.set(rand(seed++, -0.8, 0.8, p.value().shape()));
+        return l;
+    }
+
+    /** Checks the layer's forward w.r.t. random inputs of {@code batchShapes} and its weights. */
+    static void checkLayer(Layer l, boolean training, long[]... batchShapes) {
+        List<NDArray> inputs = new ArrayList<>();
+        for (int i = 0; i < batchShapes.length; i++) inputs.add(rand(42 + i, -1.5, 1.5, batchShapes[i]));
+        int nx = inputs.size();
+        for (Parameter p : l.parameters()) inputs.add(p.value());
+        Layer.Context ctx = new Layer.Context(training, 5);
+        try {
+            checkGradient(in -> l.forwardMulti(Arrays.asList(in).subList(0, nx), ctx), inputs.toArray(new NDArray[0]));
+        } finally {
+            for (int i = 0; i < nx; i++) inputs.get(i).close();
+        }
+    }
+
+    static long[] s(long... d) {
+        return d;
+    }
+
+    static List<String> names(Layer l) {
+        List<String> r = new ArrayList<>();
+        for (Parameter p : l.parameters()) r.add(p.name.substring(p.name.indexOf('/') + 1));
+        return r;
+    }
+
+    // ---- gradient checks ---------------------------------------------------------------------------------------
+    @Test
+    void multiHeadSelfAttentionGradients() {
+        checkLayer(built(new MultiHeadAttention(2, 3), s(4, 5), s(4, 5)), false, s(2, 4, 5), s(2, 4, 5));
+        checkLayer(built(new MultiHeadAttention(2, 2, null, 0, true, null, true), s(4, 3), s(4, 3)), false,
+                s(2, 4, 3), s(2, 4, 3));
+    }
+
+    @Test
+    void multiHeadCrossAttentionGradients() {
+        // query, value, key of different lengths/dims; value_dim != key_dim; output_shape; causal with T != S
+        checkLayer(built(new MultiHeadAttention(2, 3, 2L, 0, true, new long[] {4}, false), s(3, 4), s(5, 2), s(5, 3)),
+                false, s(2, 3, 4), s(2, 5, 2), s(2, 5, 3));
+        checkLayer(built(new MultiHeadAttention(3, 2, 1L, 0, false, new long[] {2, 2}, true), s(4, 2), s(3, 3)),
+                false, s(2, 4, 2), s(2, 3, 3));
+    }
+
+    @Test
+    void multiHeadDropoutGradientInTraining() {
+        // the mask depends only on the context's seed, so the training forward is a fixed function
+        Layer l = built(new MultiHeadAttention(2, 2, null, 0.3, true, null, false), s(3, 4), s(3, 4));
+        checkLayer(l, true, s(2, 3, 4), s(2, 3, 4));
+        NDArray x = rand(1, -1, 1, 2, 3, 4);
+        try (MemoryScope sc = MemoryScope.open(); Autograd.AutoCloseable0 ng = Autograd.noGrad()) {
+            double[] inf = l.forwardMulti(List.of(x, x), new Layer.Context(false, 5)).toDoubleArray();
+            double[] tr = l.forwardMulti(List.of(x, x), new Layer.Context(true, 5)).toDoubleArray();
+            assertTrue(!Arrays.equals(inf, tr), "dropout changes the training output");
+        } finally {
+            x.close();
+        }
+    }
+
+    @Test
+    void attentionGradients() {
+        checkLayer(built(new Attention(), s(3, 4), s(5, 2), s(5, 4)), false, s(2, 3, 4), s(2, 5, 2), s(2, 5, 4));
+        checkLayer(built(new Attention(true, "dot", 0, true), s(4, 3), s(4, 3)), false, s(2, 4, 3), s(2, 4, 3));
+        checkLayer(built(new Attention(true, "concat", 0, false), s(3, 2), s(4, 3), s(4, 2)), false,
+                s(2, 3, 2), s(2, 4, 3), s(2, 4, 2));
+        checkLayer(built(new Attention(false, "concat", 0.25, true), s(3, 2), s(4, 2)), true, s(2, 3, 2), s(2, 4, 2));
+    }
+
+    @Test
+    void additiveAttentionGradients() {
+        checkLayer(built(new AdditiveAttention(), s(3, 4), s(5, 2), s(5, 4)), false, s(2, 3, 4), s(2, 5, 2), s(2, 5, 4));
+        checkLayer(built(new AdditiveAttention(false, 0, true), s(4, 3), s(4, 3)), false, s(2, 4, 3), s(2, 4, 3));
+        checkLayer(built(new AdditiveAttention(true, 0.2, false), s(3, 2), s(3, 2)), true, s(2, 3, 2), s(2, 3, 2));
+    }
+
+    // ---- weights, masks, configs -------------------------------------------------------------------------------
+    @Test
+    void kerasWeightNamesAndShapes() {
+        Layer m = built(new MultiHeadAttention(2, 4), s(5, 8), s(5, 8));
+        assertEquals(List.of("query/kernel", "query/bias", "key/kernel", "key/bias", "value/kernel", "value/bias",
+                "attention_output/kernel", "attention_output/bias"), names(m));
+        assertEquals(3 * (8 * 2 * 4 + 2 * 4) + (2 * 4 * 8 + 8), m.paramCount());
+        assertArrayEquals(new long[] {2, 4, 8}, m.parameters().get(6).value().shape());
+        assertArrayEquals(new long[] {5, 8}, m.outputShape());
+        Layer c = built(new MultiHeadAttention(3, 2, 5L, 0, true, new long[] {7}, false), s(4, 6), s(9, 3), s(9, 1));
+        assertArrayEquals(new long[] {1, 3, 2}, c.parameters().get(2).value().shape());
+        assertArrayEquals(new long[] {3, 3, 5}, c.parameters().get(4).value().shape());
+        assertArrayEquals(new long[] {3, 5, 7}, c.parameters().get(6).value().shape());
+        assertArrayEquals(new long[] {4, 7}, c.outputShape());
+        Layer a = built(new Attention(true, "concat", 0, false), s(3, 2), s(4, 2));
+        assertEquals(List.of("scale", "concat_score_weight"), names(a));
+        assertEquals(0, a.parameters().get(0).value().rank());
+        Layer b = built(new AdditiveAttention(), s(3, 2), s(4, 2));
+        assertEquals(List.of("scale"), names(b));
+        assertArrayEquals(new long[] {2}, b.parameters().get(0).value().shape());
+        assertArrayEquals(new long[] {3, 2}, b.outputShape());
+    }
+
+    @Test
+    void causalMaskIsKerasLowerTriangle() {
+        NDArray[] m = MultiHeadAttention.causalMask(DType.FLOAT64, 2, 3);
+        try {
+            assertArrayEquals(new double[] {1, 0, 0, 1, 1, 0}, m[0].toDoubleArray());
+            assertArrayEquals(new double[] {0, -1e9, -1e9, 0, 0, -1e9}, m[1].toDoubleArray());
+        } finally {
+            m[0].close();
+            m[1].close();
+        }
+    }
+
+    @Test
+    void configRoundTrip() {
+        Layer[] ls = {new MultiHeadAttention(3, 2, 5L, 0.1, false, new long[] {2, 3}, true),
+            new MultiHeadAttention(2, 4), new Attention(true, "concat", 0.2, true), new AdditiveAttention(false, 0, true)};
+        for (Layer l : ls) {
+            l.setName("x");
+            Map<String, Object> c = l.config();
+            @SuppressWarnings("unchecked")
+            Map<String, Object> parsed = (Map<String, Object>) Json.parse(Json.write(c));
+            Layer back = Layers.fromConfig(l.type(), parsed);
+            assertEquals(c, back.config());
+            assertEquals(l.getClass(), back.getClass());
+        }
+        assertEquals(4L, ((Number) new MultiHeadAttention(2, 4).config().get("value_dim")).longValue());
+    }
+
+    @Test
+    void invalidConfigsNameTheLayerAndValue() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> built(new MultiHeadAttention(0, 4), s(3, 2), s(3, 2)));
+        assertTrue(e.getMessage().contains("MultiHeadAttention layer 'att'") && e.getMessage().contains("num_heads=0"),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> built(new MultiHeadAttention(2, 4, null, 1.0, true, null, false), s(3, 2), s(3, 2)));
+        assertTrue(e.getMessage().contains("dropout=1.0"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> built(new MultiHeadAttention(2, 4), s(3, 2)));
+        assertTrue(e.getMessage().contains("received 1 input"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> built(new MultiHeadAttention(2, 4), s(3, 2), s(4, 2), s(5, 2)));
+        assertTrue(e.getMessage().contains("value_shape=(None, 4, 2)"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> built(new Attention(false, "general", 0, false), s(3, 2), s(4, 2)));
+        assertTrue(e.getMessage().contains("Attention layer 'att'") && e.getMessage().contains("score_mode=general"),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> built(new AdditiveAttention(), s(3, 2), s(4, 3), s(4, 5)));
+        assertTrue(e.getMessage().contains("AdditiveAttention layer 'att'"), e.getMessage());
+    }
+}
