@@ -342,9 +342,13 @@ def build_cases():
     for v in (["auc"], ["accuracy", "f1"]):
         add(f"compile-metrics-{v!r}", lambda c, v=v: c.uncompiled.compile(loss="mse", metrics=v), ValueError, "metric",
             repr(v[-1]), "accuracy")
-    add("compile-sparse-on-3d-output", lambda c: pydl.Sequential([layers.Input((2, 4)), layers.Dense(3)]).compile(
-        "adam", "sparse_categorical_crossentropy"), ValueError, "sparse_categorical_crossentropy", "(None, classes)",
-        "(None, 2, 3)")
+    def _sparse_seq_labels_wrong_shape(c):
+        m = pydl.Sequential([layers.Input((2, 4)), layers.Dense(3)])
+        m.compile("adam", "sparse_categorical_crossentropy")   # sequence outputs take (n, 2) labels, as in Keras
+        m.fit(np.zeros((5, 2, 4), np.float32), np.zeros(5, np.int32), verbose=0)
+
+    add("fit-sparse-labels-for-3d-output", _sparse_seq_labels_wrong_shape, ValueError,
+        "sparse_categorical_crossentropy", "(n, 2)", "[5]")
 
     # 13. loading non-files / corrupt files ------------------------------------------------------------------
     add("load-missing", lambda c: pydl.load(os.path.join(c.tmp, "nope.pdl")), FileNotFoundError, "nope.pdl")

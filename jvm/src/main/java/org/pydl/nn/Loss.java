@@ -92,15 +92,28 @@ public abstract class Loss {
             return true;
         }
 
+        /** Labels as int32 [n] matching predictions flattened to [n, classes] (a trailing axis of 1 is dropped). */
         private static NDArray labels(NDArray yTrue) {
-            NDArray y = yTrue.rank() == 2 && yTrue.shape(1) == 1 ? yTrue.reshape(yTrue.shape(0)) : yTrue;
+            NDArray y = yTrue.rank() >= 2 && yTrue.shape(-1) == 1 ? yTrue.reshape(-1) : yTrue;
+            if (y.rank() != 1) y = y.reshape(-1);
             return y.dtype() == DType.INT32 ? y : y.cast(DType.INT32);
+        }
+
+        /**
+         * Predictions of any rank [n, ..., classes] are flattened to [n*..., classes] and the per-element loss is
+         * reshaped back to [n, ...] (sequence outputs with [n, steps] labels, as Keras accepts).
+         */
+        private static NDArray perElement(NDArray yPred, NDArray yTrue, java.util.function.BinaryOperator<NDArray> f) {
+            if (yPred.rank() <= 2) return f.apply(yPred, labels(yTrue));
+            long[] s = yPred.shape();
+            NDArray flat = Ops.reshape(yPred, -1, s[s.length - 1]);
+            return Ops.reshape(f.apply(flat, labels(yTrue)), java.util.Arrays.copyOf(s, s.length - 1));
         }
 
         @Override
         public NDArray perSample(NDArray yPred, NDArray yTrue) {
-            if (fromLogits) return Ops.sparseSoftmaxCrossEntropy(yPred, labels(yTrue));
-            return Ops.neg(Ops.log(Ops.gather(Ops.clip(yPred, EPSILON, 1 - EPSILON), labels(yTrue))));
+            if (fromLogits) return perElement(yPred, yTrue, Ops::sparseSoftmaxCrossEntropy);
+            return perElement(yPred, yTrue, (p, y) -> Ops.neg(Ops.log(Ops.gather(Ops.clip(p, EPSILON, 1 - EPSILON), y))));
         }
 
         @Override
@@ -110,7 +123,7 @@ public abstract class Loss {
 
         @Override
         public NDArray perSampleFromSoftmaxLogits(NDArray logits, NDArray yTrue) {
-            return Ops.sparseSoftmaxCrossEntropy(logits, labels(yTrue));
+            return perElement(logits, yTrue, Ops::sparseSoftmaxCrossEntropy);
         }
     }
 

@@ -205,10 +205,10 @@ public abstract class Network {
         for (int i = 0; i < outs; i++) {
             long[] out = outputShapes().get(i);
             Loss loss = losses.get(i);
-            if (loss.sparseLabels() && out.length != 1) {
-                throw new IllegalArgumentException(loss.name() + " needs a model output of shape (None, classes), this "
-                        + "model outputs " + Layer.batchShape(out) + (outs > 1 ? " at output '" + outputNames().get(i)
-                        + "'" : ""));
+            if (loss.sparseLabels() && out.length < 1) {
+                throw new IllegalArgumentException(loss.name() + " needs a model output of shape (None, ..., classes), "
+                        + "this model outputs " + Layer.batchShape(out) + (outs > 1 ? " at output '"
+                        + outputNames().get(i) + "'" : ""));
             }
         }
         this.optimizer = optimizer;
@@ -484,12 +484,17 @@ public abstract class Network {
             long[] os = outputShapes().get(k);
             String at = ys.size() > 1 ? " (output '" + outputNames().get(k) + "')" : "";
             if (loss.sparseLabels()) {
-                long classes = os[0];
-                boolean column = y.rank() == 2 && y.shape(1) == 1;
-                if (y.rank() != 1 && !column) {
+                long classes = os[os.length - 1];
+                long[] want = new long[os.length];   // (n, ...): the output shape without its class axis
+                want[0] = y.shape(0);
+                System.arraycopy(os, 0, want, 1, os.length - 1);
+                long[] withOne = Arrays.copyOf(want, want.length + 1);
+                withOne[want.length] = 1;
+                if (!Arrays.equals(y.shape(), want) && !Arrays.equals(y.shape(), withOne)) {
                     throw new IllegalArgumentException(what + at + ": " + loss.name() + " needs integer labels of shape "
-                            + "(n,), received " + Shapes.str(y.shape()) + (y.rank() == 2 ? "; for one-hot labels use "
-                            + "categorical_crossentropy" : ""));
+                            + labelShape(Arrays.copyOfRange(want, 1, want.length))
+                            + ", received " + Shapes.str(y.shape()) + (y.rank() == want.length + 1 && y.shape(-1) != 1
+                            ? "; for one-hot labels use categorical_crossentropy" : ""));
                 }
                 double[] v = y.toDoubleArray();
                 for (int i = 0; i < v.length; i++) {
@@ -516,6 +521,14 @@ public abstract class Network {
         }
     }
 
+    /** "(n,)" or "(n, 50)": the label shape a sparse loss expects, n for the samples. */
+    private static String labelShape(long[] rest) {
+        StringBuilder sb = new StringBuilder("(n");
+        if (rest.length == 0) sb.append(',');
+        for (long d : rest) sb.append(", ").append(d);
+        return sb.append(')').toString();
+    }
+
     private double countCorrect(int k, NDArray out, NDArray yb) {
         Loss loss = losses.get(k);
         if (loss.sparseLabels() || loss instanceof Loss.CategoricalCrossentropy) {
@@ -523,7 +536,8 @@ public abstract class Network {
             int[] truth = loss.sparseLabels() ? yb.toIntArray() : Ops.argmax(yb.cast(out.dtype()), -1).toIntArray();
             int c = 0;
             for (int i = 0; i < pred.length; i++) if (pred[i] == truth[i]) c++;
-            return c;
+            // sequence outputs: the fraction of correct steps, so accuracy stays a mean per sample
+            return (double) c / Math.max(1, pred.length / Math.max(1, out.shape(0)));
         }
         // binary: threshold predictions at 0.5 (0 for logits), mean over outputs per sample
         double[] p = out.toDoubleArray();
