@@ -15,6 +15,7 @@ import java.util.Random;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
+import org.pydl.testing.GradCheck;
 import org.pydl.nd.DType;
 import org.pydl.nd.MemoryScope;
 import org.pydl.nd.NDArray;
@@ -28,9 +29,6 @@ import org.pydl.ops.Ops;
  * differences (eps 1e-6), relative tolerance 1e-6 (+1e-7 absolute). Inputs are chosen away from kinks.
  */
 class ActivationLayersTest {
-    static final double EPS = 1e-6;
-    static final double RTOL = 1e-6;
-    static final double ATOL = 1e-7;
 
     // ---- helpers -------------------------------------------------------------------------------------------
     /** Uniform values in [lo, hi) that stay at least {@code margin} away from every kink. */
@@ -70,72 +68,18 @@ class ActivationLayersTest {
         return fwd(l, false, 0);
     }
 
-    private static double weightedSum(Function<NDArray[], NDArray> f, NDArray[] inputs, NDArray w) {
-        try (MemoryScope s = MemoryScope.open()) {
-            return Ops.sum(Ops.mul(f.apply(inputs), w)).getDouble();
-        }
-    }
+
 
     /**
      * Checks the autodiff gradient of every input of {@code f} (and of {@code params}, which f reads but does not
      * take as arguments) against central differences.
      */
     static void checkGradient(Function<NDArray[], NDArray> f, NDArray[] params, NDArray... inputs) {
-        List<NDArray> all = new ArrayList<>(List.of(inputs));
-        all.addAll(List.of(params));
-        for (NDArray x : all) {
-            assertEquals(DType.FLOAT64, x.dtype());
-            assertTrue(x.isContiguous(), "inputs of checkGradient must be contiguous");
-            x.setRequiresGrad(true);
-            x.setGrad(null);
-        }
-        double[][] analytic = new double[all.size()][];
-        NDArray w;
-        try (MemoryScope s = MemoryScope.open()) {
-            NDArray y = f.apply(inputs);
-            assertEquals(DType.FLOAT64, y.dtype(), "output dtype");
-            assertTrue(y.requiresGrad(), "output does not require a gradient");
-            Random r = new Random(1234);
-            double[] wv = new double[(int) y.size()];
-            for (int i = 0; i < wv.length; i++) wv[i] = 0.5 + r.nextDouble() * (r.nextBoolean() ? 1 : -1);
-            w = MemoryScope.detach(NDArray.of(wv, new long[] {wv.length})).reshape(y.shape());
-            MemoryScope.detach(w);
-            Ops.sum(Ops.mul(y, w)).backward();
-            for (int i = 0; i < all.size(); i++) {
-                NDArray g = all.get(i).grad();
-                assertNotNull(g, "no gradient for input " + i);
-                assertArrayEquals(all.get(i).shape(), g.shape(), "gradient shape of input " + i);
-                analytic[i] = g.toDoubleArray();
-                all.get(i).setGrad(null);
-            }
-        }
-        try (Autograd.AutoCloseable0 ng = Autograd.noGrad()) {
-            for (int i = 0; i < all.size(); i++) {
-                DoubleBuffer buf = all.get(i).buffer().asDoubleBuffer();
-                for (int j = 0; j < buf.capacity(); j++) {
-                    double orig = buf.get(j);
-                    buf.put(j, orig + EPS);
-                    double fp = weightedSum(f, inputs, w);
-                    buf.put(j, orig - EPS);
-                    double fm = weightedSum(f, inputs, w);
-                    buf.put(j, orig);
-                    double num = (fp - fm) / (2 * EPS);
-                    double an = analytic[i][j];
-                    double tol = RTOL * Math.max(Math.abs(num), Math.abs(an)) + ATOL;
-                    if (!(Math.abs(num - an) <= tol)) {
-                        fail("gradient mismatch for input " + i + " element " + j + ": autodiff " + an
-                                + ", finite differences " + num + " (|diff| " + Math.abs(num - an) + " > " + tol + ")");
-                    }
-                }
-            }
-        } finally {
-            w.close();
-            for (NDArray x : inputs) x.setRequiresGrad(false);
-        }
+        GradCheck.checkGradient(f, params, inputs);
     }
 
     static void checkGradient(Function<NDArray[], NDArray> f, NDArray... inputs) {
-        checkGradient(f, new NDArray[0], inputs);
+        GradCheck.checkGradient(f, inputs);
     }
 
     static double[] values(Layer l, NDArray x) {

@@ -16,6 +16,7 @@ import java.util.Random;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
+import org.pydl.testing.GradCheck;
 import org.pydl.nd.DType;
 import org.pydl.nd.MemoryScope;
 import org.pydl.nd.NDArray;
@@ -29,9 +30,6 @@ import org.pydl.ops.Ops;
  * config round trips.
  */
 class NormalizationTest {
-    static final double EPS = 1e-6;
-    static final double RTOL = 1e-6;
-    static final double ATOL = 1e-7;
 
     // ---- helpers (copied from GradientCheckTest: tests cannot share code across packages) ---------------------
     static NDArray rand(long seed, double lo, double hi, long... shape) {
@@ -43,63 +41,11 @@ class NormalizationTest {
         return MemoryScope.detach(NDArray.of(v, shape));
     }
 
-    private static double weightedSum(Function<NDArray[], NDArray> f, NDArray[] inputs, NDArray w) {
-        try (MemoryScope s = MemoryScope.open()) {
-            return Ops.sum(Ops.mul(f.apply(inputs), w)).getDouble();
-        }
-    }
+
 
     /** Autodiff gradient of sum(f(inputs) * W), W fixed random, vs central differences, for every input. */
     static void checkGradient(Function<NDArray[], NDArray> f, NDArray... inputs) {
-        for (NDArray x : inputs) {
-            assertEquals(DType.FLOAT64, x.dtype());
-            assertTrue(x.isContiguous(), "inputs of checkGradient must be contiguous");
-            x.setRequiresGrad(true);
-            x.setGrad(null);
-        }
-        double[][] analytic = new double[inputs.length][];
-        NDArray w;
-        try (MemoryScope s = MemoryScope.open()) {
-            NDArray y = f.apply(inputs);
-            assertEquals(DType.FLOAT64, y.dtype(), "output dtype");
-            assertTrue(y.requiresGrad(), "output does not require a gradient");
-            Random r = new Random(1234);
-            double[] wv = new double[(int) y.size()];
-            for (int i = 0; i < wv.length; i++) wv[i] = 0.5 + r.nextDouble() * (r.nextBoolean() ? 1 : -1);
-            w = MemoryScope.detach(NDArray.of(wv, new long[] {wv.length})).reshape(y.shape());
-            MemoryScope.detach(w);
-            Ops.sum(Ops.mul(y, w)).backward();
-            for (int i = 0; i < inputs.length; i++) {
-                NDArray g = inputs[i].grad();
-                assertNotNull(g, "no gradient for input " + i);
-                assertArrayEquals(inputs[i].shape(), g.shape(), "gradient shape of input " + i);
-                analytic[i] = g.toDoubleArray();
-                inputs[i].setGrad(null);
-            }
-        }
-        try (Autograd.AutoCloseable0 ng = Autograd.noGrad()) {
-            for (int i = 0; i < inputs.length; i++) {
-                DoubleBuffer buf = inputs[i].buffer().asDoubleBuffer();
-                for (int j = 0; j < buf.capacity(); j++) {
-                    double orig = buf.get(j);
-                    buf.put(j, orig + EPS);
-                    double fp = weightedSum(f, inputs, w);
-                    buf.put(j, orig - EPS);
-                    double fm = weightedSum(f, inputs, w);
-                    buf.put(j, orig);
-                    double num = (fp - fm) / (2 * EPS);
-                    double an = analytic[i][j];
-                    double tol = RTOL * Math.max(Math.abs(num), Math.abs(an)) + ATOL;
-                    if (!(Math.abs(num - an) <= tol)) {
-                        fail("gradient mismatch for input " + i + " element " + j + ": autodiff " + an
-                                + ", finite differences " + num + " (|diff| " + Math.abs(num - an) + " > " + tol + ")");
-                    }
-                }
-            }
-        } finally {
-            w.close();
-            for (NDArray x : inputs) x.setRequiresGrad(false);
-        }
+        GradCheck.checkGradient(f, inputs);
     }
 
     /** Builds {@code l} for float64 input {@code inShape} (no batch axis) with random gamma and beta. */

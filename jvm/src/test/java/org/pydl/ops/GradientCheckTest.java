@@ -14,6 +14,7 @@ import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
 import org.opentest4j.AssertionFailedError;
+import org.pydl.testing.GradCheck;
 import org.pydl.nd.DType;
 import org.pydl.nd.MemoryScope;
 import org.pydl.nd.NDArray;
@@ -24,9 +25,6 @@ import org.pydl.nd.NDArray;
  * for components near zero).
  */
 class GradientCheckTest {
-    static final double EPS = 1e-6;
-    static final double RTOL = 1e-6;
-    static final double ATOL = 1e-7;
 
     // ---- helpers -------------------------------------------------------------------------------------------
     /** Uniform float64 values in [lo, hi), detached from any scope. */
@@ -57,72 +55,14 @@ class GradientCheckTest {
         return MemoryScope.detach(NDArray.of(v, shape));
     }
 
-    private static double weightedSum(Function<NDArray[], NDArray> f, NDArray[] inputs, NDArray w) {
-        try (MemoryScope s = MemoryScope.open()) {
-            return Ops.sum(Ops.mul(f.apply(inputs), w)).getDouble();
-        }
-    }
+
 
     /**
      * Checks the autodiff gradient of every float input of {@code f} against central differences. Integer inputs
      * (labels, indices) are passed through unchanged. Float inputs must be contiguous float64 leaves.
      */
     static void checkGradient(Function<NDArray[], NDArray> f, NDArray... inputs) {
-        for (NDArray x : inputs) {
-            if (x.dtype() == DType.FLOAT64) {
-                assertTrue(x.isContiguous(), "inputs of checkGradient must be contiguous");
-                x.setRequiresGrad(true);
-                x.setGrad(null);
-            }
-        }
-        double[][] analytic = new double[inputs.length][];
-        NDArray w;
-        try (MemoryScope s = MemoryScope.open()) {
-            NDArray y = f.apply(inputs);
-            assertEquals(DType.FLOAT64, y.dtype(), "output dtype");
-            assertTrue(y.requiresGrad(), "output does not require a gradient");
-            Random r = new Random(1234);
-            double[] wv = new double[(int) y.size()];
-            for (int i = 0; i < wv.length; i++) wv[i] = 0.5 + r.nextDouble() * (r.nextBoolean() ? 1 : -1);
-            w = MemoryScope.detach(NDArray.of(wv, new long[] {wv.length})).reshape(y.shape());
-            MemoryScope.detach(w);
-            Ops.sum(Ops.mul(y, w)).backward();
-            for (int i = 0; i < inputs.length; i++) {
-                NDArray x = inputs[i];
-                if (x.dtype() != DType.FLOAT64) continue;
-                NDArray g = x.grad();
-                assertNotNull(g, "no gradient for input " + i);
-                assertArrayEquals(x.shape(), g.shape(), "gradient shape of input " + i);
-                assertEquals(DType.FLOAT64, g.dtype(), "gradient dtype of input " + i);
-                analytic[i] = g.toDoubleArray();
-                x.setGrad(null);
-            }
-        }
-        try (Autograd.AutoCloseable0 ng = Autograd.noGrad()) {
-            for (int i = 0; i < inputs.length; i++) {
-                NDArray x = inputs[i];
-                if (x.dtype() != DType.FLOAT64) continue;
-                DoubleBuffer buf = x.buffer().asDoubleBuffer();
-                for (int j = 0; j < buf.capacity(); j++) {
-                    double orig = buf.get(j);
-                    buf.put(j, orig + EPS);
-                    double fp = weightedSum(f, inputs, w);
-                    buf.put(j, orig - EPS);
-                    double fm = weightedSum(f, inputs, w);
-                    buf.put(j, orig);
-                    double num = (fp - fm) / (2 * EPS);
-                    double an = analytic[i][j];
-                    double tol = RTOL * Math.max(Math.abs(num), Math.abs(an)) + ATOL;
-                    if (!(Math.abs(num - an) <= tol)) {
-                        fail("gradient mismatch for input " + i + " element " + j + ": autodiff " + an
-                                + ", finite differences " + num + " (|diff| " + Math.abs(num - an) + " > " + tol + ")");
-                    }
-                }
-            }
-        } finally {
-            w.close();
-            for (NDArray x : inputs) if (x.dtype() == DType.FLOAT64) x.setRequiresGrad(false);
-        }
+        GradCheck.checkGradient(f, inputs);
     }
 
     // ---- the checker itself can fail -----------------------------------------------------------------------
