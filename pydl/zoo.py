@@ -14,9 +14,7 @@ Example:
     >>> model.summary()
     >>> model.fit(x_train.reshape(-1, 28, 28, 1), y_train, epochs=5)
 
-``resnet50`` is a functional ``pydl.Model`` (residual connections); ``mobilenet_v2`` needs ``DepthwiseConv2D``,
-which pydl does not have yet: its builder exists so that the name is discoverable, and raises
-``NotImplementedError`` until then.
+``resnet50`` and ``mobilenet_v2`` are functional ``pydl.Model`` models (residual connections).
 """
 from __future__ import annotations
 
@@ -29,9 +27,6 @@ from .models import Sequential
 
 __all__ = ["lenet5", "alexnet_small", "vgg16", "lstm_text_classifier", "char_lstm_lm", "bilstm_classifier",
            "autoencoder", "resnet50", "mobilenet_v2"]
-
-_DEPTHWISE = "needs DepthwiseConv2D (issue 3, next step)"
-
 
 # --- argument checks (messages name the builder and quote the received value, as the layers do) ----------------
 def _positive_int(fn, what, v):
@@ -396,13 +391,112 @@ def resnet50(input_shape=(64, 64, 3), classes=10, width=1.0, seed=None):
     return Model(inputs, outputs, name=fn, seed=seed)
 
 
+def _make_divisible(v, divisor=8, min_value=None):
+    """Keras's ``_make_divisible``: ``v`` rounded to the nearest multiple of ``divisor`` (at least ``min_value``,
+    default ``divisor``), rounded up by one more ``divisor`` where rounding lost more than 10%."""
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+def _correct_pad(side, kernel_size=3):
+    """Keras's ``imagenet_utils.correct_pad`` along one axis of ``side`` pixels: ``(before, after)`` zero padding
+    that makes a stride-2 ``valid`` convolution give ``ceil(side / 2)`` outputs, as TensorFlow's ``same`` does."""
+    adjust = 1 - side % 2
+    correct = kernel_size // 2
+    return (correct - adjust, correct)
+
+
+MOBILENET_V2_BLOCKS = ((16, 1, 1), (24, 2, 6), (24, 1, 6), (32, 2, 6), (32, 1, 6), (32, 1, 6), (64, 2, 6),
+                       (64, 1, 6), (64, 1, 6), (64, 1, 6), (96, 1, 6), (96, 1, 6), (96, 1, 6), (160, 2, 6),
+                       (160, 1, 6), (160, 1, 6), (320, 1, 6))
+"""(filters before ``alpha``, stride, expansion) of MobileNetV2's 17 inverted residual blocks (``block_id`` 0-16)."""
+
+
+def _inverted_res_block(x, in_channels, side, expansion, stride, alpha, filters, block_id):
+    """Keras's ``_inverted_res_block``: 1x1 expansion (not in block 0) -> 3x3 depthwise (stride 2 after a
+    ``correct_pad`` zero padding, ``valid``) -> linear 1x1 projection, each with batch normalization (ReLU6 after
+    the first two); a residual ``Add`` where the stride is 1 and the channels match. ``side`` is ``(height,
+    width)`` of ``x``; returns ``(output, channels, side)``."""
+    bn = dict(epsilon=1e-3, momentum=0.999)
+    pointwise_filters = _make_divisible(int(filters * alpha), 8)
+    inputs = x
+    prefix = f"block_{block_id}_"
+    if block_id:
+        x = layers.Conv2D(expansion * in_channels, 1, padding="same", use_bias=False, name=prefix + "expand")(x)
+        x = layers.BatchNormalization(**bn, name=prefix + "expand_BN")(x)
+        x = layers.ReLU(6.0, name=prefix + "expand_relu")(x)
+    else:
+        prefix = "expanded_conv_"
+    if stride == 2:
+        x = layers.ZeroPadding2D((_correct_pad(side[0]), _correct_pad(side[1])), name=prefix + "pad")(x)
+        side = tuple((s + 1) // 2 for s in side)
+    x = layers.DepthwiseConv2D(3, strides=stride, use_bias=False, padding="same" if stride == 1 else "valid",
+                               name=prefix + "depthwise")(x)
+    x = layers.BatchNormalization(**bn, name=prefix + "depthwise_BN")(x)
+    x = layers.ReLU(6.0, name=prefix + "depthwise_relu")(x)
+    x = layers.Conv2D(pointwise_filters, 1, padding="same", use_bias=False, name=prefix + "project")(x)
+    x = layers.BatchNormalization(**bn, name=prefix + "project_BN")(x)
+    if in_channels == pointwise_filters and stride == 1:
+        x = layers.Add(name=prefix + "add")([inputs, x])
+    return x, pointwise_filters, side
+
+
 def mobilenet_v2(input_shape=(64, 64, 3), classes=10, alpha=1.0, seed=None):
-    """MobileNetV2 (Sandler et al., 2018), the layout of ``keras.applications.MobileNetV2``: not available yet.
+    """MobileNetV2 (Sandler et al., 2018), the layout and layer names of ``keras.applications.MobileNetV2(
+    include_top=True, weights=None)``: a functional ``pydl.Model``.
 
-    Its inverted-residual blocks are built around ``DepthwiseConv2D`` (3x3 depthwise convolutions), which pydl does
-    not have yet; the residual connections themselves are expressible with ``pydl.Model`` and ``layers.Add``.
+    ``Conv2D(32, 3, strides=2, same, no bias) -> BatchNormalization -> ReLU(6)`` (``Conv1``, ``bn_Conv1``,
+    ``Conv1_relu``), then 17 inverted residual blocks (``expanded_conv_*``, then ``block_1_*`` ... ``block_16_*``)
+    with 16, 24 x2, 32 x3, 64 x4, 96 x3, 160 x3, 320 output channels and stride 2 in blocks 1, 3, 6 and 13: a 1x1
+    expansion to 6x the input channels (none in the first block), a 3x3 ``DepthwiseConv2D`` (stride-2 ones after
+    Keras's ``correct_pad`` ``ZeroPadding2D`` with ``valid`` padding), a linear 1x1 projection, batch normalization
+    after each and ReLU6 after the first two, and a residual ``Add`` where the stride is 1 and the channels match
+    (10 of them). Then ``Conv2D(1280, 1, no bias) -> BatchNormalization -> ReLU(6)`` (``Conv_1``, ``Conv_1_bn``,
+    ``out_relu``), ``GlobalAveragePooling2D -> Dense(classes, softmax)`` (``predictions``; no dropout, as in Keras).
+    Convolutions have no bias; batch normalization uses Keras's ``epsilon=1e-3, momentum=0.999``.
 
-    Raises:
-        NotImplementedError: always, until pydl has ``DepthwiseConv2D`` (issue 3).
+    ``alpha`` scales every block's channels through Keras's ``_make_divisible(c * alpha, 8)`` (multiples of 8,
+    at least 8); the last convolution keeps 1280 filters unless ``alpha > 1``. With 1000 classes and
+    ``alpha=1.0`` this is Keras's 3,538,984 parameters (34,112 of them the non-trainable moving statistics),
+    whatever the input size.
+
+    Args:
+        input_shape: ``(height, width, channels)`` of one image (channels last), each side at least 32 (as Keras).
+        classes: number of output classes (softmax).
+        alpha: width multiplier (Keras's 0.35, 0.5, 0.75, 1.0, 1.3, 1.4, or any positive number).
+        seed: seed of the random initialisation; None picks one at random.
+
+    Returns:
+        A functional ``pydl.Model`` named ``"mobilenetv2_{alpha:0.2f}_{rows}"`` as Keras names it
+        (``"mobilenetv2_1.00_224"``), built and uncompiled.
     """
-    raise NotImplementedError(f"mobilenet_v2 {_DEPTHWISE}")
+    from .models import Model
+
+    fn = "mobilenet_v2"
+    shape = _image_shape(fn, input_shape)
+    _check_min_side(fn, shape, 32, "as Keras's MobileNetV2")
+    classes = _positive_int(fn, "classes", classes)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) \
+            or not 0 < float(alpha) < math.inf:
+        raise ValueError(f"{fn}: `alpha` must be a positive number. Received: alpha={alpha!r}")
+    alpha = float(alpha)
+    bn = dict(epsilon=1e-3, momentum=0.999)
+    inputs = layers.Input(shape, name="input_layer")
+    channels = _make_divisible(32 * alpha, 8)
+    x = layers.Conv2D(channels, 3, strides=2, padding="same", use_bias=False, name="Conv1")(inputs)
+    x = layers.BatchNormalization(**bn, name="bn_Conv1")(x)
+    x = layers.ReLU(6.0, name="Conv1_relu")(x)
+    side = tuple((s + 1) // 2 for s in shape[:2])
+    for block_id, (filters, stride, expansion) in enumerate(MOBILENET_V2_BLOCKS):
+        x, channels, side = _inverted_res_block(x, channels, side, expansion, stride, alpha, filters, block_id)
+    last = _make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
+    x = layers.Conv2D(last, 1, use_bias=False, name="Conv_1")(x)
+    x = layers.BatchNormalization(**bn, name="Conv_1_bn")(x)
+    x = layers.ReLU(6.0, name="out_relu")(x)
+    x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    return Model(inputs, outputs, name=f"mobilenetv2_{alpha:0.2f}_{shape[0]}", seed=seed)

@@ -1,5 +1,5 @@
 """Model zoo (pydl.zoo): every model builds, prints a summary, has the expected parameter count (by hand for LeNet-5
-and the autoencoder, Keras's per-layer formulas for the others, Keras's published totals for VGG16 and ResNet50) and
+and the autoencoder, Keras's per-layer formulas for the others, Keras's published totals for VGG16, ResNet50 and MobileNetV2) and
 takes one training step with a finite loss.
 Widths and inputs are small so the whole file runs in seconds."""
 from __future__ import annotations
@@ -275,9 +275,108 @@ def test_resnet50_full_size_matches_keras_count():
     assert "Non-trainable params: 53,120" in text
 
 
-def test_mobilenet_v2_waits_for_depthwise_convolution():
-    with pytest.raises(NotImplementedError, match=r"needs DepthwiseConv2D \(issue 3, next step\)"):
-        zoo.mobilenet_v2()
+def make_divisible(v, d=8):
+    """Keras's ``_make_divisible``, written out again."""
+    n = max(d, int(v + d / 2) // d * d)
+    return n + d if n < 0.9 * v else n
+
+
+def mobilenet_v2_expected(alpha, classes, cin=3, side=32):
+    """Keras's per-layer counts for MobileNetV2 (no biases but the classifier's; depthwise 3x3: 9 per channel;
+    BatchNormalization: gamma, beta, moving mean and variance). ``side`` only decides the padding layers' names."""
+    def bn(c):
+        return 4 * c
+
+    c = make_divisible(32 * alpha)
+    e = {"Conv1": conv(3, cin, c, bias=False), "bn_Conv1": bn(c), "Conv1_relu": 0}
+    side = (side + 1) // 2
+    for block_id, (filters, stride, expansion) in enumerate(zoo.MOBILENET_V2_BLOCKS):
+        out = make_divisible(int(filters * alpha))
+        p = f"block_{block_id}_" if block_id else "expanded_conv_"
+        mid = expansion * c
+        if block_id:
+            e.update({p + "expand": conv(1, c, mid, bias=False), p + "expand_BN": bn(mid), p + "expand_relu": 0})
+        if stride == 2:
+            e[p + "pad"] = 0
+        e.update({p + "depthwise": 9 * mid, p + "depthwise_BN": bn(mid), p + "depthwise_relu": 0,
+                  p + "project": conv(1, mid, out, bias=False), p + "project_BN": bn(out)})
+        if stride == 1 and c == out:
+            e[p + "add"] = 0
+        c = out
+    last = make_divisible(1280 * alpha) if alpha > 1 else 1280
+    e.update({"Conv_1": conv(1, c, last, bias=False), "Conv_1_bn": bn(last), "out_relu": 0,
+              "global_average_pooling2d": 0, "predictions": dense(last, classes)})
+    return e
+
+
+def test_mobilenet_v2_make_divisible_and_correct_pad_as_keras():
+    assert [zoo._make_divisible(32 * a, 8) for a in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)] == [16, 16, 24, 32, 40, 48]
+    assert zoo._make_divisible(1280 * 1.4, 8) == 1792 and zoo._make_divisible(int(16 * 0.35), 8) == 8
+    assert zoo._make_divisible(int(96 * 0.35), 8) == 32  # int(33.6) = 33 -> 32
+    assert zoo._correct_pad(224) == (0, 1) and zoo._correct_pad(7) == (1, 1)
+
+
+def test_mobilenet_v2_full_size_matches_keras_count():
+    """keras.applications.MobileNetV2(weights=None) (224x224x3, 1000 classes): 3,538,984 parameters, 34,112 of
+    them non-trainable. The count does not depend on the input size (global pooling), so 32x32 is built."""
+    expected = mobilenet_v2_expected(1.0, 1000)
+    assert sum(expected.values()) == 3_538_984
+    assert sum(v // 2 for k, v in expected.items() if k.endswith(("BN", "bn", "bn_Conv1"))) == 34_112
+    m = zoo.mobilenet_v2(input_shape=(32, 32, 3), classes=1000, seed=0)
+    assert isinstance(m, pydl.Model) and m.name == "mobilenetv2_1.00_32"
+    check_summary_and_count(m, expected, 3_538_984)
+    text = summary_text(m)
+    assert "Non-trainable params: 34,112" in text
+    assert len(m.layers) == 155  # Keras's 156 layers less the input layer
+    assert sum(l.class_name == "DepthwiseConv2D" for l in m.layers) == 17
+    assert sum(l.class_name == "Conv2D" for l in m.layers) == 35  # Conv1, 16 expansions, 17 projections, Conv_1
+    assert sum(l.class_name == "Add" for l in m.layers) == 10
+    assert [l.name for l in m.layers if l.class_name == "ZeroPadding2D"] == [
+        "block_1_pad", "block_3_pad", "block_6_pad", "block_13_pad"]
+    assert not any(l.class_name == "Dropout" for l in m.layers)  # Keras's MobileNetV2 has no dropout
+    bns = [l for l in m.layers if l.class_name == "BatchNormalization"]
+    assert len(bns) == 52 and all(l.epsilon == 1e-3 and l.momentum == 0.999 for l in bns)
+    relus = [l for l in m.layers if l.class_name == "ReLU"]
+    assert len(relus) == 35 and all(l.max_value == 6.0 for l in relus)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.75, 1.3, 1.4])
+def test_mobilenet_v2_alpha_counts(alpha):
+    m = zoo.mobilenet_v2(input_shape=(32, 32, 3), classes=10, alpha=alpha, seed=0)
+    expected = mobilenet_v2_expected(alpha, 10)
+    assert layer_params(m) == expected
+    assert m.count_params() == sum(expected.values())
+
+
+def test_mobilenet_v2_other_alpha_totals():
+    """At 224x224x3 / 1000 classes, alpha 1.4 gives Keras's 6,156,712 parameters (a 1792-filter last
+    convolution); alpha 0.35 keeps the 1280-filter last convolution: 1,691,208 by the same formulas."""
+    assert sum(mobilenet_v2_expected(1.4, 1000).values()) == 6_156_712
+    assert sum(mobilenet_v2_expected(0.35, 1000).values()) == 1_691_208
+    assert mobilenet_v2_expected(0.35, 1000)["Conv_1_bn"] == 4 * 1280
+
+
+def test_mobilenet_v2_tiny_alpha_one_step():
+    m = zoo.mobilenet_v2(input_shape=(32, 32, 3), classes=10, alpha=0.35, seed=0)
+    expected = mobilenet_v2_expected(0.35, 10)
+    check_summary_and_count(m, expected, sum(expected.values()))
+    x, y = images(4, (32, 32, 3))
+    one_step(m, x, y)
+    p = m.predict(x)
+    assert p.shape == (4, 10)
+    np.testing.assert_allclose(p.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_mobilenet_v2_odd_input_pads_as_keras():
+    """33x47: correct_pad pads (1, 1) on odd sides, (0, 1) on even ones; every stride halves, rounding up."""
+    m = zoo.mobilenet_v2(input_shape=(33, 47, 3), classes=3, alpha=0.35, seed=0)
+    pads = {l.name: l.get_config()["padding"] for l in m.layers if l.class_name == "ZeroPadding2D"}
+    # 33x47 -Conv1-> 17x24 -b1-> 9x12 -b3-> 5x6 -b6-> 3x3 -b13-> 2x2
+    want = {"block_1_pad": ((1, 1), (0, 1)), "block_3_pad": ((1, 1), (0, 1)), "block_6_pad": ((1, 1), (0, 1)),
+            "block_13_pad": ((1, 1), (1, 1))}
+    assert {k: tuple(tuple(p) for p in v) for k, v in pads.items()} == want
+    x = np.random.default_rng(0).random((2, 33, 47, 3), dtype=np.float32)
+    assert m.predict(x).shape == (2, 3)
 
 
 @pytest.mark.parametrize("call, text", [
@@ -288,6 +387,9 @@ def test_mobilenet_v2_waits_for_depthwise_convolution():
     (lambda: zoo.lenet5(input_shape=(8, 8, 1)), "at least 12"),
     (lambda: zoo.lenet5(classes=0), "classes=0"),
     (lambda: zoo.resnet50(input_shape=(31, 40, 3)), "at least 32"),
+    (lambda: zoo.mobilenet_v2(input_shape=(40, 31, 3)), r"mobilenet_v2: .*at least 32"),
+    (lambda: zoo.mobilenet_v2(alpha=0), "alpha=0"),
+    (lambda: zoo.mobilenet_v2(classes=0), "classes=0"),
     (lambda: zoo.lstm_text_classifier(0, 10, 2), "vocab=0"),
     (lambda: zoo.char_lstm_lm(10, -1), "seq_len=-1"),
     (lambda: zoo.autoencoder(code=2.5), "code=2.5"),
