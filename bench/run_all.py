@@ -1,8 +1,10 @@
-"""Runs every benchmark of this issue's workloads (W1, W2, W2i, W7) and prints pydl/peer ratios.
+"""Runs the benchmarks of this issue's workloads (W1, W2, W2i, W7) and prints pydl/peer ratios.
 
     python bench/run_all.py        (or: make bench)
+    python bench/run_all.py --all  also W3 (LeNet training) and W4 (LSTM training), ~1-2 more minutes
 Results go to bench/out/*.json; copy the printed table into bench/RESULTS.md with date, machine and command.
 """
+import argparse
 import os
 import sys
 
@@ -14,6 +16,14 @@ import bench_w7  # noqa: E402
 import common  # noqa: E402
 
 if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--all", action="store_true", help="also run W3 (LeNet) and W4 (LSTM) training")
+    args = ap.parse_args()
     print(f"machine: {common.machine()}")
     rows = bench_w1.main() + bench_w2.main() + bench_w7.main()
+    if args.all:
+        import bench_w3
+        import bench_w4
+
+        rows += bench_w3.main() + bench_w4.main()
     common.save(rows, "all")
