@@ -273,3 +273,59 @@ def test_resize_invalid(make, text):
 def test_cropping_everything_fails_at_build():
     with pytest.raises(ValueError, match="removes every element"):
         _model(layers.Cropping1D(3), (6, 2)).build()
+
+
+def test_patches_op_optimised_equals_reference_and_gradient():
+    """Ops.patches (native im2col/col2im): the optimised kernels equal the plain reference ones, and the gradient
+    (col2im) equals central differences in float64."""
+    import jpype
+
+    from pydl import _array
+
+    from pydl import _jvm
+
+    Ops, NO = _jvm.jclass("org.pydl.ops.Ops"), _jvm.jclass("org.pydl.jni.NativeOps")
+    JL = jpype.JArray(jpype.JLong)
+    r = np.random.default_rng(12)
+    x = r.standard_normal((3, 9, 8, 5))
+    k, s, d, o = JL([3, 2]), JL([2, 1]), JL([1, 2]), JL([4, 6])
+
+    def run(reference):
+        NO.setReference(reference)
+        try:
+            xj = _array.to_java(x).setRequiresGrad(True)
+            cols = Ops.patches(xj, k, s, d, o)
+            w = _array.to_java(np.linspace(-1, 1, int(cols.size())).reshape(tuple(cols.shape())))
+            Ops.sum(Ops.mul(cols, w)).backward()
+            return np.array(_array.to_numpy(cols)), np.array(_array.to_numpy(xj.grad())), np.array(_array.to_numpy(w))
+        finally:
+            NO.setReference(False)
+
+    c_opt, g_opt, w = run(False)
+    c_ref, g_ref, _ = run(True)
+    np.testing.assert_array_equal(c_opt, c_ref)
+    np.testing.assert_allclose(g_opt, g_ref, rtol=1e-14, atol=1e-14)
+    # forward against NumPy slicing, in the concat order (kernel offsets row-major, channels innermost)
+    views = [x[:, i:i + 7:2, j * 2:j * 2 + 6, :] for i in range(3) for j in range(2)]
+    np.testing.assert_array_equal(c_opt, np.concatenate(views, axis=-1))
+    # the gradient of sum(cols * w) w.r.t. x is col2im(w): scatter-add each window's weights back
+    want = np.zeros_like(x)
+    wv = w.reshape(3, 4, 6, 6, 5)
+    for n, (i, j) in enumerate([(i, j) for i in range(3) for j in range(2)]):
+        want[:, i:i + 7:2, j * 2:j * 2 + 6, :] += wv[:, :, :, n, :]
+    np.testing.assert_allclose(g_opt, want, rtol=1e-14, atol=1e-14)
+
+
+def test_patches_rejects_windows_outside_the_input():
+    import jpype
+
+    from pydl import _array
+
+    from pydl import _jvm
+
+    Ops, JL = _jvm.jclass("org.pydl.ops.Ops"), jpype.JArray(jpype.JLong)
+    with pytest.raises(Exception, match="windows reach index"):
+        try:
+            Ops.patches(_array.to_java(np.zeros((1, 5, 2))), JL([3]), JL([1]), JL([1]), JL([4]))
+        except jpype.JException as e:
+            raise ValueError(str(e.getMessage())) from None

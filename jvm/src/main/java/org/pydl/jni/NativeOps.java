@@ -22,6 +22,10 @@ import java.nio.ByteBuffer;
  * Only {@link NativeLoader} loads the library; call {@link NativeLoader#load()} before using this class.
  */
 public final class NativeOps {
+    static {
+        NativeLoader.load();   // the first use of any native method loads the library (once; NativeLoader decides how)
+    }
+
     private NativeOps() {}
 
     // ---- library -------------------------------------------------------------------------------------------
@@ -112,6 +116,17 @@ public final class NativeOps {
     public static native void scatterAddRows(int dtype, long g, long idx, long n, long table, long rows, long d);
     /** Count of NaN or infinite values among n elements (float dtypes). */
     public static native long countNonFinite(int dtype, long x, long n);
+
+    // ---- convolution (native/cpu/conv.cpp) ------------------------------------------------------------------
+    /**
+     * im2col on a contiguous channels-last x [batch, s1..sr, c] (r = 1..3, already padded): cols [batch, o1..or,
+     * k1..kr, c] with cols[b, o.., k.., :] = x[b, o*stride + k*dilation .., :]. Every window must lie inside x.
+     */
+    public static native void im2col(int dtype, long x, long[] xShape, long cols, long[] kernel, long[] strides,
+                                     long[] dilation, long[] out);
+    /** col2im, the gradient of im2col: gx (zeroed here) [batch, s.., c] accumulates g [batch, o.., k.., c]. */
+    public static native void col2im(int dtype, long g, long gx, long[] xShape, long[] kernel, long[] strides,
+                                     long[] dilation, long[] out);
 
     // ---- random (native/cpu/random.cpp) --------------------------------------------------------------------
     /**

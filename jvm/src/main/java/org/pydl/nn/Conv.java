@@ -158,8 +158,7 @@ public class Conv extends Layer {
 
     /** patches [b, out.., k*cin] @ kernel reshaped [k*cin, f]. */
     private NDArray convGroup(NDArray p, NDArray kern, long[] out, long kc) {
-        List<NDArray> views = Spatial.windows(p, kernelSize, strides, dilation, out);
-        NDArray patches = views.size() == 1 ? views.get(0) : Ops.concat(views, rank + 1);
+        NDArray patches = Ops.patches(p, kernelSize, strides, dilation, out);
         long f = kern.shape(-1);
         return Ops.matmul(patches, Ops.reshape(kern, kc, f));
     }

@@ -1,9 +1,7 @@
 package org.pydl.nn;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 import org.pydl.io.Json;
@@ -111,17 +109,14 @@ public class Pooling extends Layer {
 
     /** max or sum over each window. */
     private NDArray reduceWindows(NDArray p, long[] out, long[] dilation) {
-        List<NDArray> views = Spatial.windows(p, poolSize, strides, dilation, out);
-        List<NDArray> expanded = new ArrayList<>(views.size());
-        for (NDArray v : views) {
-            long[] s = v.shape();
-            long[] e = new long[s.length + 1];
-            System.arraycopy(s, 0, e, 0, s.length - 1);
-            e[s.length - 1] = 1;
-            e[s.length] = s[s.length - 1];
-            expanded.add(Ops.reshape(v, e));
-        }
-        NDArray stacked = expanded.size() == 1 ? expanded.get(0) : Ops.concat(expanded, rank + 1);
+        // windows as [b, o.., K, c]: im2col, then split the patch axis into kernel offsets and channels
+        NDArray cols = Ops.patches(p, poolSize, strides, dilation, out);
+        long[] s = cols.shape();
+        long c = p.shape(-1);
+        long[] e = java.util.Arrays.copyOf(s, s.length + 1);
+        e[s.length - 1] = s[s.length - 1] / c;
+        e[s.length] = c;
+        NDArray stacked = Ops.reshape(cols, e);
         return max ? Ops.max(stacked, rank + 1, false) : Ops.sum(stacked, rank + 1, false);
     }
 

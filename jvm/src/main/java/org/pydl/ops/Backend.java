@@ -55,6 +55,12 @@ public interface Backend {
     /** table [rows, d] += g [n, d] scattered to rows idx [n]. */
     void scatterAddRows(NDArray g, NDArray idx, NDArray table);
 
+    /** cols [b, o.., k.., c] = windows of contiguous channels-last x (see NativeOps.im2col). */
+    void im2col(NDArray x, NDArray cols, long[] kernel, long[] strides, long[] dilation, long[] out);
+
+    /** gx (overwritten) = col2im(g), the gradient of {@link #im2col}. */
+    void col2im(NDArray g, NDArray gx, long[] kernel, long[] strides, long[] dilation, long[] out);
+
     long countNonFinite(NDArray x);
 
     void dropoutMask(NDArray mask, double rate, long seed);

@@ -171,6 +171,16 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void im2col(NDArray x, NDArray cols, long[] kernel, long[] strides, long[] dilation, long[] out) {
+        NativeOps.im2col(x.dtype().code, x.address(), x.shape(), cols.address(), kernel, strides, dilation, out);
+    }
+
+    @Override
+    public void col2im(NDArray g, NDArray gx, long[] kernel, long[] strides, long[] dilation, long[] out) {
+        NativeOps.col2im(gx.dtype().code, g.address(), gx.address(), gx.shape(), kernel, strides, dilation, out);
+    }
+
+    @Override
     public long countNonFinite(NDArray x) {
         return NativeOps.countNonFinite(x.dtype().code, x.address(), x.size());
     }

@@ -711,6 +711,37 @@ public final class Ops {
         }, inputs);
     }
 
+    /**
+     * Sliding windows of a channels-last x [batch, s1..sr, c] (r = 1..3, padding already applied): result
+     * [batch, o1..or, k1*..*kr*c], each window's kernel offsets row-major with channels innermost (Keras's kernel
+     * layout, so a convolution is one matmul with the kernel reshaped to [k*c, filters]). Output positions
+     * o*stride + k*dilation must lie inside x. Gradient: col2im (overlapping windows accumulate).
+     */
+    public static NDArray patches(NDArray x, long[] kernel, long[] strides, long[] dilation, long[] out) {
+        requireFloat("patches", x);
+        int r = x.rank() - 2;
+        if (r < 1 || r > 3 || kernel.length != r || strides.length != r || dilation.length != r || out.length != r) {
+            throw new IllegalArgumentException("patches: x must be [batch, 1-3 spatial axes, channels] with one kernel, "
+                    + "stride, dilation and output size per spatial axis; received x " + Shapes.str(x.shape()));
+        }
+        NDArray c = x.contiguous();
+        long[] xs = c.shape();
+        long k = 1;
+        for (long v : kernel) k *= v;
+        long[] os = new long[r + 2];
+        os[0] = xs[0];
+        System.arraycopy(out, 0, os, 1, r);
+        os[r + 1] = Math.multiplyExact(k, xs[r + 1]);
+        NDArray cols = NDArray.empty(x.device(), x.dtype(), os);
+        be(c).im2col(c, cols, kernel, strides, dilation, out);
+        long[] kc = kernel.clone(), sc = strides.clone(), dc = dilation.clone(), oc = out.clone();
+        return Autograd.record("patches", cols, g -> {
+            NDArray gx = emptyLike(c);
+            be(c).col2im(g.contiguous(), gx, kc, sc, dc, oc);
+            return new NDArray[] {gx};
+        }, x);
+    }
+
     // ---- regularisation ------------------------------------------------------------------------------------
     /** Inverted-dropout mask of x's shape: 0 with probability rate, else 1/(1-rate); same seed, same mask. */
     public static NDArray dropoutMask(NDArray x, double rate, long seed) {
