@@ -150,18 +150,18 @@ void affine(const T* x, T* y, int64_t n, double scale, double shift) {
 namespace opt {
 
 template <class T>
-inline T vsigmoid(T x) {
+PYDL_VECTOR_MATH T vsigmoid(T x) {
   T e = vexp<T>(-std::fabs(x));
   T r = T(1) / (T(1) + e);
   return x >= T(0) ? r : e * r;
 }
 
 template <class T>
-inline T vtanh(T x) {
+PYDL_VECTOR_MATH T vtanh(T x) {
   return std::tanh(x);
 }
 template <>
-inline float vtanh<float>(float x) {
+PYDL_VECTOR_MATH float vtanh<float>(float x) {
   float ax = std::fabs(x);
   float t = fast_expf(-2.0f * ax);
   float r = (1.0f - t) / (1.0f + t);
