@@ -24,50 +24,24 @@ def data():
 
 
 def pydl_train(x, y, threads):
-    import jpype
-
     import pydl
-    from pydl import _array, layers
+    from pydl import layers
 
     pydl.set_num_threads(threads)
     m = pydl.Sequential([layers.Input(784), layers.Dense(512, activation="relu"), layers.Dense(512, activation="relu"),
                          layers.Dense(10, activation="softmax")], seed=0)
     m.compile(optimizer=pydl.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
     m.build()
-    Seq = jpype.JClass("org.pydl.nn.Sequential")
-    timer = jpype.JClass("org.pydl.train.StepTimer")()
-    ds = jpype.JClass("org.pydl.train.DataSet")(_array.to_java(x), _array.to_java(y))
-    opts = Seq.FitOptions().epochs(2).batchSize(BATCH).shuffle(True).listener(timer)
-    m._java.fit(ds, opts)
-    t = list(timer.stepSeconds())[common.WARMUP:]
-    return BATCH / statistics.median(t)
+    return BATCH / statistics.median(common.pydl_step_seconds(m, x, y, BATCH, epochs=2))
+
+
+def torch_net():
+    nn = __import__("torch").nn
+    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
 
 
 def torch_train(x, y, threads):
-    import torch
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(),
-                              torch.nn.Linear(512, 10))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    lossf = torch.nn.CrossEntropyLoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-    perm = np.random.default_rng(0).permutation(N)
-    state = {"i": 0}
-
-    def step():
-        i = state["i"] % (N // BATCH)
-        state["i"] += 1
-        idx = torch.from_numpy(perm[i * BATCH:(i + 1) * BATCH])
-        xb, yb = xt[idx], yt[idx]
-        opt.zero_grad(set_to_none=True)
-        loss = lossf(net(xb), yb)
-        loss.backward()
-        opt.step()
-        loss.item()
-
-    return BATCH / common.median_time(step, steps=40)
+    return common.torch_train_rate(torch_net, x, y, BATCH, 40, threads)
 
 
 def pydl_infer(x, threads):
@@ -85,8 +59,7 @@ def torch_infer(x, threads):
     import torch
 
     torch.set_num_threads(threads)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(),
-                              torch.nn.Linear(512, 10), torch.nn.Softmax(dim=-1)).eval()
+    net = torch.nn.Sequential(*torch_net(), torch.nn.Softmax(dim=-1)).eval()
     xb = x[:BATCH]
 
     def f():

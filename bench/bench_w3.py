@@ -33,11 +33,9 @@ def data():
 
 
 def pydl_train(x, y, threads, steps):
-    """Median samples/s over `steps` steps after the warm-up, timed inside Java's fit loop (StepTimer)."""
-    import jpype
-
+    """Median samples/s (and step seconds) over `steps` steps after the warm-up, timed inside Java's fit loop."""
     import pydl
-    from pydl import _array, layers
+    from pydl import layers
 
     pydl.set_num_threads(threads)
     m = pydl.Sequential([layers.Input((28, 28, 1)), layers.Conv2D(20, 5), layers.MaxPooling2D(2),
@@ -45,62 +43,26 @@ def pydl_train(x, y, threads, steps):
                          layers.Dense(500, activation="relu"), layers.Dense(10, activation="softmax")], seed=0)
     m.compile(optimizer=pydl.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
     m.build()
-    Seq = jpype.JClass("org.pydl.nn.Sequential")
-    timer = jpype.JClass("org.pydl.train.StepTimer")()
     n = BATCH * (common.WARMUP + steps)  # one epoch of exactly warm-up + timed steps
-    ds = jpype.JClass("org.pydl.train.DataSet")(_array.to_java(x[:n]), _array.to_java(y[:n]))
-    opts = Seq.FitOptions().epochs(1).batchSize(BATCH).shuffle(True).listener(timer)
-    m._java.fit(ds, opts)
-    t = list(timer.stepSeconds())[common.WARMUP:]
+    t = common.pydl_step_seconds(m, x[:n], y[:n], BATCH)
     assert len(t) == steps, (len(t), steps)
     return BATCH / statistics.median(t), statistics.median(t)
 
 
-def torch_train(x, y, threads, steps=TORCH_STEPS):
-    import torch
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    nn = torch.nn
-    net = nn.Sequential(nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2), nn.Flatten(),
-                        nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    lossf = nn.CrossEntropyLoss()
-    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # NHWC -> NCHW, same values
-    yt = torch.from_numpy(y.astype(np.int64))
-    perm = np.random.default_rng(0).permutation(N)
-    state = {"i": 0}
-
-    def step():
-        i = state["i"] % (N // BATCH)
-        state["i"] += 1
-        idx = torch.from_numpy(perm[i * BATCH:(i + 1) * BATCH])
-        xb, yb = xt[idx], yt[idx]
-        opt.zero_grad(set_to_none=True)
-        loss = lossf(net(xb), yb)
-        loss.backward()
-        opt.step()
-        loss.item()
-
-    return BATCH / common.median_time(step, steps=steps)
+def torch_net():
+    nn = __import__("torch").nn
+    return nn.Sequential(nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10))
 
 
 def main(rounds=5):
     threads = os.cpu_count()
     x, y = data()
-    # Round 0 sizes pydl's step count: the first round runs the minimum, later rounds as many as the budget allows.
-    steps = PYDL_MIN_STEPS
-    rs, used = [], []
-    for _ in range(rounds):
-        p, step_s = pydl_train(x, y, threads, steps)
-        used.append(steps)
-        rs.append((p, torch_train(x, y, threads)))
-        steps = int(min(PYDL_MAX_STEPS, max(PYDL_MIN_STEPS, BUDGET_S / step_s - common.WARMUP)))
-    med = statistics.median
-    print(f"W3: {rounds} rounds; pydl timed steps per round {used}, PyTorch {TORCH_STEPS} (after {common.WARMUP} "
-          f"warm-up each); per-round pydl/PyTorch samples/s {[(round(p), round(t)) for p, t in rs]}")
-    return [common.row("W3", "train samples/s (b=64)", med(p for p, _ in rs), "PyTorch", med(t for _, t in rs),
-                       ratio=med(p / t for p, t in rs), pydl_steps=used, torch_steps=TORCH_STEPS)]
+    x_nchw = x.transpose(0, 3, 1, 2)  # the same values, NHWC -> NCHW for PyTorch
+    return [common.budgeted_rounds(
+        "W3", "train samples/s (b=64)", lambda steps: pydl_train(x, y, threads, steps),
+        lambda: common.torch_train_rate(torch_net, x_nchw, y, BATCH, TORCH_STEPS, threads), rounds,
+        PYDL_MIN_STEPS, PYDL_MAX_STEPS, TORCH_STEPS, BUDGET_S)]
 
 
 if __name__ == "__main__":

@@ -34,24 +34,17 @@ def data():
 
 
 def pydl_train(x, y, threads, steps):
-    """Median samples/s over `steps` steps after the warm-up, timed inside Java's fit loop (StepTimer)."""
-    import jpype
-
+    """Median samples/s (and step seconds) over `steps` steps after the warm-up, timed inside Java's fit loop."""
     import pydl
-    from pydl import _array, layers
+    from pydl import layers
 
     pydl.set_num_threads(threads)
     m = pydl.Sequential([layers.Input((SEQ, FEAT)), layers.LSTM(UNITS), layers.Dense(10, activation="softmax")],
                         seed=0)
     m.compile(optimizer=pydl.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
     m.build()
-    Seq = jpype.JClass("org.pydl.nn.Sequential")
-    timer = jpype.JClass("org.pydl.train.StepTimer")()
     n = BATCH * (common.WARMUP + steps)  # one epoch of exactly warm-up + timed steps
-    ds = jpype.JClass("org.pydl.train.DataSet")(_array.to_java(x[:n]), _array.to_java(y[:n]))
-    opts = Seq.FitOptions().epochs(1).batchSize(BATCH).shuffle(True).listener(timer)
-    m._java.fit(ds, opts)
-    t = list(timer.stepSeconds())[common.WARMUP:]
+    t = common.pydl_step_seconds(m, x[:n], y[:n], BATCH)
     assert len(t) == steps, (len(t), steps)
     return BATCH / statistics.median(t), statistics.median(t)
 
@@ -72,48 +65,13 @@ def torch_net():
     return LSTMLast()
 
 
-def torch_train(x, y, threads, steps=TORCH_STEPS):
-    import torch
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    net = torch_net()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    lossf = torch.nn.CrossEntropyLoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-    perm = np.random.default_rng(0).permutation(N)
-    state = {"i": 0}
-
-    def step():
-        i = state["i"] % (N // BATCH)
-        state["i"] += 1
-        idx = torch.from_numpy(perm[i * BATCH:(i + 1) * BATCH])
-        xb, yb = xt[idx], yt[idx]
-        opt.zero_grad(set_to_none=True)
-        loss = lossf(net(xb), yb)
-        loss.backward()
-        opt.step()
-        loss.item()
-
-    return BATCH / common.median_time(step, steps=steps)
-
-
 def main(rounds=5):
     threads = os.cpu_count()
     x, y = data()
-    # Round 0 sizes pydl's step count: the first round runs the minimum, later rounds as many as the budget allows.
-    steps = PYDL_MIN_STEPS
-    rs, used = [], []
-    for _ in range(rounds):
-        p, step_s = pydl_train(x, y, threads, steps)
-        used.append(steps)
-        rs.append((p, torch_train(x, y, threads)))
-        steps = int(min(PYDL_MAX_STEPS, max(PYDL_MIN_STEPS, BUDGET_S / step_s - common.WARMUP)))
-    med = statistics.median
-    print(f"W4: {rounds} rounds; pydl timed steps per round {used}, PyTorch {TORCH_STEPS} (after {common.WARMUP} "
-          f"warm-up each); per-round pydl/PyTorch samples/s {[(round(p), round(t)) for p, t in rs]}")
-    return [common.row("W4", "train samples/s (b=32)", med(p for p, _ in rs), "PyTorch", med(t for _, t in rs),
-                       ratio=med(p / t for p, t in rs), pydl_steps=used, torch_steps=TORCH_STEPS)]
+    return [common.budgeted_rounds(
+        "W4", "train samples/s (b=32)", lambda steps: pydl_train(x, y, threads, steps),
+        lambda: common.torch_train_rate(torch_net, x, y, BATCH, TORCH_STEPS, threads), rounds,
+        PYDL_MIN_STEPS, PYDL_MAX_STEPS, TORCH_STEPS, BUDGET_S)]
 
 
 if __name__ == "__main__":

@@ -54,3 +54,65 @@ def save(rows, name):
     os.makedirs(os.path.join(os.path.dirname(__file__), "out"), exist_ok=True)
     with open(os.path.join(os.path.dirname(__file__), "out", f"{name}.json"), "w") as f:
         json.dump({"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": rows}, f, indent=1)
+
+
+# ---- training-step timing shared by W2, W3, W4 --------------------------------------------------------------------
+def pydl_step_seconds(model, x, y, batch, epochs=1):
+    """Seconds of each training step after the warm-up, timed inside Java's fit loop (`StepTimer`), so no Python
+    runs between steps. `model` is a compiled, built `pydl.Sequential`."""
+    import jpype
+
+    from pydl import _array
+
+    timer = jpype.JClass("org.pydl.train.StepTimer")()
+    ds = jpype.JClass("org.pydl.train.DataSet")(_array.to_java(x), _array.to_java(y))
+    opts = jpype.JClass("org.pydl.nn.Network").FitOptions().epochs(epochs).batchSize(batch).shuffle(True) \
+        .listener(timer)
+    model._java.fit(ds, opts)
+    return list(timer.stepSeconds())[WARMUP:]
+
+
+def torch_train_rate(make_net, x, y, batch, steps, threads):
+    """PyTorch samples/s: median of `steps` timed steps (zero_grad, forward, CrossEntropyLoss, backward, Adam.step,
+    loss.item()) after WARMUP, on seeded shuffled batches of numpy `x` / int labels `y`."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    net = make_net()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    lossf = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y.astype(np.int64))
+    n = len(x)
+    perm = np.random.default_rng(0).permutation(n)
+    state = {"i": 0}
+
+    def step():
+        i = state["i"] % (n // batch)
+        state["i"] += 1
+        idx = torch.from_numpy(perm[i * batch:(i + 1) * batch])
+        opt.zero_grad(set_to_none=True)
+        loss = lossf(net(xt[idx]), yt[idx])
+        loss.backward()
+        opt.step()
+        loss.item()
+
+    return batch / median_time(step, steps=steps)
+
+
+def budgeted_rounds(workload, metric, pydl_fn, torch_fn, rounds, min_steps, max_steps, torch_steps, budget_s):
+    """Alternating rounds for slow pydl workloads: `pydl_fn(steps) -> (samples/s, median step seconds)` times
+    `min_steps` in round 1 and as many as fit `budget_s` afterwards (at most `max_steps`); `torch_fn() -> samples/s`.
+    Returns one result row whose ratio is the median of the paired per-round ratios."""
+    steps, rs, used = min_steps, [], []
+    for _ in range(rounds):
+        p, step_s = pydl_fn(steps)
+        used.append(steps)
+        rs.append((p, torch_fn()))
+        steps = int(min(max_steps, max(min_steps, budget_s / step_s - WARMUP)))
+    med = statistics.median
+    print(f"{workload}: {rounds} rounds; pydl timed steps per round {used}, PyTorch {torch_steps} (after {WARMUP} "
+          f"warm-up each); per-round pydl/PyTorch samples/s {[(round(p), round(t)) for p, t in rs]}")
+    return row(workload, metric, med(p for p, _ in rs), "PyTorch", med(t for _, t in rs),
+               ratio=med(p / t for p, t in rs), pydl_steps=used, torch_steps=torch_steps)
