@@ -478,18 +478,23 @@ class Model(Sequential):
                 raise ValueError("Model: the same Input is listed twice")
             ids[id(t)] = i
         used = set()
+        first_ids = {}   # id(node) -> id of its first output tensor (a node's outputs are numbered consecutively)
+        next_id = [len(self._inputs)]
 
         def visit(t):
             if id(t) in ids:
                 return ids[id(t)]
             if isinstance(t, _layers.Input):
                 raise ValueError(f"Model: the graph uses an Input {t!r} that is not in `inputs`")
-            in_ids = [visit(x) for x in t.inputs]
-            if all(t.layer is not l for l in layers_):
-                layers_.append(t.layer)
-            nodes.append({"layer": t.layer, "inputs": in_ids})
-            ids[id(t)] = len(self._inputs) + len(nodes) - 1
-            return ids[id(t)]
+            node = t.node
+            if id(node) not in first_ids:
+                in_ids = [visit(x) for x in node.inputs]
+                if all(node.layer is not l for l in layers_):
+                    layers_.append(node.layer)
+                nodes.append({"layer": node.layer, "inputs": in_ids, "args": node.args})
+                first_ids[id(node)] = next_id[0]
+                next_id[0] += node.count
+            return first_ids[id(node)] + t.index
 
         outs = [visit(t) for t in self._outputs]
         used_inputs = {i for n in nodes for i in n["inputs"] if i < len(self._inputs)}
@@ -515,7 +520,8 @@ class Model(Sequential):
                 "inputs": [{"name": t.name or ("input" if i == 0 else f"input_{i}"), "shape": list(t.shape)}
                            for i, t in enumerate(self._inputs)],
                 "layers": [l._spec() for l in layers_],
-                "nodes": [{"layer": n["layer"].name, "inputs": n["inputs"]} for n in nodes],
+                "nodes": [{"layer": n["layer"].name, "inputs": n["inputs"], **({"args": n["args"]} if n["args"] else {})}
+                          for n in nodes],
                 "outputs": outs}
 
     @classmethod

@@ -5,9 +5,11 @@ They take several inputs, so they live in functional models::
     x = layers.Input((10, 16))
     y = layers.MultiHeadAttention(num_heads=2, key_dim=8)(x, x)          # or mha([x, x]), mha(q, v, k)
 
-Differences from Keras: ``use_causal_mask`` is a constructor (config) flag instead of a call argument; explicit
-``attention_mask`` inputs, Keras masks (``query_mask``/``value_mask``) and ``return_attention_scores`` are not
-supported; MultiHeadAttention takes inputs of shape ``(batch, length, features)`` only (default ``attention_axes``).
+Call arguments as Keras 3: ``use_causal_mask=True``, ``return_attention_scores=True`` (the layer then returns
+``(output, scores)``) and, for MultiHeadAttention, an ``attention_mask`` tensor ``(batch, T, S)`` (nonzero = attend).
+Keras masks of the inputs (from ``Embedding(mask_zero=True)`` or ``Masking``) are applied automatically.
+``use_causal_mask`` is also accepted as a constructor flag. MultiHeadAttention takes inputs of shape
+``(batch, length, features)`` only (default ``attention_axes``).
 """
 from __future__ import annotations
 
@@ -35,9 +37,11 @@ def _check_bool(layer, what, v):
 
 
 class _AttentionBase(Layer):
-    """Shared call convention: ``layer(query, value)``, ``layer(query, value, key)`` or ``layer([query, value(, key)])``."""
+    """Shared call convention: ``layer(query, value)``, ``layer(query, value, key)`` or ``layer([query, value(, key)])``,
+    plus Keras's call arguments ``return_attention_scores`` and ``use_causal_mask``."""
 
-    def __call__(self, query, value=None, key=None):
+    def __call__(self, query, value=None, key=None, return_attention_scores=False, use_causal_mask=False, mask=None,
+                 training=None):
         if value is None and key is None and isinstance(query, (list, tuple)):
             items = list(query)
             if not 2 <= len(items) <= 3:
@@ -48,7 +52,17 @@ class _AttentionBase(Layer):
                 raise ValueError(f"{self.class_name}: call it on a query and a value tensor: layer(query, value), "
                                  f"layer(query, value, key) or layer([query, value]). Received only {query!r}")
             items = [query, value] + ([] if key is None else [key])
-        return super().__call__(items)
+        if mask is not None:
+            raise ValueError(f"{self.class_name}: explicit `mask` call arguments are not supported; masks come from "
+                             "Embedding(mask_zero=True) or Masking layers upstream")
+        args = {}
+        if _check_bool(self.class_name, "use_causal_mask", use_causal_mask):
+            args["use_causal_mask"] = True
+        scores = _check_bool(self.class_name, "return_attention_scores", return_attention_scores)
+        if scores:
+            args["return_attention_scores"] = True
+        out = self._apply(items, args, 2 if scores else 1)
+        return tuple(out) if scores else out
 
 
 @register
@@ -69,6 +83,26 @@ class MultiHeadAttention(_AttentionBase):
     """
 
     class_name = "MultiHeadAttention"
+
+    def __call__(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
+                 use_causal_mask=False, training=None):
+        """``mha(query, value, key=None, attention_mask=None, return_attention_scores=False, use_causal_mask=False)``
+        as Keras 3; ``attention_mask`` is a tensor of shape ``(batch, T, S)``, nonzero where attending is allowed."""
+        if attention_mask is None:
+            return super().__call__(query, value, key, return_attention_scores=return_attention_scores,
+                                    use_causal_mask=use_causal_mask)
+        if value is None:
+            raise ValueError("MultiHeadAttention: call it as mha(query, value, attention_mask=...) when passing an "
+                             "attention_mask")
+        items = [query, value] + ([] if key is None else [key]) + [attention_mask]
+        args = {"inputs": ["query", "value"] + ([] if key is None else ["key"]) + ["attention_mask"]}
+        if _check_bool(self.class_name, "use_causal_mask", use_causal_mask):
+            args["use_causal_mask"] = True
+        scores = _check_bool(self.class_name, "return_attention_scores", return_attention_scores)
+        if scores:
+            args["return_attention_scores"] = True
+        out = self._apply(items, args, 2 if scores else 1)
+        return tuple(out) if scores else out
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",

@@ -31,17 +31,36 @@ def register(cls):
     return cls
 
 
+class _Node:
+    """One application of a layer (functional API): its input tensors, call arguments and number of outputs."""
+
+    __slots__ = ("layer", "inputs", "args", "count")
+
+    def __init__(self, layer, inputs, args, count):
+        self.layer, self.inputs, self.args, self.count = layer, inputs, args, count
+
+
 class SymbolicTensor:
-    """The output of calling a layer on ``Input`` tensors (functional API): remembers the layer and its inputs."""
+    """An output of calling a layer on ``Input`` tensors (functional API): output ``index`` of application ``node``
+    (a layer may have several outputs, e.g. ``LSTM(return_state=True)``)."""
 
-    __slots__ = ("layer", "inputs")
+    __slots__ = ("node", "index")
 
-    def __init__(self, layer, inputs):
-        self.layer = layer
-        self.inputs = inputs
+    def __init__(self, node, index=0):
+        self.node = node
+        self.index = index
+
+    @property
+    def layer(self):
+        return self.node.layer
+
+    @property
+    def inputs(self):
+        return self.node.inputs
 
     def __repr__(self):
-        return f"<SymbolicTensor from {self.layer.class_name} {self.layer.name or ''}>"
+        extra = f" output {self.index}" if self.node.count > 1 else ""
+        return f"<SymbolicTensor from {self.layer.class_name} {self.layer.name or ''}{extra}>"
 
 
 class Layer:
@@ -73,16 +92,25 @@ class Layer:
             with java_errors():
                 java.setTrainable(self._trainable)
 
-    def __call__(self, inputs):
+    def __call__(self, inputs, **kwargs):
         """Applies the layer to ``layers.Input`` tensors (or outputs of other calls) for a functional ``Model``.
         Calling the same layer object again shares its weights."""
+        if kwargs:
+            raise TypeError(f"{self.class_name}: unexpected call arguments {sorted(kwargs)}")
         items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        return self._apply(items, {})
+
+    def _apply(self, items, args, count=1):
+        """Records one application on ``items`` with call arguments ``args`` (Keras call kwargs, sent to Java) and
+        ``count`` outputs; returns the output tensor, or the list of them when there are several."""
         for t in items:
             if not isinstance(t, (Input, SymbolicTensor)):
                 raise TypeError(f"{self.class_name}: call layers on layers.Input(...) tensors (or on what such calls "
                                 f"return) to build a functional pydl.Model; received {type(t).__name__}. "
                                 "To run a model on data use model.predict(x)")
-        return SymbolicTensor(self, items)
+        node = _Node(self, items, dict(args), count)
+        outs = [SymbolicTensor(node, i) for i in range(count)]
+        return outs[0] if count == 1 else outs
 
     def get_config(self) -> dict:
         cfg = {"trainable": self.trainable}
@@ -310,7 +338,8 @@ class RepeatVector(Layer):
 @register
 class Embedding(Layer):
     """Maps integer ids ``(batch, ...)`` to vectors ``(batch, ..., output_dim)`` through a trainable table
-    ``embeddings`` of shape ``(input_dim, output_dim)`` (Keras's layout; default init uniform(-0.05, 0.05))."""
+    ``embeddings`` of shape ``(input_dim, output_dim)`` (Keras's layout; default init uniform(-0.05, 0.05)).
+    With ``mask_zero=True`` id 0 is padding: the following recurrent, attention and average-pooling layers skip it."""
 
     class_name = "Embedding"
 
@@ -330,6 +359,25 @@ class Embedding(Layer):
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": self.embeddings_initializer, "mask_zero": self.mask_zero}
+
+
+@register
+class Masking(Layer):
+    """Masks time steps whose features all equal ``mask_value`` (Keras's ``Masking``): input ``(batch, timesteps,
+    features)``; masked steps become zeros and the following recurrent, attention and average-pooling layers skip them.
+    """
+
+    class_name = "Masking"
+
+    def __init__(self, mask_value=0.0, name=None, trainable=True):
+        super().__init__(name, trainable)
+        ok = isinstance(mask_value, (int, float, np.integer, np.floating)) and not isinstance(mask_value, bool)
+        if not ok or not np.isfinite(mask_value):
+            raise ValueError(f"Masking: mask_value must be a finite number. Received: mask_value={mask_value!r}")
+        self.mask_value = float(mask_value)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
 
 
 class _Merge(Layer):

@@ -17,9 +17,11 @@ import org.pydl.ops.Ops;
  *
  * <p>Scores, as Keras: {@code "dot"}: {@code Q K^T}, times the scalar weight {@code scale} (init 1) with
  * {@code use_scale}; {@code "concat"}: {@code concat_score_weight * sum(tanh(scale * (q_i + k_j)), -1)} (both scalar
- * weights, init 1; {@code scale} only with {@code use_scale}). With {@code use_causal_mask} (a config flag here, a call
- * argument in Keras) {@code scores -= 1e9} where {@code j > i}. Then softmax over Tv, dropout on the distribution in
- * training, and {@code weights V}. Query/value masks and {@code return_attention_scores} are not supported.
+ * weights, init 1; {@code scale} only with {@code use_scale}). {@code scores -= 1e9} where the value's Keras mask is 0
+ * or, with {@code use_causal_mask} (a call argument as in Keras, also accepted as a config flag), where {@code j > i}.
+ * Then softmax over Tv, dropout on the distribution in training, {@code weights V}, and the result times the query's
+ * Keras mask. With the call argument {@code return_attention_scores} the distribution (before dropout) is a second
+ * output {@code (batch, Tq, Tv)}; the output's mask is the query's.
  */
 public class Attention extends Layer {
     public final boolean useScale;
@@ -31,7 +33,7 @@ public class Attention extends Layer {
 
     protected Parameter scale, concatScoreWeight;
     private long queryLen, valueLen;
-    private NDArray fill;
+    private NDArray keep, fill;
 
     public Attention() {
         this(false, "dot", 0.0, false);
@@ -96,9 +98,24 @@ public class Attention extends Layer {
         valueLen = v[0];
         this.inputShape = q.clone();
         createWeights(q[1], dtype, seed);
-        if (useCausalMask) fill = MultiHeadAttention.causalMask(dtype, queryLen, valueLen)[1];
+        if (useCausalMask) causal(dtype);
         this.outputShape = new long[] {queryLen, v[1]};
         return outputShape.clone();
+    }
+
+    private void causal(DType dtype) {
+        NDArray[] m = MultiHeadAttention.causalMask(dtype, queryLen, valueLen);
+        keep = m[0];
+        fill = m[1];
+    }
+
+    @Override
+    public List<long[]> buildCall(List<long[]> shapes, Map<String, Object> args, DType dtype, long seed) {
+        MultiHeadAttention.checkArgs(this, args, "return_attention_scores", "use_causal_mask");
+        long[] out = buildMulti(shapes, dtype, seed);
+        if (keep == null && Boolean.TRUE.equals(args.get("use_causal_mask"))) causal(dtype);
+        if (!Boolean.TRUE.equals(args.get("return_attention_scores"))) return List.of(out);
+        return List.of(out, new long[] {queryLen, valueLen});
     }
 
     /** Creates the weights for a query dimension {@code dim} (Keras's {@code build}). */
@@ -133,6 +150,11 @@ public class Attention extends Layer {
 
     @Override
     public NDArray forwardMulti(List<NDArray> xs, Context ctx) {
+        return forwardOutputs(xs, ctx).get(0);
+    }
+
+    @Override
+    public List<NDArray> forwardOutputs(List<NDArray> xs, Context ctx) {
         if (xs.size() < 2 || xs.size() > 3) {
             throw configError("accepts inputs list of length 2 or 3, received " + xs.size());
         }
@@ -151,10 +173,25 @@ public class Attention extends Layer {
                     + Shapes.str(v.shape()));
         }
         NDArray s = scores(q, k);
-        if (useCausalMask) s = Ops.add(s, fill);   // Keras: scores -= 1e9 * padding_mask
+        boolean causal = keep != null;
+        NDArray vMask = ctx.mask(1), qMask = ctx.mask(0);
+        if (vMask != null) {
+            Masks.check(this, vMask, v);
+            NDArray m = Ops.reshape(vMask, batch, 1, valueLen);
+            if (causal) m = Ops.mul(m, keep);
+            s = Ops.add(s, Ops.affine(m, 1e9, -1e9));   // Keras: scores -= 1e9 * padding_mask
+        } else if (causal) {
+            s = Ops.add(s, fill);
+        }
         NDArray w = Ops.softmax(s, -1);
+        NDArray scoresOut = w;
         if (ctx.training && dropout > 0) w = Ops.dropout(w, dropout, ctx.seed);
-        return Ops.matmul(w, v);
+        NDArray out = Ops.matmul(w, v);
+        if (qMask != null) {
+            Masks.check(this, qMask, q);
+            out = Ops.mul(out, Ops.reshape(qMask, batch, queryLen, 1));
+        }
+        return Boolean.TRUE.equals(ctx.args.get("return_attention_scores")) ? List.of(out, scoresOut) : List.of(out);
     }
 
     @Override

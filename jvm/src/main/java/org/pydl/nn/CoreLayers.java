@@ -14,6 +14,7 @@ final class CoreLayers {
         Layers.register("Permute", Permute::fromConfig);
         Layers.register("RepeatVector", RepeatVector::fromConfig);
         Layers.register("Embedding", Embedding::fromConfig);
+        Layers.register("Masking", Masking::fromConfig);
         Merge.register();
         Layers.register("Sequential", NestedModel::fromConfig);
         Layers.register("Model", NestedModel::fromConfig);

@@ -1,6 +1,7 @@
 package org.pydl.nn;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.pydl.io.Json;
@@ -12,7 +13,8 @@ import org.pydl.ops.Ops;
  * Maps integer ids [batch, ...] to vectors [batch, ..., output_dim] through a trainable table
  * {@code embeddings} [input_dim, output_dim] (Keras's layout and default initializer, uniform(-0.05, 0.05)).
  * Inputs may be any numeric dtype holding whole numbers; ids outside [0, input_dim) raise an error naming the id.
- * {@code mask_zero} is recorded in the config; masking downstream needs the functional API (a later step).
+ * With {@code mask_zero}, id 0 is padding: the layer creates a Keras mask (1 where the id is not 0) that the
+ * following recurrent, attention and average-pooling layers use to skip padded steps.
  */
 public final class Embedding extends Layer {
     public final long inputDim;
@@ -62,6 +64,18 @@ public final class Embedding extends Layer {
             throw new IllegalArgumentException("Embedding layer '" + name + "' (input_dim=" + inputDim + "): input ids "
                     + "must be integers in [0, " + inputDim + "); " + e.getMessage(), e);
         }
+    }
+
+    @Override
+    public boolean producesMask() {
+        return maskZero;
+    }
+
+    /** With {@code mask_zero}, id 0 is padding: the mask is 1 where the input id is not 0 (Keras). */
+    @Override
+    public List<NDArray> computeMasks(List<NDArray> xs, List<NDArray> outputs, Context ctx) {
+        if (!maskZero) return super.computeMasks(xs, outputs, ctx);
+        return java.util.Collections.singletonList(Masks.notEqual(xs.get(0), 0, table.value().dtype()));
     }
 
     @Override

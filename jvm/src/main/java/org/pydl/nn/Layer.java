@@ -20,15 +20,41 @@ public abstract class Layer {
     protected final List<Parameter> params = new ArrayList<>();
     private boolean trainable = true;
 
-    /** Training-time information handed to {@link #forward}. */
+    /** Per-call information handed to {@link #forward}: training flag, seed, the inputs' masks and call arguments. */
     public static final class Context {
         public final boolean training;
         /** Seed for this call's randomness (dropout); differs per step and per layer. */
         public final long seed;
+        /**
+         * Keras masks of the inputs, one per input (null entries, or a null list: no mask). A mask is a
+         * [batch, time] array of 1 (real step) and 0 (padding) in the input's dtype; see {@link #computeMasks}.
+         */
+        public final List<NDArray> masks;
+        /**
+         * Arguments of this application of the layer, Keras's call arguments ({@code return_attention_scores},
+         * {@code use_causal_mask}, {@code inputs} roles such as {@code ["query", "value", "attention_mask"]}).
+         */
+        public final Map<String, Object> args;
 
         public Context(boolean training, long seed) {
+            this(training, seed, null, Map.of());
+        }
+
+        public Context(boolean training, long seed, List<NDArray> masks, Map<String, Object> args) {
             this.training = training;
             this.seed = seed;
+            this.masks = masks;
+            this.args = args == null ? Map.of() : args;
+        }
+
+        /** The mask of input {@code i}, or null. */
+        public NDArray mask(int i) {
+            return masks == null || i >= masks.size() ? null : masks.get(i);
+        }
+
+        /** A copy with other input masks (layers that wrap other layers pass masks on with this). */
+        public Context withMasks(List<NDArray> m) {
+            return new Context(training, seed, m, args);
         }
     }
 
@@ -64,6 +90,45 @@ public abstract class Layer {
     public NDArray forwardMulti(List<NDArray> xs, Context ctx) {
         if (xs.size() != 1) throw configError("takes one input, received " + xs.size());
         return forward(xs.get(0), ctx);
+    }
+
+    // ---- calls with arguments, several outputs, masks (functional graphs) ------------------------------------
+    /**
+     * Builds the layer for its first application with call arguments {@code args} and returns the shapes of all
+     * its outputs (e.g. an RNN with {@code return_state}: output, then the states). Default: {@link #buildMulti},
+     * one output, no call arguments accepted.
+     */
+    public List<long[]> buildCall(List<long[]> inputShapes, Map<String, Object> args, DType dtype, long seed) {
+        if (!args.isEmpty()) throw configError("takes no call arguments, received " + args.keySet());
+        return List.of(buildMulti(inputShapes, dtype, seed));
+    }
+
+    /** All outputs of one application (default: {@link #forwardMulti}'s one output). */
+    public List<NDArray> forwardOutputs(List<NDArray> xs, Context ctx) {
+        return List.of(forwardMulti(xs, ctx));
+    }
+
+    /**
+     * Keras's {@code compute_mask}: the masks of this application's outputs (null entries: none), given the inputs,
+     * the outputs and the inputs' masks in {@code ctx}. Called without gradient recording, only when some input has
+     * a mask. Default, as Keras 3: the first input's mask passes to the first output, as long as that output still
+     * has the time axis ([batch, time, ...] with the mask's length); layers that remove or create the time axis
+     * override this.
+     */
+    /**
+     * Whether this layer creates a mask from its input data (Embedding with {@code mask_zero}, Masking): then
+     * {@link #computeMasks} runs even when no input carries a mask.
+     */
+    public boolean producesMask() {
+        return false;
+    }
+
+    public List<NDArray> computeMasks(List<NDArray> xs, List<NDArray> outputs, Context ctx) {
+        NDArray m = ctx.mask(0);
+        List<NDArray> r = new ArrayList<>(java.util.Collections.nCopies(outputs.size(), (NDArray) null));
+        NDArray y = outputs.get(0);
+        if (m != null && y.rank() >= 3 && y.shape(1) == m.shape(1) && y.shape(0) == m.shape(0)) r.set(0, m);
+        return r;
     }
 
     public final Map<String, Object> config() {

@@ -121,6 +121,25 @@ public final class Merge extends Layer {
         return mode == Mode.AVERAGE ? Ops.mul(r, 1.0 / xs.size()) : r;
     }
 
+    /**
+     * Keras: the output mask is the logical and of the inputs' masks (an input without one counts as all ones);
+     * Concatenate along the time axis (axis 1) concatenates the masks instead.
+     */
+    @Override
+    public List<NDArray> computeMasks(List<NDArray> xs, List<NDArray> outputs, Context ctx) {
+        if (ctx.masks == null) return java.util.Collections.singletonList(null);
+        int rank = xs.get(0).rank();
+        if (mode == Mode.CONCATENATE && (axis < 0 ? axis + rank : axis) == 1) {
+            List<NDArray> parts = new java.util.ArrayList<>();
+            for (int i = 0; i < xs.size(); i++) {
+                NDArray m = ctx.mask(i);
+                parts.add(m != null ? m : NDArray.ones(outputs.get(0).dtype(), xs.get(i).shape(0), xs.get(i).shape(1)));
+            }
+            return java.util.Collections.singletonList(Ops.concat(parts, 1));
+        }
+        return java.util.Collections.singletonList(Masks.and(ctx.masks));
+    }
+
     @Override
     protected Map<String, Object> layerConfig() {
         Map<String, Object> c = new LinkedHashMap<>();

@@ -17,7 +17,11 @@ import org.pydl.nd.Shapes;
 /**
  * A functional model: a graph of layer applications with any number of inputs and outputs, shared layers (one
  * layer applied at several places shares its weights) and merge layers. Tensors of the graph are numbered: the
- * inputs first, then each layer application in the order it was added (so the order is topological).
+ * inputs first, then the outputs of each layer application in the order it was added (so the order is
+ * topological); an application with several outputs (an RNN with {@code return_state}, attention with
+ * {@code return_attention_scores}) numbers them consecutively. An application may carry call arguments (Keras's call
+ * kwargs, see {@link Layer.Context#args}). Keras masks flow with the tensors: a layer that creates one
+ * (Embedding with {@code mask_zero}, Masking) or receives one hands it on through {@link Layer#computeMasks}.
  * <pre>{@code
  * Model.Graph g = new Model.Graph(DType.FLOAT32, 42);
  * int a = g.input("a", 16), b = g.input("b", 16);
@@ -27,14 +31,20 @@ import org.pydl.nd.Shapes;
  * }</pre>
  */
 public final class Model extends Network {
-    /** One application of a layer to earlier tensors of the graph. */
+    /** One application of a layer to earlier tensors of the graph; its outputs are tensors first .. first+count-1. */
     private static final class Node {
         final Layer layer;
         final int[] inputs;
+        final Map<String, Object> args;
+        final int first;
+        final int count;
 
-        Node(Layer layer, int[] inputs) {
+        Node(Layer layer, int[] inputs, Map<String, Object> args, int first, int count) {
             this.layer = layer;
             this.inputs = inputs;
+            this.args = args;
+            this.first = first;
+            this.count = count;
         }
     }
 
@@ -48,6 +58,8 @@ public final class Model extends Network {
         private final List<long[]> shapes = new ArrayList<>();   // of every tensor: inputs, then nodes
         private final List<Layer> layers = new ArrayList<>();
         private final Map<Layer, long[][]> builtWith = new IdentityHashMap<>();
+        private final Map<Layer, Map<String, Object>> builtArgs = new IdentityHashMap<>();
+        private final Map<Layer, List<long[]>> builtOutputs = new IdentityHashMap<>();
 
         public Graph(DType dtype, long seed) {
             this.dtype = dtype;
@@ -69,9 +81,18 @@ public final class Model extends Network {
             return shapes.size() - 1;
         }
 
-        /** Applies {@code layer} to earlier tensors; returns the new tensor's id. */
+        /** Applies {@code layer} to earlier tensors; returns the id of its (first) output tensor. */
         public int call(Layer layer, int... inputs) {
+            return callAll(layer, Map.of(), inputs)[0];
+        }
+
+        /**
+         * Applies {@code layer} with call arguments (e.g. {@code return_attention_scores}, {@code use_causal_mask})
+         * to earlier tensors; returns the ids of all its output tensors.
+         */
+        public int[] callAll(Layer layer, Map<String, Object> args, int... inputs) {
             if (inputs.length == 0) throw new IllegalArgumentException("a layer must be applied to at least one tensor");
+            args = args == null ? Map.of() : Map.copyOf(args);
             long[][] in = new long[inputs.length][];
             for (int i = 0; i < inputs.length; i++) {
                 if (inputs[i] < 0 || inputs[i] >= shapes.size()) {
@@ -79,7 +100,7 @@ public final class Model extends Network {
                 }
                 in[i] = shapes.get(inputs[i]);
             }
-            long[] out;
+            List<long[]> out;
             long[][] prev = builtWith.get(layer);
             if (prev == null) {
                 if (!layers.isEmpty() || layer.name() == null) {
@@ -87,19 +108,31 @@ public final class Model extends Network {
                     all.add(layer);
                     Sequential.nameLayers("model", all);
                 }
-                out = layer.buildMulti(Arrays.asList(in), dtype, seed * 1_000_003L + 7919L * layers.size());
+                out = List.copyOf(layer.buildCall(Arrays.asList(in), args, dtype,
+                        seed * 1_000_003L + 7919L * layers.size()));
                 builtWith.put(layer, in);
+                builtArgs.put(layer, args);
+                builtOutputs.put(layer, out);
                 layers.add(layer);
             } else {
                 if (!Arrays.deepEquals(prev, in)) {
                     throw new IllegalArgumentException("shared layer '" + layer.name() + "' was built for inputs "
                             + describe(prev) + " and cannot be applied to " + describe(in));
                 }
-                out = layer.outputShape();
+                if (!builtArgs.get(layer).equals(args)) {
+                    throw new IllegalArgumentException("shared layer '" + layer.name() + "' was first called with "
+                            + "arguments " + builtArgs.get(layer) + " and cannot be called again with " + args);
+                }
+                out = builtOutputs.get(layer);
             }
-            nodes.add(new Node(layer, inputs.clone()));
-            shapes.add(out);
-            return shapes.size() - 1;
+            int first = shapes.size();
+            nodes.add(new Node(layer, inputs.clone(), args, first, out.size()));
+            int[] ids = new int[out.size()];
+            for (int i = 0; i < ids.length; i++) {
+                shapes.add(out.get(i).clone());
+                ids[i] = first + i;
+            }
+            return ids;
         }
 
         private static String describe(long[][] s) {
@@ -138,6 +171,8 @@ public final class Model extends Network {
     private final List<Layer> layers;
     private final int[] outputs;
     private final List<long[]> tensorShapes;
+    /** For every tensor id: the node producing it (-1 for inputs). */
+    private final int[] producer;
 
     private Model(String name, DType dtype, long seed, Graph g, int[] outputs) {
         super(name == null ? "model" : name, dtype, seed);
@@ -147,6 +182,18 @@ public final class Model extends Network {
         this.layers = List.copyOf(g.layers);
         this.outputs = outputs.clone();
         this.tensorShapes = List.copyOf(g.shapes);
+        this.producer = new int[tensorShapes.size()];
+        Arrays.fill(producer, -1);
+        for (int k = 0; k < nodes.size(); k++) {
+            Node n = nodes.get(k);
+            for (int i = 0; i < n.count; i++) producer[n.first + i] = k;
+        }
+    }
+
+    /** The name of tensor {@code t}: its layer's name, with ":i" for the i-th (i > 0) output of an application. */
+    private String tensorName(int t) {
+        Node n = nodes.get(producer[t]);
+        return t == n.first ? n.layer.name() : n.layer.name() + ":" + (t - n.first);
     }
 
     // ---- the graph ------------------------------------------------------------------------------------------
@@ -167,7 +214,7 @@ public final class Model extends Network {
     @Override
     public List<String> outputNames() {
         List<String> r = new ArrayList<>();
-        for (int o : outputs) r.add(nodes.get(o - inputShapes.size()).layer.name());
+        for (int o : outputs) r.add(tensorName(o));
         return r;
     }
 
@@ -195,40 +242,72 @@ public final class Model extends Network {
 
     @Override
     protected List<NDArray> forwardAll(List<NDArray> xs, boolean training, boolean[] logits) {
+        NDArray[] values = run(xs, training, logits);
+        List<NDArray> r = new ArrayList<>(outputs.length);
+        for (int o : outputs) r.add(values[o]);
+        return r;
+    }
+
+    /**
+     * Runs every node; returns the value of every tensor. Masks are tracked only once some layer creates one, so a
+     * graph without masks pays nothing for them.
+     */
+    private NDArray[] run(List<NDArray> xs, boolean training, boolean[] logits) {
         int nIn = inputShapes.size();
-        NDArray[] values = new NDArray[nIn + nodes.size()];
+        NDArray[] values = new NDArray[tensorShapes.size()];
+        NDArray[] masks = null;
         for (int i = 0; i < nIn; i++) values[i] = xs.get(i);
         for (int k = 0; k < nodes.size(); k++) {
             Node n = nodes.get(k);
             List<NDArray> in = new ArrayList<>(n.inputs.length);
             for (int t : n.inputs) in.add(values[t]);
-            int out = nIn + k;
-            int outputIndex = indexOf(outputs, out);
+            List<NDArray> inMasks = null;
+            if (masks != null) {
+                for (int j = 0; j < n.inputs.length; j++) {
+                    if (masks[n.inputs[j]] == null) continue;
+                    if (inMasks == null) inMasks = new ArrayList<>(java.util.Collections.nCopies(n.inputs.length,
+                            (NDArray) null));
+                    inMasks.set(j, masks[n.inputs[j]]);
+                }
+            }
+            int outputIndex = n.count == 1 ? indexOf(outputs, n.first) : -1;
             boolean stop = outputIndex >= 0 && logits[outputIndex] && Sequential.isSoftmax(n.layer)
                     && n.layer instanceof Dense;
-            Layer.Context ctx = new Layer.Context(training, mix(seed, k, globalStep));
-            values[out] = stop ? ((Dense) n.layer).preActivation(in.get(0)) : n.layer.forwardMulti(in, ctx);
+            Layer.Context ctx = new Layer.Context(training, mix(seed, k, globalStep), inMasks, n.args);
+            List<NDArray> out;
+            if (stop) {
+                out = List.of(((Dense) n.layer).preActivation(in.get(0)));
+            } else if (n.count == 1 && n.args.isEmpty()) {
+                out = List.of(n.layer.forwardMulti(in, ctx));
+            } else {
+                out = n.layer.forwardOutputs(in, ctx);
+            }
+            for (int i = 0; i < n.count; i++) values[n.first + i] = out.get(i);
+            if (inMasks != null || n.layer.producesMask()) {
+                List<NDArray> om;
+                try (Autograd.AutoCloseable0 ng = Autograd.noGrad()) {
+                    om = n.layer.computeMasks(in, out, ctx);
+                }
+                for (int i = 0; i < n.count && om != null && i < om.size(); i++) {
+                    if (om.get(i) == null) continue;
+                    if (masks == null) masks = new NDArray[values.length];
+                    masks[n.first + i] = om.get(i);
+                }
+            }
         }
-        List<NDArray> r = new ArrayList<>(outputs.length);
-        for (int o : outputs) r.add(values[o]);
-        return r;
+        return values;
     }
 
     @Override
     public Map<String, NDArray> activations(List<NDArray> xs) {
         for (int i = 0; i < xs.size(); i++) checkInput("activations", i, xs.get(i));
         int nIn = inputShapes.size();
-        NDArray[] values = new NDArray[nIn + nodes.size()];
         Map<String, NDArray> out = new LinkedHashMap<>();
         try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
-            for (int i = 0; i < nIn; i++) values[i] = castInput(xs.get(i));
-            for (int k = 0; k < nodes.size(); k++) {
-                Node n = nodes.get(k);
-                List<NDArray> in = new ArrayList<>(n.inputs.length);
-                for (int t : n.inputs) in.add(values[t]);
-                values[nIn + k] = n.layer.forwardMulti(in, new Layer.Context(false, mix(seed, k, globalStep)));
-                out.put(n.layer.name(), values[nIn + k]);
-            }
+            List<NDArray> in = new ArrayList<>();
+            for (int i = 0; i < nIn; i++) in.add(castInput(xs.get(i)));
+            NDArray[] values = run(in, false, new boolean[outputs.length]);
+            for (int t = nIn; t < values.length; t++) out.put(tensorName(t), values[t]);
             for (Map.Entry<String, NDArray> e : out.entrySet()) e.setValue(MemoryScope.detach(e.getValue().contiguous()));
         }
         return out;
@@ -241,8 +320,8 @@ public final class Model extends Network {
 
     @Override
     protected boolean endsWithSoftmax(int output) {
-        Layer l = nodes.get(outputs[output] - inputShapes.size()).layer;
-        return l instanceof Dense && Sequential.isSoftmax(l);
+        Node n = nodes.get(producer[outputs[output]]);
+        return n.count == 1 && n.layer instanceof Dense && Sequential.isSoftmax(n.layer);
     }
 
     // ---- config (model files) ------------------------------------------------------------------------------
@@ -274,6 +353,7 @@ public final class Model extends Network {
             Map<String, Object> e = new LinkedHashMap<>();
             e.put("layer", n.layer.name());
             e.put("inputs", n.inputs);
+            if (!n.args.isEmpty()) e.put("args", n.args);
             ns.add(e);
         }
         c.put("nodes", ns);
@@ -322,7 +402,12 @@ public final class Model extends Network {
             long[] ins = Json.getLongArray(m, "inputs");
             int[] ids = new int[ins.length];
             for (int i = 0; i < ins.length; i++) ids[i] = Math.toIntExact(ins[i]);
-            g.call(l, ids);
+            Object args = m.get("args");
+            if (args != null && !(args instanceof Map)) {
+                throw new IllegalArgumentException("model config: node of layer " + l.name() + " has args " + args
+                        + "; expected an object");
+            }
+            g.callAll(l, args == null ? Map.of() : (Map<String, Object>) args, ids);
         }
         long[] outs = Json.getLongArray(c, "outputs");
         int[] o = new int[outs.length];

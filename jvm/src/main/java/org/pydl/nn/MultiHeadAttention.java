@@ -24,13 +24,21 @@ import org.pydl.ops.Ops;
  * {@code attention_output/bias [*out]} where {@code out} is {@code output_shape} or {@code (d_q,)}.
  *
  * <p>Forward, as Keras: Q, K, V projections; {@code Q *= 1/sqrt(key_dim)}; scores {@code Q K^T} per head
- * {@code [batch, heads, T, S]}; with {@code use_causal_mask} the positions {@code j > i} are set to -1e9 (Keras's
- * {@code Softmax} layer: {@code where(mask, scores, -1e9)}); softmax over S; dropout on the probabilities in training;
- * {@code probs V}, then the output projection. Everything is composed of {@link Ops}, so gradients come from autodiff.
+ * {@code [batch, heads, T, S]}; masked positions are set to -1e9 and, after the softmax over S, their probabilities to
+ * 0 (Keras 3's {@code Softmax} layer with a mask; a fully masked row gives zeros); dropout on the probabilities in
+ * training; {@code probs V}, then the output projection. Everything is composed of {@link Ops}, so gradients come from
+ * autodiff.
+ *
+ * <p>The attention mask, as Keras 3's {@code _compute_attention_mask}: the product of an explicit
+ * {@code attention_mask} input {@code (batch, T, S)} (nonzero = attend), the Keras masks of the inputs (query mask
+ * {@code [:, :, None]}, value and key masks {@code [:, None, :]}, e.g. from {@code Embedding(mask_zero=True)}) and, with
+ * {@code use_causal_mask}, the lower triangle {@code j <= i}. Call arguments ({@link Layer.Context#args}):
+ * {@code inputs} (the role of each input: "query", "value", "key", "attention_mask"; default [query, value(, key)]),
+ * {@code use_causal_mask} (also accepted as a config flag) and {@code return_attention_scores} (a second output, the
+ * probabilities {@code (batch, heads, T, S)} before dropout).
  *
  * <p>Not supported (config errors): {@code attention_axes} other than the default for rank-3 inputs, inputs of rank
- * other than 3; explicit {@code attention_mask} inputs and {@code return_attention_scores} (they need extra graph
- * inputs/outputs). {@code use_causal_mask} is a config flag here (a call argument in Keras).
+ * other than 3.
  */
 public final class MultiHeadAttention extends Layer {
     /** Keras's {@code _large_negative_number} for float32/float64. */
@@ -222,6 +230,70 @@ public final class MultiHeadAttention extends Layer {
         }
     }
 
+    /** Positions of the inputs by role: query, value, key (-1: none), attention_mask (-1: none). */
+    private int[] roles(int n, Map<String, Object> args) {
+        Object spec = args.get("inputs");
+        if (spec == null) {
+            if (n < 2 || n > 3) {
+                throw configError("takes [query, value] or [query, value, key], received " + n + " input"
+                        + (n == 1 ? "" : "s"));
+            }
+            return new int[] {0, 1, n == 3 ? 2 : -1, -1};
+        }
+        List<String> names = List.of("query", "value", "key", "attention_mask");
+        int[] r = {-1, -1, -1, -1};
+        if (!(spec instanceof List) || ((List<?>) spec).size() != n) {
+            throw configError("call argument inputs must list the role of each of the " + n + " inputs, received "
+                    + spec);
+        }
+        List<?> l = (List<?>) spec;
+        for (int i = 0; i < n; i++) {
+            int k = names.indexOf(String.valueOf(l.get(i)));
+            if (k < 0 || r[k] >= 0) {
+                throw configError("input roles must be distinct names among " + names + ", received " + spec);
+            }
+            r[k] = i;
+        }
+        if (r[0] != 0 || r[1] < 0) throw configError("needs the query first and a value, received inputs " + spec);
+        return r;
+    }
+
+    private static boolean flag(Map<String, Object> args, String key) {
+        Object v = args.get(key);
+        return v instanceof Boolean && (Boolean) v;
+    }
+
+    static void checkArgs(Layer l, Map<String, Object> args, String... allowed) {
+        for (String k : args.keySet()) {
+            if (!List.of(allowed).contains(k)) {
+                throw l.configError("unknown call argument " + k + "; valid: " + List.of(allowed));
+            }
+            if (!k.equals("inputs") && !(args.get(k) instanceof Boolean)) {
+                throw l.configError("call argument " + k + " must be true or false, received " + args.get(k));
+            }
+        }
+    }
+
+    @Override
+    public List<long[]> buildCall(List<long[]> shapes, Map<String, Object> args, DType dtype, long seed) {
+        checkArgs(this, args, "inputs", "return_attention_scores", "use_causal_mask");
+        int[] r = roles(shapes.size(), args);
+        List<long[]> qvk = new ArrayList<>(List.of(shapes.get(r[0]), shapes.get(r[1])));
+        if (r[2] >= 0) qvk.add(shapes.get(r[2]));
+        long[] out = buildMulti(qvk, dtype, seed);
+        if (r[3] >= 0 && !Arrays.equals(shapes.get(r[3]), new long[] {queryLen, keyLen})) {
+            throw configError("attention_mask must have shape (None, " + queryLen + ", " + keyLen + ") (batch, query "
+                    + "length, key length), received " + batchShape(shapes.get(r[3])));
+        }
+        if (flag(args, "use_causal_mask") && keep == null) {
+            NDArray[] m = causalMask(dtype, queryLen, keyLen);
+            keep = m[0];
+            fill = m[1];
+        }
+        if (!flag(args, "return_attention_scores")) return List.of(out);
+        return List.of(out, new long[] {numHeads, queryLen, keyLen});
+    }
+
     @Override
     public NDArray forward(NDArray x, Context ctx) {
         throw configError("needs [query, value] or [query, value, key]: call it on a list of 2 or 3 tensors in a "
@@ -249,10 +321,45 @@ public final class MultiHeadAttention extends Layer {
 
     @Override
     public NDArray forwardMulti(List<NDArray> xs, Context ctx) {
-        if (xs.size() < 2 || xs.size() > 3) {
-            throw configError("takes [query, value] or [query, value, key], received " + xs.size() + " inputs");
+        return forwardOutputs(xs, ctx).get(0);
+    }
+
+    /**
+     * The attention mask as a [batch or 1, 1, T, S] array of 1 (attend) / 0, or null: the explicit mask input times
+     * the inputs' Keras masks times the causal mask (Keras 3's {@code _compute_attention_mask}).
+     */
+    private NDArray attentionMask(List<NDArray> xs, int[] r, Context ctx, boolean causal) {
+        long b = xs.get(0).shape(0);
+        NDArray m = null;
+        if (r[3] >= 0) {
+            NDArray am = xs.get(r[3]);
+            if (am.rank() != 3 || am.shape(0) != b || am.shape(1) != queryLen || am.shape(2) != keyLen) {
+                throw configError("attention_mask must have shape (" + b + ", " + queryLen + ", " + keyLen
+                        + "), received " + Shapes.str(am.shape()));
+            }
+            m = Masks.notEqual(am, 0, xs.get(0).dtype());
         }
-        NDArray query = xs.get(0), value = xs.get(1), key = xs.size() == 3 ? xs.get(2) : value;
+        NDArray qm = ctx.mask(r[0]), vm = ctx.mask(r[1]), km = r[2] >= 0 ? ctx.mask(r[2]) : null;
+        if (qm != null) {
+            Masks.check(this, qm, xs.get(r[0]));
+            m = m == null ? Ops.reshape(qm, b, queryLen, 1) : Ops.mul(m, Ops.reshape(qm, b, queryLen, 1));
+        }
+        for (NDArray sm : new NDArray[] {vm, km}) {
+            if (sm == null) continue;
+            Masks.check(this, sm, xs.get(r[1]));
+            m = m == null ? Ops.reshape(sm, b, 1, keyLen) : Ops.mul(m, Ops.reshape(sm, b, 1, keyLen));
+        }
+        if (causal) m = m == null ? keep : Ops.mul(m, keep);
+        if (m == null) return null;
+        long[] s = m.shape();
+        return s.length == 2 ? Ops.reshape(m, 1, 1, s[0], s[1]) : Ops.reshape(m, s[0], 1, s[1], s[2]);
+    }
+
+    @Override
+    public List<NDArray> forwardOutputs(List<NDArray> xs, Context ctx) {
+        int[] r = roles(xs.size(), ctx.args);
+        boolean causal = useCausalMask || flag(ctx.args, "use_causal_mask");
+        NDArray query = xs.get(r[0]), value = xs.get(r[1]), key = r[2] >= 0 ? xs.get(r[2]) : value;
         checkRank3("query", query, queryLen, qKernel.value().shape(0));
         checkRank3("value", value, keyLen, vKernel.value().shape(0));
         checkRank3("key", key, keyLen, kKernel.value().shape(0));
@@ -267,8 +374,20 @@ public final class MultiHeadAttention extends Layer {
         NDArray v = project(value, vKernel, vBias);                          // [B, H, S, vd]
         q = Ops.mul(q, 1.0 / Math.sqrt((double) keyDim));                    // Keras scales the query
         NDArray scores = Ops.matmul(q, Ops.transpose(k, 0, 1, 3, 2));       // [B, H, T, S]
-        if (useCausalMask) scores = Ops.add(Ops.mul(scores, keep), fill);   // where(mask, scores, -1e9)
-        NDArray probs = Ops.softmax(scores, -1);
+        NDArray probs;
+        if (causal && ctx.masks == null && r[3] < 0) {
+            probs = Ops.softmax(Ops.add(Ops.mul(scores, keep), fill), -1);  // where(mask, scores, -1e9)
+        } else {
+            NDArray m = attentionMask(xs, r, ctx, causal);                  // [B|1, 1, T, S]
+            if (m == null) {
+                probs = Ops.softmax(scores, -1);
+            } else {
+                // where(m, scores, -1e9), softmax, then * m: a fully masked row gives zeros (Keras 3)
+                NDArray masked = Ops.add(Ops.mul(scores, m), Ops.affine(m, -LARGE_NEGATIVE, LARGE_NEGATIVE));
+                probs = Ops.mul(Ops.softmax(masked, -1), m);
+            }
+        }
+        NDArray scoresOut = probs;
         if (ctx.training && dropout > 0) probs = Ops.dropout(probs, dropout, ctx.seed);
         NDArray o = Ops.matmul(probs, v.contiguous());                       // [B, H, T, vd]
         NDArray o3 = Ops.reshape(Ops.transpose(o, 0, 2, 1, 3), batch, queryLen, h * vd);   // [B, T, H*vd]
@@ -276,12 +395,14 @@ public final class MultiHeadAttention extends Layer {
         NDArray w = Ops.reshape(oKernel.value(), h * vd, outSize);
         NDArray b = oBias == null ? null : Ops.reshape(oBias.value(), outSize);
         NDArray y = Ops.linear(o3, w, b);                                    // [B, T, prod(out)]
-        if (outDims.length == 1) return y;
-        long[] ys = new long[2 + outDims.length];
-        ys[0] = batch;
-        ys[1] = queryLen;
-        System.arraycopy(outDims, 0, ys, 2, outDims.length);
-        return Ops.reshape(y, ys);
+        if (outDims.length > 1) {
+            long[] ys = new long[2 + outDims.length];
+            ys[0] = batch;
+            ys[1] = queryLen;
+            System.arraycopy(outDims, 0, ys, 2, outDims.length);
+            y = Ops.reshape(y, ys);
+        }
+        return flag(ctx.args, "return_attention_scores") ? List.of(y, scoresOut) : List.of(y);
     }
 
     @Override

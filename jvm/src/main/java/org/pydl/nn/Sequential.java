@@ -208,16 +208,33 @@ public final class Sequential extends Network {
 
     /** Forward pass through all layers; with {@code stopBeforeSoftmax}, a final softmax Dense returns its logits. */
     private NDArray forward(NDArray x, boolean training, boolean stopBeforeSoftmax) {
+        return forward(x, training, stopBeforeSoftmax, null);
+    }
+
+    /**
+     * The forward pass; a Keras mask created by a layer (Embedding with mask_zero, Masking) flows down the stack
+     * through {@link Layer#computeMasks}. With {@code each} every layer's output is also collected.
+     */
+    private NDArray forward(NDArray x, boolean training, boolean stopBeforeSoftmax, List<NDArray> each) {
         NDArray h = x;
+        NDArray mask = null;
         int n = layers.size();
         for (int i = 0; i < n; i++) {
             Layer l = layers.get(i);
-            Layer.Context ctx = new Layer.Context(training, mix(seed, i, globalStep));
+            Layer.Context ctx = new Layer.Context(training, mix(seed, i, globalStep),
+                    mask == null ? null : List.of(mask), Map.of());
+            NDArray in = h;
             if (i == n - 1 && stopBeforeSoftmax && endsWithSoftmax(0)) {
                 h = l instanceof Dense ? ((Dense) l).preActivation(h) : h;
             } else {
                 h = l.forward(h, ctx);
             }
+            if (mask != null || l.producesMask()) {
+                try (Autograd.AutoCloseable0 ng = Autograd.noGrad()) {
+                    mask = l.computeMasks(List.of(in), List.of(h), ctx).get(0);
+                }
+            }
+            if (each != null) each.add(h);
         }
         return h;
     }
@@ -227,11 +244,9 @@ public final class Sequential extends Network {
         checkInput("activations", xs.get(0));
         Map<String, NDArray> out = new LinkedHashMap<>();
         try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
-            NDArray h = castInput(xs.get(0));
-            for (int i = 0; i < layers.size(); i++) {
-                h = layers.get(i).forward(h, new Layer.Context(false, mix(seed, i, globalStep)));
-                out.put(layers.get(i).name(), MemoryScope.detach(h.contiguous()));
-            }
+            List<NDArray> each = new ArrayList<>();
+            forward(castInput(xs.get(0)), false, false, each);
+            for (int i = 0; i < layers.size(); i++) out.put(layers.get(i).name(), MemoryScope.detach(each.get(i).contiguous()));
         }
         return out;
     }

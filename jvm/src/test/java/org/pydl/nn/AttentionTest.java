@@ -131,6 +131,75 @@ class AttentionTest {
         checkLayer(built(new AdditiveAttention(true, 0.2, false), s(3, 2), s(3, 2)), true, s(2, 3, 2), s(2, 3, 2));
     }
 
+    /** A [batch, len] 0/1 mask with some padding at the end of each row (row 1 fully padded when {@code empty}). */
+    static NDArray padMask(long batch, long len, boolean empty) {
+        double[] m = new double[(int) (batch * len)];
+        for (int b = 0; b < batch; b++) {
+            long keep = empty && b == 1 ? 0 : len - b;
+            for (int t = 0; t < keep; t++) m[(int) (b * len + t)] = 1;
+        }
+        return MemoryScope.detach(NDArray.of(m, batch, len));
+    }
+
+    /** Gradient check of output {@code out} of a call with input masks and call arguments. */
+    static void checkMasked(Layer l, Map<String, Object> args, List<NDArray> masks, int out, long[]... batchShapes) {
+        List<NDArray> inputs = new ArrayList<>();
+        for (int i = 0; i < batchShapes.length; i++) inputs.add(rand(42 + i, -1.5, 1.5, batchShapes[i]));
+        int nx = inputs.size();
+        // the scores output (out 1) does not depend on the value projection and output weights: inputs only
+        if (out == 0) for (Parameter p : l.parameters()) inputs.add(p.value());
+        Layer.Context ctx = new Layer.Context(false, 5, masks, args);
+        try {
+            checkGradient(in -> l.forwardOutputs(Arrays.asList(in).subList(0, nx), ctx).get(out),
+                    inputs.toArray(new NDArray[0]));
+        } finally {
+            for (int i = 0; i < nx; i++) inputs.get(i).close();
+        }
+    }
+
+    @Test
+    void maskedAttentionGradients() {
+        NDArray qm = padMask(2, 4, true), vm = padMask(2, 5, false);
+        try {
+            Map<String, Object> scores = Map.of("return_attention_scores", true, "use_causal_mask", true);
+            MultiHeadAttention mha = new MultiHeadAttention(2, 3);
+            mha.setName("att");
+            mha.buildCall(List.of(s(4, 5), s(5, 5)), scores, DType.FLOAT64, 7);
+            long seed = 100;
+            for (Parameter p : mha.parameters()) p.set(rand(seed++, -0.8, 0.8, p.value().shape()));
+            for (int out = 0; out < 2; out++) {
+                checkMasked(mha, scores, Arrays.asList(qm, vm), out, s(2, 4, 5), s(2, 5, 5));
+            }
+            // an explicit attention_mask input (its values are not differentiated: 0/1 data)
+            MultiHeadAttention m2 = new MultiHeadAttention(2, 2);
+            m2.setName("att");
+            Map<String, Object> roles = Map.of("inputs", List.of("query", "value", "attention_mask"));
+            m2.buildCall(List.of(s(3, 4), s(5, 4), s(3, 5)), roles, DType.FLOAT64, 7);
+            NDArray am = MemoryScope.detach(NDArray.of(new double[] {1, 1, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+                    1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0}, 2, 3, 5));
+            try {
+                NDArray q = rand(1, -1, 1, 2, 3, 4), v = rand(2, -1, 1, 2, 5, 4);
+                Layer.Context ctx = new Layer.Context(false, 5, null, roles);
+                checkGradient(in -> m2.forwardOutputs(List.of(in[0], in[1], am), ctx).get(0), q, v);
+                q.close();
+                v.close();
+            } finally {
+                am.close();
+            }
+            Attention att = new Attention(true, "dot", 0, false);
+            att.setName("att");
+            att.buildCall(List.of(s(4, 3), s(5, 3)), Map.of("return_attention_scores", true), DType.FLOAT64, 7);
+            for (Parameter p : att.parameters()) p.set(rand(3, 0.5, 1.5, p.value().shape()));
+            for (int out = 0; out < 2; out++) {
+                checkMasked(att, Map.of("return_attention_scores", true), Arrays.asList(qm, vm), out, s(2, 4, 3),
+                        s(2, 5, 3));
+            }
+        } finally {
+            qm.close();
+            vm.close();
+        }
+    }
+
     // ---- weights, masks, configs -------------------------------------------------------------------------------
     @Test
     void kerasWeightNamesAndShapes() {
