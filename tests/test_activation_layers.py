@@ -462,7 +462,7 @@ INVALID = [
     (lambda: layers.PReLU(shared_axes=[1, -1]), "PReLU", "shared_axes=[1, -1]"),
     (lambda: layers.PReLU(shared_axes="1"), "PReLU", "shared_axes='1'"),
     (lambda: layers.PReLU(alpha_initializer="nope"), "PReLU", "alpha_initializer='nope'"),
-    (lambda: layers.PReLU(alpha_constraint="non_neg"), "PReLU", "alpha_constraint='non_neg'"),
+    (lambda: layers.PReLU(alpha_constraint="clip"), "PReLU", "alpha_constraint='clip'"),
     (lambda: layers.Softmax(axis="1"), "Softmax", "axis='1'"),
     (lambda: layers.Softmax(axis=[]), "Softmax", "axis=[]"),
     (lambda: layers.Softmax(axis=[1, 1]), "Softmax", "axis=[1, 1]"),

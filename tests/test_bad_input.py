@@ -291,8 +291,8 @@ def build_cases():
     add("Sequential-build-bad-shape", lambda c: pydl.Sequential([layers.Dense(2)]).build((4, -1)), ValueError,
         "input", "positive")
     add("Sequential-add-after-build", lambda c: c.model.add(layers.Dense(2)), ValueError, "net", "built")
-    add("Dense-regularizer-str", lambda c: pydl.Sequential([layers.Input(4), layers.Dense(2, kernel_regularizer="l2")])
-        .build(), ValueError, "regularizer", "'l2'", "l2(factor)")
+    add("Dense-regularizer-str", lambda c: pydl.Sequential([layers.Input(4), layers.Dense(2, kernel_regularizer="l3")])
+        .build(), ValueError, "Dense", "kernel_regularizer='l3'", "'l1_l2'")
     add("get_layer-missing", lambda c: c.model.get_layer("nope"), ValueError, "nope", "hidden", "probs")
     add("set_weights-wrong-shape", lambda c: c.model.layers[0].set_weights([np.zeros((5, 8)), np.zeros(8)]),
         ValueError, "hidden", "(4, 8)", "(5, 8)")

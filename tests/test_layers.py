@@ -222,7 +222,8 @@ def test_l2_adds_exactly_l2_sum_w2_to_the_training_loss(kernel_l2, bias_l2):
     W1, b1 = m.get_weights()
     check(W1, W - 0.1 * (gW + 2 * kernel_l2 * W))
     check(b1, b - 0.1 * (gb + 2 * bias_l2 * b))
-    assert m.layers[0].get_config()["kernel_l2"] == kernel_l2
+    cfg = m.layers[0].get_config()
+    assert cfg.get("kernel_regularizer") == ({"class_name": "L2", "config": {"l2": kernel_l2}} if kernel_l2 else None)
 
 
 def test_evaluate_includes_regularisation():

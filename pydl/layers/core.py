@@ -53,6 +53,12 @@ class Layer:
 
     class_name = "Layer"
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # every layer takes Keras's <weight>_regularizer / <weight>_constraint / activity_regularizer arguments
+        from ._options import accept_weight_options
+        accept_weight_options(cls)
+
     def __init__(self, name: str | None = None, trainable: bool = True):
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ValueError(f"{self.class_name}: layer names are non-empty strings without '/'. Received: name={name!r}")
@@ -85,7 +91,8 @@ class Layer:
         return SymbolicTensor(self, items)
 
     def get_config(self) -> dict:
-        cfg = {"trainable": self.trainable}
+        from ._options import weight_options_config
+        cfg = {"trainable": self.trainable, **weight_options_config(self)}
         if self.name is not None:
             cfg["name"] = self.name
         return cfg
@@ -159,7 +166,9 @@ class Dense(Layer):
         activation: name of an activation ("relu", "softmax", ...) or None for linear.
         use_bias: whether to add a bias vector.
         kernel_initializer, bias_initializer: initializer names ("glorot_uniform", "zeros", "he_normal", ...).
-        kernel_regularizer, bias_regularizer: ``pydl.regularizers.l2(0.01)`` adds 0.01 * sum(w**2) to the loss.
+        kernel_regularizer, bias_regularizer, activity_regularizer: ``pydl.regularizers`` (e.g. ``l2(0.01)`` adds
+            0.01 * sum(w**2) to the loss); kernel_constraint, bias_constraint: ``pydl.constraints`` (every layer
+            takes these options for its weights, see ``pydl/layers/_options.py``).
         input_shape: optional shape of the input (without batch) when the model has no Input.
     Shape:
         input ``(batch, ..., in)`` -> output ``(batch, ..., units)``.
@@ -168,8 +177,7 @@ class Dense(Layer):
     class_name = "Dense"
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, input_shape=None,
-                 name=None, trainable=True):
+                 bias_initializer="zeros", input_shape=None, name=None, trainable=True):
         super().__init__(name, trainable)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense: received an invalid value for `units`, expected a positive integer. "
@@ -182,25 +190,13 @@ class Dense(Layer):
                 raise ValueError(f"Dense: unknown {what}. Received: {what}={v!r}; valid: {sorted(_INITIALIZERS)}")
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
         self.input_shape = None if input_shape is None else Input(input_shape).shape
 
     def get_config(self):
         cfg = super().get_config()
         cfg.update(units=self.units, activation=self.activation, use_bias=self.use_bias,
-                   kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer,
-                   kernel_l2=_l2(self.kernel_regularizer), bias_l2=_l2(self.bias_regularizer))
+                   kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer)
         return cfg
-
-
-def _l2(reg) -> float:
-    if reg is None:
-        return 0.0
-    v = getattr(reg, "l2", None)
-    if v is None:
-        raise ValueError(f"unsupported regularizer {reg!r}; use pydl.regularizers.l2(factor)")
-    return float(v)
 
 
 @register

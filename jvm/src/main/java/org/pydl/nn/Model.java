@@ -207,7 +207,8 @@ public final class Model extends Network {
             boolean stop = outputIndex >= 0 && logits[outputIndex] && Sequential.isSoftmax(n.layer)
                     && n.layer instanceof Dense;
             Layer.Context ctx = new Layer.Context(training, mix(seed, k, globalStep));
-            values[out] = stop ? ((Dense) n.layer).preActivation(in.get(0)) : n.layer.forwardMulti(in, ctx);
+            values[out] = recordActivity(n.layer, stop ? ((Dense) n.layer).preActivation(in.get(0))
+                    : n.layer.forwardMulti(in, ctx), stop);
         }
         List<NDArray> r = new ArrayList<>(outputs.length);
         for (int o : outputs) r.add(values[o]);

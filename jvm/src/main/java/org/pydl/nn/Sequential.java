@@ -214,9 +214,9 @@ public final class Sequential extends Network {
             Layer l = layers.get(i);
             Layer.Context ctx = new Layer.Context(training, mix(seed, i, globalStep));
             if (i == n - 1 && stopBeforeSoftmax && endsWithSoftmax(0)) {
-                h = l instanceof Dense ? ((Dense) l).preActivation(h) : h;
+                h = recordActivity(l, l instanceof Dense ? ((Dense) l).preActivation(h) : h, true);
             } else {
-                h = l.forward(h, ctx);
+                h = recordActivity(l, l.forward(h, ctx), false);
             }
         }
         return h;
