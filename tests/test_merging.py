@@ -7,6 +7,8 @@ import pytest
 import pydl
 from pydl import layers
 
+from helpers import fd_check_kernel
+
 
 def dot_ref(x, y, axes, normalize=False):
     """Keras's batch_dot written as an einsum (an independent reference): x without its axis, then y without its
@@ -60,28 +62,6 @@ def test_normalize_is_cosine_similarity_and_float32():
     assert np.all(out0 == 0)
 
 
-def _fd_check(m, x, y, layer, probes, eps=1e-6):
-    """One SGD(lr=1) step moves the probed kernel entries by their gradients; compare with central differences of
-    evaluate's loss."""
-    m.compile(optimizer=pydl.optimizers.SGD(1.0), loss="mse")
-    w0 = m.get_weights()
-    k, bias = m.get_layer(layer).get_weights()
-    numeric = []
-    for idx in probes:
-        kp, km = k.copy(), k.copy()
-        kp[idx] += eps
-        km[idx] -= eps
-        m.get_layer(layer).set_weights([kp, bias])
-        lp = m.evaluate(x, y, batch_size=len(y), verbose=0)
-        m.get_layer(layer).set_weights([km, bias])
-        lm = m.evaluate(x, y, batch_size=len(y), verbose=0)
-        numeric.append((lp - lm) / (2 * eps))
-    m.set_weights(w0)
-    m.fit(x, y, epochs=1, batch_size=len(y), shuffle=False, verbose=0)
-    grad = k - m.get_layer(layer).get_weights()[0]
-    np.testing.assert_allclose([grad[i] for i in probes], numeric, rtol=1e-6, atol=1e-9)
-
-
 @pytest.mark.parametrize("normalize", [False, True])
 def test_gradient_by_central_differences(normalize):
     r = np.random.default_rng(2)
@@ -93,7 +73,7 @@ def test_gradient_by_central_differences(normalize):
     x = [r.standard_normal((6, 3, 4)), r.standard_normal((6, 5, 4))]
     y = r.standard_normal((6, 3, 5))
     for layer in ("da", "db"):
-        _fd_check(m, x, y, layer, [(0, 0), (1, 2), (3, 3)])
+        fd_check_kernel(m, x, y, layer, [(0, 0), (1, 2), (3, 3)])
 
 
 def test_round_trip(tmp_path):

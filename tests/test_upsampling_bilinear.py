@@ -8,6 +8,8 @@ import torch
 import pydl
 from pydl import layers
 
+from helpers import fd_check_kernel
+
 
 def torch_bilinear(x_nhwc, size):
     t = torch.from_numpy(np.ascontiguousarray(x_nhwc.transpose(0, 3, 1, 2)))
@@ -53,23 +55,9 @@ def test_gradient_by_central_differences_and_vs_torch():
                          layers.UpSampling2D((2, 3), interpolation="bilinear"), layers.Flatten()],
                         dtype="float64", seed=0)
     x, y = r.standard_normal((4, 3, 4, 2)), r.standard_normal((4, 6 * 12 * 3))
-    m.compile(optimizer=pydl.optimizers.SGD(1.0), loss="mse")
-    w0 = m.get_weights()
+    m.build()
     k, b = m.get_layer("d").get_weights()
-    eps, numeric, probes = 1e-6, [], [(0, 0), (1, 2), (0, 1)]
-    for idx in probes:
-        kp, km = k.copy(), k.copy()
-        kp[idx] += eps
-        km[idx] -= eps
-        m.get_layer("d").set_weights([kp, b])
-        lp = m.evaluate(x, y, batch_size=4, verbose=0)
-        m.get_layer("d").set_weights([km, b])
-        lm = m.evaluate(x, y, batch_size=4, verbose=0)
-        numeric.append((lp - lm) / (2 * eps))
-    m.set_weights(w0)
-    m.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
-    grad = k - m.get_layer("d").get_weights()[0]
-    np.testing.assert_allclose([grad[i] for i in probes], numeric, rtol=1e-6, atol=1e-9)
+    grad = fd_check_kernel(m, x, y, "d", [(0, 0), (1, 2), (0, 1)])
     # the full kernel gradient equals PyTorch's autograd through interpolate
     kt = torch.from_numpy(k).requires_grad_(True)
     h = torch.from_numpy(x) @ kt + torch.from_numpy(b)

@@ -55,5 +55,7 @@ def set_weight_options(layer, options: dict) -> None:
 
 
 def weight_options_config(layer) -> dict:
-    """The options in Keras's serialised form, for ``get_config``."""
-    return dict(layer.__dict__.get("_weight_options", {}))
+    """The options in Keras's serialised form, for ``get_config`` (a layer loaded from a model file has them as
+    plain config attributes)."""
+    loaded = {k: v for k, v in vars(layer).items() if _OPTION.match(k) and isinstance(v, dict)}
+    return {**loaded, **layer.__dict__.get("_weight_options", {})}

@@ -154,23 +154,27 @@ public abstract class Layer {
     /**
      * Keras's argument prefix for a weight: "kernel" -> kernel_regularizer, "recurrent_kernel" ->
      * recurrent_regularizer, "depthwise_kernel" -> depthwise_regularizer; any other weight by its own name
-     * ("bias", "gamma", "embeddings", "alpha").
+     * ("bias", "gamma", "embeddings", "alpha"). A weight in a sub-block ("query/kernel" of MultiHeadAttention) goes
+     * by its last part, so kernel_regularizer covers every kernel of the layer, as in Keras. DepthwiseConv's weight
+     * is "kernel" but Keras's argument is depthwise_regularizer.
      */
-    static String optionKey(String weight) {
-        return weight.endsWith("_kernel") ? weight.substring(0, weight.length() - "_kernel".length()) : weight;
+    String optionKey(String weight) {
+        String w = weight.substring(weight.lastIndexOf('/') + 1);
+        if (w.equals("kernel") && type().startsWith("DepthwiseConv")) return "depthwise";   // Keras's argument name
+        return w.endsWith("_kernel") ? w.substring(0, w.length() - "_kernel".length()) : w;
     }
 
     /** Sets the regularizer of a weight by its option key ("kernel", "bias", "recurrent", ...); null removes it. */
     public Layer setRegularizer(String key, Regularizer r) {
         if (r == null) regularizers.remove(key); else regularizers.put(key, r);
-        for (Parameter p : params) if (!p.state && optionKey(localName(p)).equals(key)) p.regularizer = r;
+        for (Parameter p : params) if (!p.state && optionKey(p.name).equals(key)) p.regularizer = r;
         return this;
     }
 
     /** Sets the constraint of a weight by its option key ("kernel", "bias", ...); null removes it. */
     public Layer setConstraint(String key, Constraint c) {
         if (c == null) constraints.remove(key); else constraints.put(key, c);
-        for (Parameter p : params) if (!p.state && optionKey(localName(p)).equals(key)) p.constraint = c;
+        for (Parameter p : params) if (!p.state && optionKey(p.name).equals(key)) p.constraint = c;
         return this;
     }
 
@@ -182,10 +186,6 @@ public abstract class Layer {
 
     public Regularizer activityRegularizer() {
         return activityRegularizer;
-    }
-
-    private String localName(Parameter p) {
-        return p.name.substring(p.name.lastIndexOf('/') + 1);
     }
 
     /**
@@ -218,7 +218,7 @@ public abstract class Layer {
         java.util.Set<String> keys = new java.util.TreeSet<>(regularizers.keySet());
         keys.addAll(constraints.keySet());
         java.util.Set<String> have = new java.util.TreeSet<>();
-        for (Parameter p : params) if (!p.state) have.add(optionKey(localName(p)));
+        for (Parameter p : params) if (!p.state) have.add(optionKey(p.name));
         for (String k : keys) {
             if (!have.contains(k) && !OPTIONAL_WEIGHTS.contains(k)) {
                 String what = regularizers.containsKey(k) ? k + "_regularizer" : k + "_constraint";
