@@ -510,3 +510,46 @@ def test_invalid_for_the_input_shape_fails_at_build(make, input_shape, layer, re
     with pytest.raises(ValueError) as e:
         model_of(make(), input_shape=input_shape).build()
     assert layer in str(e.value) and received in str(e.value), str(e.value)
+
+
+# ---- every activation name: forward vs NumPy, float64 gradient by central differences ---------------------------
+def _erf(z):
+    return np.vectorize(math.erf)(z)
+
+
+def _softmax_last(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+ALL_ACTIVATIONS = {
+    "linear": lambda z: z, "relu": lambda z: np.maximum(z, 0), "sigmoid": _sig, "tanh": np.tanh,
+    "softmax": _softmax_last, "log_softmax": lambda z: np.log(_softmax_last(z)),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(z)),
+    "selu": lambda z: 1.0507009873554804934193349852946 * np.where(z > 0, z, 1.6732632423543772848170429916717
+                                                                    * np.expm1(z)),
+    "gelu": lambda z: 0.5 * z * (1 + _erf(z / math.sqrt(2))),
+    "gelu_tanh": lambda z: 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z ** 3))),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.2 * z), "softplus": lambda z: np.logaddexp(0, z),
+    "softsign": lambda z: z / (1 + np.abs(z)), "swish": lambda z: z * _sig(z), "silu": lambda z: z * _sig(z),
+    "hard_sigmoid": lambda z: np.clip(z / 6 + 0.5, 0, 1),                     # Keras 3
+    "hard_sigmoid_keras2": lambda z: np.clip(0.2 * z + 0.5, 0, 1),            # Keras 2
+    "relu6": lambda z: np.clip(z, 0, 6), "exponential": np.exp, **EXTRA_ACTIVATIONS,
+}
+
+
+def test_every_keras_activation_name_is_known():
+    assert set(ALL_ACTIVATIONS) == set(layers._ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(ALL_ACTIVATIONS))
+def test_every_activation_forward_and_gradient(name):
+    from helpers import fd_check_kernel
+    r = np.random.default_rng(11)
+    m = model_of(layers.Dense(5, name="d"), layers.Activation(name),
+                 input_shape=(4,))
+    x = r.standard_normal((6, 4)) * 2
+    m.build()
+    W, b = m.get_layer("d").get_weights()
+    check(m.predict(x), ALL_ACTIVATIONS[name](x @ W + b), rtol=1e-12, atol=1e-13)
+    fd_check_kernel(m, x, r.standard_normal((6, 5)), "d", [(0, 0), (1, 3), (3, 4)])

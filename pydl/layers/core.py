@@ -8,7 +8,7 @@ from ..errors import java_errors
 
 _ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "gelu", "leaky_relu",
                 "softplus", "softsign", "swish", "silu", "hard_sigmoid", "relu6", "exponential", "hard_swish",
-                "hard_silu", "mish"}
+                "hard_silu", "mish", "gelu_tanh", "hard_sigmoid_keras2"}
 _INITIALIZERS = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "zeros", "ones",
                  "random_normal", "random_uniform"}
 
