@@ -5,7 +5,7 @@
     >>> model = pydl.Sequential([layers.Input(784), layers.Dense(512, activation="relu"),
     ...                          layers.Dropout(0.2), layers.Dense(10, activation="softmax")])
 """
-from . import layers, ops, optimizers, regularizers, zoo
+from . import constraints, layers, ops, optimizers, regularizers, zoo
 from .models import History, Model, Sequential, load
 
 __version__ = "0.1.0"
@@ -26,5 +26,5 @@ def native_info() -> str:
     return str(_jvm.jclass("org.pydl.jni.NativeOps").version())
 
 
-__all__ = ["Sequential", "Model", "History", "load", "layers", "optimizers", "regularizers", "ops", "zoo", "set_num_threads",
+__all__ = ["Sequential", "Model", "History", "load", "layers", "optimizers", "regularizers", "constraints", "ops", "zoo", "set_num_threads",
            "native_info"]

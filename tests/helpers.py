@@ -88,3 +88,28 @@ def check_grad(name, *inputs, weight_seed=0, eps=1e-6, rtol=1e-6, atol=1e-7, **k
         scale = max(1.0, float(np.max(np.abs(n))))
         np.testing.assert_allclose(a, n, rtol=rtol, atol=atol * scale, err_msg=f"{name}: gradient {k} differs")
     return analytic
+
+
+def fd_check_kernel(m, x, y, layer, probes, eps=1e-6, rtol=1e-6, atol=1e-9):
+    """Gradient check through a whole float64 model: one SGD(lr=1) step moves each probed entry of ``layer``'s
+    first weight by its gradient, which must equal central differences of ``evaluate``'s loss (the full training
+    objective, penalties included). Restores nothing: the model has taken one step afterwards."""
+    import pydl
+
+    m.compile(optimizer=pydl.optimizers.SGD(1.0), loss="mse")
+    w0 = m.get_weights()
+    ws = m.get_layer(layer).get_weights()
+    k = ws[0]
+    numeric = []
+    for idx in probes:
+        for sign in (1, -1):
+            kk = k.copy()
+            kk[idx] += sign * eps
+            m.get_layer(layer).set_weights([kk, *ws[1:]])
+            numeric.append(m.evaluate(x, y, batch_size=len(y), verbose=0))
+    numeric = [(numeric[2 * i] - numeric[2 * i + 1]) / (2 * eps) for i in range(len(probes))]
+    m.set_weights(w0)
+    m.fit(x, y, epochs=1, batch_size=len(y), shuffle=False, verbose=0)
+    grad = k - m.get_layer(layer).get_weights()[0]
+    np.testing.assert_allclose([grad[i] for i in probes], numeric, rtol=rtol, atol=atol)
+    return grad

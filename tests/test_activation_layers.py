@@ -462,7 +462,7 @@ INVALID = [
     (lambda: layers.PReLU(shared_axes=[1, -1]), "PReLU", "shared_axes=[1, -1]"),
     (lambda: layers.PReLU(shared_axes="1"), "PReLU", "shared_axes='1'"),
     (lambda: layers.PReLU(alpha_initializer="nope"), "PReLU", "alpha_initializer='nope'"),
-    (lambda: layers.PReLU(alpha_constraint="non_neg"), "PReLU", "alpha_constraint='non_neg'"),
+    (lambda: layers.PReLU(alpha_constraint="clip"), "PReLU", "alpha_constraint='clip'"),
     (lambda: layers.Softmax(axis="1"), "Softmax", "axis='1'"),
     (lambda: layers.Softmax(axis=[]), "Softmax", "axis=[]"),
     (lambda: layers.Softmax(axis=[1, 1]), "Softmax", "axis=[1, 1]"),
@@ -510,3 +510,4 @@ def test_invalid_for_the_input_shape_fails_at_build(make, input_shape, layer, re
     with pytest.raises(ValueError) as e:
         model_of(make(), input_shape=input_shape).build()
     assert layer in str(e.value) and received in str(e.value), str(e.value)
+

@@ -291,8 +291,8 @@ def build_cases():
     add("Sequential-build-bad-shape", lambda c: pydl.Sequential([layers.Dense(2)]).build((4, -1)), ValueError,
         "input", "positive")
     add("Sequential-add-after-build", lambda c: c.model.add(layers.Dense(2)), ValueError, "net", "built")
-    add("Dense-regularizer-str", lambda c: pydl.Sequential([layers.Input(4), layers.Dense(2, kernel_regularizer="l2")])
-        .build(), ValueError, "regularizer", "'l2'", "l2(factor)")
+    add("Dense-regularizer-str", lambda c: pydl.Sequential([layers.Input(4), layers.Dense(2, kernel_regularizer="l3")])
+        .build(), ValueError, "Dense", "kernel_regularizer='l3'", "'l1_l2'")
     add("get_layer-missing", lambda c: c.model.get_layer("nope"), ValueError, "nope", "hidden", "probs")
     add("set_weights-wrong-shape", lambda c: c.model.layers[0].set_weights([np.zeros((5, 8)), np.zeros(8)]),
         ValueError, "hidden", "(4, 8)", "(5, 8)")
@@ -392,7 +392,93 @@ def build_cases():
     add("ops-strings", lambda c: O.relu("abc"), TypeError, "op input", "numbers", "<u3")
     add("ops-objects", lambda c: O.add(np.ones(2), [object(), None]), TypeError, "op input", "numbers", "object")
     add("ops-dropout-rate", lambda c: O.dropout(np.ones(3), 1.5), ValueError, "dropout", "rate", "1.5")
+    _layer_config_cases(add)
     return cases
+
+
+def _seq(layer, shape):
+    return pydl.Sequential([layers.Input(shape), layer]).build()
+
+
+def _graph(shapes, make):
+    ins = [layers.Input(s) for s in shapes]
+    return pydl.Model(ins, make()(ins))
+
+
+def _layer_config_cases(add):
+    """One invalid configuration per layer class of the layer-breadth issue: the message names the layer, the
+    received value and what is valid (at construction, or at build when the input shape decides)."""
+    L = layers
+    table = [
+        ("Conv1D", lambda: L.Conv1D(0, 3), "filters=0", "positive int"),
+        ("Conv2D", lambda: L.Conv2D(4, 3, strides=0), "strides=", "positive int"),
+        ("Conv3D", lambda: L.Conv3D(2, 2, padding="full"), "padding='full'", "'same'"),
+        ("DepthwiseConv2D", lambda: L.DepthwiseConv2D(3, depth_multiplier=0), "depth_multiplier=0", "positive int"),
+        ("SeparableConv2D", lambda: L.SeparableConv2D(-2, 3), "filters=-2", "positive int"),
+        ("Conv1DTranspose", lambda: L.Conv1DTranspose(2, 0), "kernel_size=", "positive int"),
+        ("Conv2DTranspose", lambda: L.Conv2DTranspose(2, 3, strides=(1, 0)), "strides=(1, 0)", "positive int"),
+        ("MaxPooling1D", lambda: L.MaxPooling1D(0), "pool_size=", "positive int"),
+        ("MaxPooling2D", lambda: L.MaxPooling2D((2, 0)), "pool_size=(2, 0)", "positive int"),
+        ("MaxPooling3D", lambda: L.MaxPooling3D(2, padding="full"), "padding='full'", "'valid'"),
+        ("AveragePooling1D", lambda: L.AveragePooling1D(-1), "pool_size=", "positive int"),
+        ("AveragePooling2D", lambda: L.AveragePooling2D(2, strides=0), "strides=", "positive int"),
+        ("AveragePooling3D", lambda: L.AveragePooling3D("x"), "pool_size='x'", "positive int"),
+        ("GlobalMaxPooling1D", lambda: L.GlobalMaxPooling1D(data_format="nhwc"), "data_format='nhwc'", "channels_last"),
+        ("GlobalMaxPooling2D", lambda: _seq(L.GlobalMaxPooling2D(), (3, 4)), "(none, 3, 4)", "rank 4"),
+        ("GlobalMaxPooling3D", lambda: L.GlobalMaxPooling3D(data_format="x"), "data_format='x'", "channels_first"),
+        ("GlobalAveragePooling1D", lambda: _seq(L.GlobalAveragePooling1D(), (3,)), "(none, 3)", "rank 3"),
+        ("GlobalAveragePooling2D", lambda: L.GlobalAveragePooling2D(data_format=3), "data_format=3", "channels_last"),
+        ("GlobalAveragePooling3D", lambda: _seq(L.GlobalAveragePooling3D(), (3, 4)), "(none, 3, 4)", "rank 5"),
+        ("BatchNormalization", lambda: L.BatchNormalization(momentum=1.5), "momentum=1.5", "[0, 1]"),
+        ("LayerNormalization", lambda: L.LayerNormalization(epsilon=-1), "epsilon=-1", "positive"),
+        ("GroupNormalization", lambda: _seq(L.GroupNormalization(groups=3), (4, 8)), "groups=3", "multiple"),
+        ("SimpleRNN", lambda: L.SimpleRNN(0), "units=0", "positive integer"),
+        ("LSTM", lambda: L.LSTM(-1), "units=-1", "positive integer"),
+        ("GRU", lambda: L.GRU(-3), "units=-3", "positive integer"),
+        ("Bidirectional", lambda: L.Bidirectional(L.Dense(3)), "layer='dense'", "lstm"),
+        ("TimeDistributed", lambda: L.TimeDistributed("dense"), "layer='dense'", "pydl layer"),
+        ("Embedding", lambda: L.Embedding(0, 4), "input_dim=0", "positive int"),
+        ("MultiHeadAttention", lambda: L.MultiHeadAttention(0, 4), "num_heads=0", "positive integer"),
+        ("Attention", lambda: L.Attention(score_mode="cosine"), "score_mode='cosine'", "'concat'"),
+        ("AdditiveAttention", lambda: L.AdditiveAttention(dropout=2.0), "dropout=2.0", "[0, 1)"),
+        ("Flatten", lambda: _seq(L.Flatten(kernel_regularizer="l2"), (2, 3)), "kernel_regularizer", "no regularizers"),
+        ("Reshape", lambda: L.Reshape((0, 3)), "target_shape=(0, 3)", "positive ints"),
+        ("Permute", lambda: L.Permute((1, 1)), "dims=(1, 1)", "permutation"),
+        ("RepeatVector", lambda: L.RepeatVector(0), "n=0", "positive int"),
+        ("ZeroPadding1D", lambda: L.ZeroPadding1D(-1), "padding=-1", "int >= 0"),
+        ("ZeroPadding2D", lambda: L.ZeroPadding2D((1, 2, 3)), "padding=(1, 2, 3)", "tuple of 2"),
+        ("ZeroPadding3D", lambda: L.ZeroPadding3D("a"), "padding='a'", "tuple of 3"),
+        ("Cropping1D", lambda: L.Cropping1D(-2), "cropping=-2", "int >= 0"),
+        ("Cropping2D", lambda: _seq(L.Cropping2D(3), (4, 4, 1)), "[[3, 3], [3, 3]]", "removes every element"),
+        ("Cropping3D", lambda: L.Cropping3D((1, 1)), "cropping=(1, 1)", "tuple of 3"),
+        ("UpSampling1D", lambda: L.UpSampling1D(0), "size=0", "int >= 1"),
+        ("UpSampling2D", lambda: L.UpSampling2D(2, interpolation="area"), "interpolation='area'", "'bilinear'"),
+        ("UpSampling3D", lambda: L.UpSampling3D(1.5), "size=1.5", "int >= 1"),
+        ("Concatenate", lambda: _graph([(2, 3), (4, 5)], lambda: L.Concatenate(axis=1)), "(none, 4, 5)",
+            "except along axis 1"),
+        ("Add", lambda: _graph([(3,), (4,)], L.Add), "(none, 4)", "same shape"),
+        ("Subtract", lambda: _graph([(3,), (3,), (3,)], L.Subtract), "received 3", "exactly 2"),
+        ("Multiply", lambda: _graph([(3,), (2,)], L.Multiply), "(none, 2)", "same shape"),
+        ("Average", lambda: _graph([(3,), (3, 1)], L.Average), "(none, 3, 1)", "same shape"),
+        ("Maximum", lambda: L.Maximum()(L.Input(3)), "input(shape=(3,))", "at least 2"),
+        ("Minimum", lambda: _graph([(2,), (5,)], L.Minimum), "(none, 5)", "same shape"),
+        ("Dot", lambda: _graph([(4,), (5,)], lambda: L.Dot(1)), "size 5", "axes=1"),
+        ("ReLU", lambda: L.ReLU(max_value=-1), "max_value=-1", ">= 0"),
+        ("LeakyReLU", lambda: L.LeakyReLU(negative_slope=-0.5), "negative_slope=-0.5", ">= 0"),
+        ("PReLU", lambda: L.PReLU(shared_axes=[0]), "shared_axes=[0]", "int >= 1"),
+        ("ELU", lambda: L.ELU(alpha="x"), "alpha='x'", "finite float"),
+        ("Softmax", lambda: _seq(L.Softmax(axis=3), (4,)), "axis=3", "-2..1"),
+        ("Dropout", lambda: L.Dropout(1.0), "rate=1.0", "[0, 1)"),
+        ("SpatialDropout1D", lambda: L.SpatialDropout1D(1.2), "rate=1.2", "[0, 1)"),
+        ("SpatialDropout2D", lambda: L.SpatialDropout2D(0.5, data_format="nchw"), "data_format='nchw'",
+            "channels_first"),
+        ("SpatialDropout3D", lambda: _seq(L.SpatialDropout3D(0.5), (4, 4)), "(none, 4, 4)", "rank 5"),
+        ("GaussianNoise", lambda: L.GaussianNoise(-1), "stddev=-1", ">= 0"),
+        ("GaussianDropout", lambda: L.GaussianDropout(1.0), "rate=1.0", "[0, 1)"),
+        ("AlphaDropout", lambda: L.AlphaDropout(-0.1), "rate=-0.1", "[0, 1)"),
+    ]
+    for name, make, received, valid in table:
+        add(f"config-{name}", lambda c, make=make: make(), ValueError, name.lower(), received.lower(), valid.lower())
 
 
 CASES = build_cases()

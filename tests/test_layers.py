@@ -11,7 +11,7 @@ import pytest
 
 import pydl
 from pydl import layers, optimizers, regularizers
-from helpers import check, erf
+from helpers import check, erf, fd_check_kernel
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
@@ -138,6 +138,8 @@ ACTIVATIONS = {
     "exponential": np.exp,
     "hard_swish": lambda z: z * np.clip(z + 3, 0, 6) / 6, "hard_silu": lambda z: z * np.clip(z + 3, 0, 6) / 6,
     "mish": lambda z: z * np.tanh(np.logaddexp(0, z)),
+    "gelu_tanh": lambda z: 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z ** 3))),
+    "hard_sigmoid_keras2": lambda z: np.clip(0.2 * z + 0.5, 0, 1),     # Keras 2's; "hard_sigmoid" is Keras 3's
 }
 
 
@@ -165,6 +167,14 @@ def test_activation_layer_by_name(name):
     m = model_of(layers.Activation(name), input_shape=(4,))
     assert m.get_weights() == [] and m.count_params() == 0
     check(m.predict(x), ACTIVATIONS[name](x), what=name)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_gradient_by_central_differences(name):
+    r = np.random.default_rng(11)
+    m = model_of(layers.Dense(5, name="d"), layers.Activation(name), input_shape=(4,))
+    x = r.standard_normal((6, 4)) * 2          # pre-activations of a few units: the clipped ranges are reached
+    fd_check_kernel(m, x, r.standard_normal((6, 5)), "d", [(0, 0), (1, 3), (3, 4)])
 
 
 def test_activation_none_is_linear_and_names_are_case_insensitive():
@@ -222,7 +232,8 @@ def test_l2_adds_exactly_l2_sum_w2_to_the_training_loss(kernel_l2, bias_l2):
     W1, b1 = m.get_weights()
     check(W1, W - 0.1 * (gW + 2 * kernel_l2 * W))
     check(b1, b - 0.1 * (gb + 2 * bias_l2 * b))
-    assert m.layers[0].get_config()["kernel_l2"] == kernel_l2
+    cfg = m.layers[0].get_config()
+    assert cfg.get("kernel_regularizer") == ({"class_name": "L2", "config": {"l2": kernel_l2}} if kernel_l2 else None)
 
 
 def test_evaluate_includes_regularisation():

@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from .core import _INITIALIZERS, Input, Layer, _l2, register
+from ._options import set_weight_options
+from .core import _INITIALIZERS, Input, Layer, register
 
 __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "GaussianNoise", "GaussianDropout", "AlphaDropout",
            "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]
@@ -138,8 +139,8 @@ class PReLU(Layer):
 
     Args:
         alpha_initializer: initializer name (default "zeros").
-        alpha_regularizer: ``pydl.regularizers.l2(factor)`` or None.
-        alpha_constraint: only None is supported.
+        alpha_regularizer: a ``pydl.regularizers`` identifier or None.
+        alpha_constraint: a ``pydl.constraints`` identifier or None (e.g. "non_neg").
         shared_axes: int or list of ints, axes (1 = first axis after the batch axis, as in Keras) along which
             alpha is shared; e.g. ``[1, 2]`` for one alpha per channel of ``(batch, height, width, channels)``.
     """
@@ -154,11 +155,7 @@ class PReLU(Layer):
             raise ValueError(f"PReLU: unknown alpha_initializer. Received: alpha_initializer={alpha_initializer!r}; "
                              f"valid: {sorted(_INITIALIZERS)}")
         self.alpha_initializer = init
-        if alpha_constraint is not None:
-            raise ValueError(f"PReLU: alpha constraints are not supported yet. Received: "
-                             f"alpha_constraint={alpha_constraint!r}")
-        self.alpha_regularizer = alpha_regularizer
-        self.alpha_l2 = _l2(alpha_regularizer)
+        set_weight_options(self, {"alpha_regularizer": alpha_regularizer, "alpha_constraint": alpha_constraint})
         if shared_axes is None:
             self.shared_axes = None
         else:
@@ -171,7 +168,7 @@ class PReLU(Layer):
 
     def get_config(self):
         cfg = super().get_config()
-        cfg.update(alpha_initializer=self.alpha_initializer, shared_axes=self.shared_axes, alpha_l2=self.alpha_l2)
+        cfg.update(alpha_initializer=self.alpha_initializer, shared_axes=self.shared_axes)
         return cfg
 
 

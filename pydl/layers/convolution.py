@@ -175,17 +175,25 @@ class _Resize(Layer):
             setattr(self, self.key, _pairs(self.class_name, self.key, amount, self.rank, 0))
 
     def get_config(self):
-        return {**super().get_config(), self.key: getattr(self, self.key), "data_format": self.data_format}
+        cfg = {**super().get_config(), self.key: getattr(self, self.key), "data_format": self.data_format}
+        if self.key == "size":
+            cfg["interpolation"] = getattr(self, "interpolation", "nearest")
+        return cfg
 
 
 def _resize(prefix, key, rank, default, doc):
     def __init__(self, *args, data_format=None, name=None, **kw):
         amount = kw.pop(key, args[0] if args else default)
-        if kw.pop("interpolation", "nearest") != "nearest":
-            raise ValueError(f"{prefix}{rank}D: only interpolation='nearest' is supported so far")
+        interpolation = kw.pop("interpolation", "nearest") if prefix == "UpSampling" and rank == 2 else "nearest"
+        valid = ("nearest", "bilinear") if prefix == "UpSampling" and rank == 2 else ("nearest",)
+        if not isinstance(interpolation, str) or interpolation.lower() not in valid:
+            raise ValueError(f"{prefix}{rank}D: interpolation must be one of {valid}. "
+                             f"Received: interpolation={interpolation!r}")
         if kw:
             raise TypeError(f"{prefix}{rank}D got unexpected arguments {sorted(kw)}")
         _Resize.__init__(self, amount, data_format=data_format, name=name)
+        if prefix == "UpSampling":
+            self.interpolation = interpolation.lower()
 
     cls = type(f"{prefix}{rank}D", (_Resize,), {"class_name": f"{prefix}{rank}D", "rank": rank, "key": key,
                                                "__init__": __init__, "__doc__": doc})
@@ -201,7 +209,9 @@ Cropping1D, Cropping2D, Cropping3D = (
     for r in (1, 2, 3))
 UpSampling1D, UpSampling2D, UpSampling3D = (
     _resize("UpSampling", "size", r, 2, f"Repeats each element ``size`` times along each of the {r} spatial axes "
-            "(nearest).") for r in (1, 2, 3))
+            "(nearest)." + ("" if r != 2 else " ``interpolation='bilinear'`` interpolates instead, as Keras 3 "
+            "(half-pixel centres: TensorFlow's bilinear resize, PyTorch's ``interpolate(mode='bilinear', "
+            "align_corners=False)``).")) for r in (1, 2, 3))
 __all__ += [f"{p}{r}D" for p in ("ZeroPadding", "Cropping", "UpSampling") for r in (1, 2, 3)]
 
 

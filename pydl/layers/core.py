@@ -8,7 +8,7 @@ from ..errors import java_errors
 
 _ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "gelu", "leaky_relu",
                 "softplus", "softsign", "swish", "silu", "hard_sigmoid", "relu6", "exponential", "hard_swish",
-                "hard_silu", "mish"}
+                "hard_silu", "mish", "gelu_tanh", "hard_sigmoid_keras2"}
 _INITIALIZERS = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "zeros", "ones",
                  "random_normal", "random_uniform"}
 
@@ -72,6 +72,12 @@ class Layer:
 
     class_name = "Layer"
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # every layer takes Keras's <weight>_regularizer / <weight>_constraint / activity_regularizer arguments
+        from ._options import accept_weight_options
+        accept_weight_options(cls)
+
     def __init__(self, name: str | None = None, trainable: bool = True):
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ValueError(f"{self.class_name}: layer names are non-empty strings without '/'. Received: name={name!r}")
@@ -113,7 +119,8 @@ class Layer:
         return outs[0] if count == 1 else outs
 
     def get_config(self) -> dict:
-        cfg = {"trainable": self.trainable}
+        from ._options import weight_options_config
+        cfg = {"trainable": self.trainable, **weight_options_config(self)}
         if self.name is not None:
             cfg["name"] = self.name
         return cfg
@@ -187,7 +194,9 @@ class Dense(Layer):
         activation: name of an activation ("relu", "softmax", ...) or None for linear.
         use_bias: whether to add a bias vector.
         kernel_initializer, bias_initializer: initializer names ("glorot_uniform", "zeros", "he_normal", ...).
-        kernel_regularizer, bias_regularizer: ``pydl.regularizers.l2(0.01)`` adds 0.01 * sum(w**2) to the loss.
+        kernel_regularizer, bias_regularizer, activity_regularizer: ``pydl.regularizers`` (e.g. ``l2(0.01)`` adds
+            0.01 * sum(w**2) to the loss); kernel_constraint, bias_constraint: ``pydl.constraints`` (every layer
+            takes these options for its weights, see ``pydl/layers/_options.py``).
         input_shape: optional shape of the input (without batch) when the model has no Input.
     Shape:
         input ``(batch, ..., in)`` -> output ``(batch, ..., units)``.
@@ -196,8 +205,7 @@ class Dense(Layer):
     class_name = "Dense"
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, input_shape=None,
-                 name=None, trainable=True):
+                 bias_initializer="zeros", input_shape=None, name=None, trainable=True):
         super().__init__(name, trainable)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense: received an invalid value for `units`, expected a positive integer. "
@@ -210,25 +218,13 @@ class Dense(Layer):
                 raise ValueError(f"Dense: unknown {what}. Received: {what}={v!r}; valid: {sorted(_INITIALIZERS)}")
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
         self.input_shape = None if input_shape is None else Input(input_shape).shape
 
     def get_config(self):
         cfg = super().get_config()
         cfg.update(units=self.units, activation=self.activation, use_bias=self.use_bias,
-                   kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer,
-                   kernel_l2=_l2(self.kernel_regularizer), bias_l2=_l2(self.bias_regularizer))
+                   kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer)
         return cfg
-
-
-def _l2(reg) -> float:
-    if reg is None:
-        return 0.0
-    v = getattr(reg, "l2", None)
-    if v is None:
-        raise ValueError(f"unsupported regularizer {reg!r}; use pydl.regularizers.l2(factor)")
-    return float(v)
 
 
 @register

@@ -12,7 +12,11 @@ public enum Activation {
     LINEAR("linear"), RELU("relu"), SIGMOID("sigmoid"), TANH("tanh"), SOFTMAX("softmax"), LOG_SOFTMAX("log_softmax"),
     ELU("elu"), SELU("selu"), GELU("gelu"), LEAKY_RELU("leaky_relu"), SOFTPLUS("softplus"), SOFTSIGN("softsign"),
     SWISH("swish"), HARD_SIGMOID("hard_sigmoid"), RELU6("relu6"), EXPONENTIAL("exponential"),
-    HARD_SWISH("hard_swish"), HARD_SILU("hard_silu"), MISH("mish");
+    HARD_SWISH("hard_swish"), HARD_SILU("hard_silu"), MISH("mish"),
+    /** GELU's tanh approximation (Keras's {@code gelu(x, approximate=True)}). */
+    GELU_TANH("gelu_tanh"),
+    /** Keras 2's hard_sigmoid, clip(0.2 x + 0.5, 0, 1) (Keras 3's "hard_sigmoid" is clip(x / 6 + 0.5, 0, 1)). */
+    HARD_SIGMOID_KERAS2("hard_sigmoid_keras2");
 
     public final String kerasName;
 
@@ -41,6 +45,8 @@ public enum Activation {
             case HARD_SWISH: return ActivationLayers.hardSwish(x);
             case HARD_SILU: return ActivationLayers.hardSwish(x);
             case MISH: return ActivationLayers.mish(x);
+            case GELU_TANH: return Ops.gelu(x, true);
+            case HARD_SIGMOID_KERAS2: return Ops.hardSigmoid(Ops.mul(x, 1.2));   // (1.2 x) / 6 + 0.5 = 0.2 x + 0.5
             default: throw new IllegalStateException(name());
         }
     }
@@ -54,6 +60,7 @@ public enum Activation {
             case ELU: return UnaryOp.ELU;
             case SELU: return UnaryOp.SELU;
             case GELU: return UnaryOp.GELU;
+            case GELU_TANH: return UnaryOp.GELU_TANH;
             case LEAKY_RELU: return UnaryOp.LEAKY_RELU;
             case SOFTPLUS: return UnaryOp.SOFTPLUS;
             case SOFTSIGN: return UnaryOp.SOFTSIGN;

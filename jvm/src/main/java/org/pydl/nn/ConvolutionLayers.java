@@ -20,14 +20,7 @@ final class ConvolutionLayers {
             Layers.register("GlobalAveragePooling" + r + "D", c -> GlobalPooling.fromConfig(false, rank, c));
             for (SpatialResize.Kind k : SpatialResize.Kind.values()) {
                 String name = new String[] {"ZeroPadding", "Cropping", "UpSampling"}[k.ordinal()] + r + "D";
-                Layers.register(name, c -> {
-                    if (k == SpatialResize.Kind.UP_SAMPLING
-                            && !"nearest".equals(org.pydl.io.Json.getString(c, "interpolation", "nearest"))) {
-                        throw new IllegalArgumentException(name + ": only interpolation=\"nearest\" is supported "
-                                + "so far, received " + c.get("interpolation"));
-                    }
-                    return SpatialResize.fromConfig(k, rank, c);
-                });
+                Layers.register(name, c -> SpatialResize.fromConfig(k, rank, c));
             }
         }
     }

@@ -14,8 +14,6 @@ public final class Dense extends Layer {
     public final boolean useBias;
     public final Initializer kernelInitializer;
     public final Initializer biasInitializer;
-    public final double kernelL2;
-    public final double biasL2;
     private Parameter kernel;
     private Parameter bias;
 
@@ -23,6 +21,8 @@ public final class Dense extends Layer {
         this(units, activation, true, Initializer.GLOROT_UNIFORM, Initializer.ZEROS, 0, 0);
     }
 
+    /** With L2 penalties on kernel and bias (0 = none); other regularizers and constraints: {@link #setRegularizer},
+     * {@link #setConstraint}. */
     public Dense(long units, Activation activation, boolean useBias, Initializer kernelInitializer,
                  Initializer biasInitializer, double kernelL2, double biasL2) {
         this.units = units;
@@ -30,8 +30,8 @@ public final class Dense extends Layer {
         this.useBias = useBias;
         this.kernelInitializer = kernelInitializer;
         this.biasInitializer = biasInitializer;
-        this.kernelL2 = kernelL2;
-        this.biasL2 = biasL2;
+        if (kernelL2 != 0) setRegularizer("kernel", Regularizer.l2(kernelL2));
+        if (biasL2 != 0) setRegularizer("bias", Regularizer.l2(biasL2));
     }
 
     public static Dense fromConfig(Map<String, Object> c) {
@@ -39,8 +39,7 @@ public final class Dense extends Layer {
                 Activation.of(org.pydl.io.Json.getString(c, "activation", "linear")),
                 org.pydl.io.Json.getBoolean(c, "use_bias", true),
                 Initializer.fromConfig(c.getOrDefault("kernel_initializer", "glorot_uniform")),
-                Initializer.fromConfig(c.getOrDefault("bias_initializer", "zeros")),
-                org.pydl.io.Json.getDouble(c, "kernel_l2", 0.0), org.pydl.io.Json.getDouble(c, "bias_l2", 0.0));
+                Initializer.fromConfig(c.getOrDefault("bias_initializer", "zeros")), 0, 0);
     }
 
     @Override
@@ -51,7 +50,6 @@ public final class Dense extends Layer {
     @Override
     protected long[] doBuild(long[] in, DType dtype, long seed) {
         if (units <= 0) throw configError("units must be a positive integer, received units=" + units);
-        if (kernelL2 < 0 || biasL2 < 0) throw configError("l2 factors must be >= 0");
         if (in.length < 1 || in[in.length - 1] <= 0) {
             throw configError("needs inputs with a positive last dimension, received input shape "
                     + batchShape(in));
@@ -61,10 +59,8 @@ public final class Dense extends Layer {
             throw configError("kernel of " + fanIn + " x " + units + " is too large");
         }
         kernel = addParam("kernel", kernelInitializer.create(dtype, new long[] {fanIn, units}, seed));
-        kernel.l2 = kernelL2;
         if (useBias) {
             bias = addParam("bias", biasInitializer.create(dtype, new long[] {units}, seed + 1));
-            bias.l2 = biasL2;
         }
         long[] out = in.clone();
         out[out.length - 1] = units;
@@ -90,8 +86,6 @@ public final class Dense extends Layer {
         c.put("use_bias", useBias);
         c.put("kernel_initializer", kernelInitializer.kerasName);
         c.put("bias_initializer", biasInitializer.kerasName);
-        c.put("kernel_l2", kernelL2);
-        c.put("bias_l2", biasL2);
         return c;
     }
 }

@@ -72,6 +72,7 @@ public abstract class Layer {
     public final long[] build(long[] inputShape, DType dtype, long seed) {
         this.inputShape = inputShape.clone();
         this.outputShape = doBuild(inputShape, dtype, seed);
+        checkWeightOptions();
         return outputShape.clone();
     }
 
@@ -136,6 +137,7 @@ public abstract class Layer {
         c.put("name", name);
         c.put("trainable", trainable);
         c.putAll(layerConfig());
+        putWeightOptions(c);
         return c;
     }
 
@@ -201,8 +203,102 @@ public abstract class Layer {
         Parameter p = new Parameter(name + "/" + pname, value);
         value.setRequiresGrad(trainable);
         p.trainable = trainable;
+        p.regularizer = regularizers.get(optionKey(pname));
+        p.constraint = constraints.get(optionKey(pname));
         params.add(p);
         return p;
+    }
+
+    // ---- regularizers and constraints, for every layer: Keras's <weight>_regularizer / <weight>_constraint ----
+    private final Map<String, Regularizer> regularizers = new LinkedHashMap<>();
+    private final Map<String, Constraint> constraints = new LinkedHashMap<>();
+    private Regularizer activityRegularizer;
+    /** Weights a layer may lack by configuration (use_bias=False, center/scale=False): an option for them is kept. */
+    private static final java.util.Set<String> OPTIONAL_WEIGHTS = java.util.Set.of("bias", "beta", "gamma");
+
+    /**
+     * Keras's argument prefix for a weight: "kernel" -> kernel_regularizer, "recurrent_kernel" ->
+     * recurrent_regularizer, "depthwise_kernel" -> depthwise_regularizer; any other weight by its own name
+     * ("bias", "gamma", "embeddings", "alpha"). A weight in a sub-block ("query/kernel" of MultiHeadAttention) goes
+     * by its last part, so kernel_regularizer covers every kernel of the layer, as in Keras. DepthwiseConv's weight
+     * is "kernel" but Keras's argument is depthwise_regularizer.
+     */
+    String optionKey(String weight) {
+        String w = weight.substring(weight.lastIndexOf('/') + 1);
+        if (w.equals("kernel") && type().startsWith("DepthwiseConv")) return "depthwise";   // Keras's argument name
+        return w.endsWith("_kernel") ? w.substring(0, w.length() - "_kernel".length()) : w;
+    }
+
+    /** Sets the regularizer of a weight by its option key ("kernel", "bias", "recurrent", ...); null removes it. */
+    public Layer setRegularizer(String key, Regularizer r) {
+        if (r == null) regularizers.remove(key); else regularizers.put(key, r);
+        for (Parameter p : params) if (!p.state && optionKey(p.name).equals(key)) p.regularizer = r;
+        return this;
+    }
+
+    /** Sets the constraint of a weight by its option key ("kernel", "bias", ...); null removes it. */
+    public Layer setConstraint(String key, Constraint c) {
+        if (c == null) constraints.remove(key); else constraints.put(key, c);
+        for (Parameter p : params) if (!p.state && optionKey(p.name).equals(key)) p.constraint = c;
+        return this;
+    }
+
+    /** Keras's activity_regularizer: a penalty on this layer's output added to the training loss; null = none. */
+    public Layer setActivityRegularizer(Regularizer r) {
+        activityRegularizer = r;
+        return this;
+    }
+
+    public Regularizer activityRegularizer() {
+        return activityRegularizer;
+    }
+
+    /**
+     * Reads every {@code <key>_regularizer}, {@code <key>_constraint} and {@code activity_regularizer} of a config
+     * (and the older {@code <key>_l2} numbers of pydl files); called by {@link Layers#fromConfig}.
+     */
+    void readWeightOptions(Map<String, Object> config) {
+        for (Map.Entry<String, Object> e : config.entrySet()) {
+            String k = e.getKey();
+            Object v = e.getValue();
+            if (v == null) continue;
+            try {
+                if (k.equals("activity_regularizer")) {
+                    activityRegularizer = Regularizer.fromConfig(v, k);
+                } else if (k.endsWith("_regularizer")) {
+                    regularizers.put(k.substring(0, k.length() - "_regularizer".length()), Regularizer.fromConfig(v, k));
+                } else if (k.endsWith("_constraint")) {
+                    constraints.put(k.substring(0, k.length() - "_constraint".length()), Constraint.fromConfig(v, k));
+                } else if (k.endsWith("_l2") && v instanceof Number && ((Number) v).doubleValue() != 0
+                        && !config.containsKey(k.substring(0, k.length() - 3) + "_regularizer")) {
+                    regularizers.put(k.substring(0, k.length() - 3), Regularizer.l2(((Number) v).doubleValue()));
+                }
+            } catch (IllegalArgumentException ex) {
+                throw configError(ex.getMessage());
+            }
+        }
+    }
+
+    private void checkWeightOptions() {
+        java.util.Set<String> keys = new java.util.TreeSet<>(regularizers.keySet());
+        keys.addAll(constraints.keySet());
+        java.util.Set<String> have = new java.util.TreeSet<>();
+        for (Parameter p : params) if (!p.state) have.add(optionKey(p.name));
+        for (String k : keys) {
+            if (!have.contains(k) && !OPTIONAL_WEIGHTS.contains(k)) {
+                String what = regularizers.containsKey(k) ? k + "_regularizer" : k + "_constraint";
+                throw configError("has no weight for " + what + "; its weights take "
+                        + (have.isEmpty() ? "no regularizers or constraints" : "only " + have.stream()
+                        .map(h -> h + "_regularizer / " + h + "_constraint").collect(java.util.stream.Collectors
+                        .joining(", "))) + " (activity_regularizer works on any layer)");
+            }
+        }
+    }
+
+    private void putWeightOptions(Map<String, Object> c) {
+        for (Map.Entry<String, Regularizer> e : regularizers.entrySet()) c.put(e.getKey() + "_regularizer", e.getValue().toConfig());
+        for (Map.Entry<String, Constraint> e : constraints.entrySet()) c.put(e.getKey() + "_constraint", e.getValue().toConfig());
+        if (activityRegularizer != null) c.put("activity_regularizer", activityRegularizer.toConfig());
     }
 
     /** Checks a batch against this layer's input shape; the message names the layer and the fix. */

@@ -38,6 +38,7 @@ public final class Layers {
         }
         Layer l = f.apply(config);
         l.setName(Json.getString(config, "name", null));
+        l.readWeightOptions(config);
         if (!Json.getBoolean(config, "trainable", true)) l.setTrainableOnBuild(false);
         return l;
     }

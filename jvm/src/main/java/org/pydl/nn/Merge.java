@@ -14,7 +14,8 @@ import org.pydl.ops.Ops;
 
 /**
  * Keras's merge layers in one class: Add, Subtract (two inputs), Multiply, Average, Maximum, Minimum (inputs of one
- * shape) and Concatenate (along {@code axis}, other dimensions equal). Used in functional {@link Model}s.
+ * shape) and Concatenate (along {@code axis}, other dimensions equal). Used in functional {@link Model}s. {@link Dot}
+ * (batched dot product) is registered with them.
  */
 public final class Merge extends Layer {
     public enum Mode { ADD, SUBTRACT, MULTIPLY, AVERAGE, MAXIMUM, MINIMUM, CONCATENATE }
@@ -36,6 +37,7 @@ public final class Merge extends Layer {
 
     static void register() {
         for (Mode m : Mode.values()) Layers.register(NAMES[m.ordinal()], c -> fromConfig(m, c));
+        Layers.register("Dot", Dot::fromConfig);
     }
 
     @Override

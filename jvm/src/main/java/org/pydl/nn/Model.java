@@ -276,11 +276,12 @@ public final class Model extends Network {
             Layer.Context ctx = new Layer.Context(training, mix(seed, k, globalStep), inMasks, n.args);
             List<NDArray> out;
             if (stop) {
-                out = List.of(((Dense) n.layer).preActivation(in.get(0)));
+                out = List.of(recordActivity(n.layer, ((Dense) n.layer).preActivation(in.get(0)), true));
             } else if (n.count == 1 && n.args.isEmpty()) {
-                out = List.of(n.layer.forwardMulti(in, ctx));
+                out = List.of(recordActivity(n.layer, n.layer.forwardMulti(in, ctx), false));
             } else {
                 out = n.layer.forwardOutputs(in, ctx);
+                recordActivity(n.layer, out.get(0), false);
             }
             for (int i = 0; i < n.count; i++) values[n.first + i] = out.get(i);
             if (inMasks != null || n.layer.producesMask()) {

@@ -386,6 +386,7 @@ public abstract class Network {
                     List<NDArray> xb = batch(train.featureList(), order, from, to, o.shuffle);
                     List<NDArray> yb = batch(train.labelList(), order, from, to, o.shuffle);
                     for (Parameter p : params) p.value().setGrad(null);
+                    activityPenalties = new ArrayList<>();
                     List<NDArray> out = forwardAll(cast(xb), true, fused);
                     NDArray total = null;
                     for (int i = 0; i < outs; i++) {
@@ -396,10 +397,12 @@ public abstract class Network {
                         if (!metrics.isEmpty()) correct[i] += countCorrect(i, out.get(i), yb.get(i));
                     }
                     NDArray reg = regularization(params);
+                    activityPenalties = null;
                     if (reg != null) total = Ops.add(total, reg);
                     double lv = total.getDouble();   // reported like Keras: data loss + regularisation penalty
                     total.backward();
                     optimizer.step(params);
+                    applyConstraints(params);
                     globalStep++;
                     lossSum += lv * (to - from);
                     seen += to - from;
@@ -449,16 +452,43 @@ public abstract class Network {
         if (!metrics.isEmpty()) for (int i = 0; i < outs; i++) logs.put(names.get(i) + "_accuracy", correct[i] / count);
     }
 
-    /** Sum of l2 * sum(w^2) over regularised parameters (a scalar), or null when none. */
+    /**
+     * Sum of the weight regularizers' penalties over trainable parameters plus the activity penalties recorded by the
+     * last forward pass (a scalar), or null when there are none.
+     */
     private NDArray regularization(List<Parameter> params) {
         NDArray r = null;
         for (Parameter p : params) {
-            if (p.l2 > 0 && p.trainable) {
-                NDArray t = Ops.mul(Ops.sum(Ops.square(p.value())), p.l2);
+            if (p.regularizer != null && p.trainable && (p.regularizer.l1 > 0 || p.regularizer.l2 > 0)) {
+                NDArray t = p.regularizer.penalty(p.value());
                 r = r == null ? t : Ops.add(r, t);
             }
         }
+        if (activityPenalties != null) for (NDArray t : activityPenalties) r = r == null ? t : Ops.add(r, t);
         return r;
+    }
+
+    /** Activity penalties of the current training or evaluation forward pass; null when not collecting. */
+    private List<NDArray> activityPenalties;
+
+    /**
+     * Called by subclasses' forward passes with each layer's output: records the layer's activity_regularizer
+     * penalty (Keras 3: regularizer(output), not divided by the batch size). {@code logits}: y is a softmax
+     * layer's logits (fused loss), so the penalty is taken on softmax(y), the layer's real output.
+     */
+    protected final NDArray recordActivity(Layer l, NDArray y, boolean logits) {
+        Regularizer r = l.activityRegularizer();
+        if (activityPenalties != null && r != null && (r.l1 > 0 || r.l2 > 0)) {
+            activityPenalties.add(r.penalty(logits ? Ops.softmax(y, -1) : y));
+        }
+        return y;
+    }
+
+    /** Keras applies each weight's constraint after the optimizer step: w = constraint(w). */
+    private static void applyConstraints(List<Parameter> params) {
+        try (Autograd.AutoCloseable0 g = Autograd.noGrad()) {
+            for (Parameter p : params) if (p.constraint != null && p.trainable) p.set(p.constraint.apply(p.value()));
+        }
     }
 
     private void checkData(String what, DataSet d, boolean checkFinite) {
@@ -559,11 +589,15 @@ public abstract class Network {
         double[] lossSum = new double[outs], correct = new double[outs];
         long[] lossCount = new long[outs];
         boolean[] fused = fusedOutputs();
+        double activitySum = 0;   // activity penalties, weighted by batch size as Keras's loss tracker does
         for (long from = 0; from < n; from += batchSize) {
             long to = Math.min(n, from + batchSize);
             try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
                 DataSet b = data.slice(from, to);
+                activityPenalties = new ArrayList<>();
                 List<NDArray> out = forwardAll(cast(b.featureList()), false, fused);
+                for (NDArray t : activityPenalties) activitySum += t.getDouble() * (to - from);
+                activityPenalties = null;
                 for (int i = 0; i < outs; i++) {
                     NDArray per = perSample(i, out.get(i), b.labelList().get(i), fused[i]);
                     lossSum[i] += Ops.sum(per).getDouble();
@@ -572,10 +606,11 @@ public abstract class Network {
                 }
             }
         }
-        double penalty = 0;
+        double penalty = activitySum / n;
+        activityPenalties = null;
         try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
             NDArray reg = regularization(parameters());
-            if (reg != null) penalty = reg.getDouble();
+            if (reg != null) penalty += reg.getDouble();
         }
         double total = penalty;
         double[] outLoss = new double[outs];

@@ -19,13 +19,12 @@ public final class PReLU extends Layer {
     public final Initializer alphaInitializer;
     /** 1-based shared axes (batch axis = 0), or null for none. */
     public final long[] sharedAxes;
-    public final double alphaL2;
     private Parameter alpha;
 
     public PReLU(Initializer alphaInitializer, long[] sharedAxes, double alphaL2) {
         this.alphaInitializer = alphaInitializer == null ? Initializer.ZEROS : alphaInitializer;
         this.sharedAxes = sharedAxes == null ? null : sharedAxes.clone();
-        this.alphaL2 = alphaL2;
+        if (alphaL2 != 0) setRegularizer("alpha", Regularizer.l2(alphaL2));
     }
 
     public PReLU() {
@@ -45,8 +44,7 @@ public final class PReLU extends Layer {
                 shared[i] = axes.get(i);
             }
         }
-        return new PReLU(Initializer.fromConfig(c.getOrDefault("alpha_initializer", "zeros")), shared,
-                Json.getDouble(c, "alpha_l2", 0.0));
+        return new PReLU(Initializer.fromConfig(c.getOrDefault("alpha_initializer", "zeros")), shared, 0.0);
     }
 
     @Override
@@ -56,9 +54,6 @@ public final class PReLU extends Layer {
 
     @Override
     protected long[] doBuild(long[] in, DType dtype, long seed) {
-        if (!(alphaL2 >= 0) || Double.isInfinite(alphaL2)) {
-            throw configError("alpha_l2 must be a finite float >= 0, received alpha_l2=" + alphaL2);
-        }
         long[] shape = in.clone();
         if (sharedAxes != null) {
             for (long a : sharedAxes) {
@@ -70,7 +65,6 @@ public final class PReLU extends Layer {
             }
         }
         alpha = addParam("alpha", alphaInitializer.create(dtype, shape, seed));
-        alpha.l2 = alphaL2;
         return in.clone();
     }
 
@@ -100,7 +94,6 @@ public final class PReLU extends Layer {
             for (long a : sharedAxes) axes.add(a);
         }
         c.put("shared_axes", axes);
-        c.put("alpha_l2", alphaL2);
         return c;
     }
 }

@@ -13,8 +13,10 @@ public final class Parameter {
     public boolean trainable = true;
     /** True for non-trainable state updated by the layer itself (never by the optimizer). */
     public final boolean state;
-    /** L2 factor added to the loss as l2 * sum(value^2) (Keras's {@code regularizers.l2}); 0 = none. */
-    public double l2;
+    /** Penalty added to the training loss (Keras's {@code kernel_regularizer} etc.), or null. */
+    public Regularizer regularizer;
+    /** Projection applied after each optimizer step (Keras's {@code kernel_constraint} etc.), or null. */
+    public Constraint constraint;
 
     public Parameter(String name, NDArray value) {
         this(name, value, false);

@@ -145,6 +145,73 @@ public final class Sequential extends Network {
             return add(new Flatten());
         }
 
+        /** Conv1D, stride 1, "valid" padding unless {@code samePadding}, channels-last, Glorot kernel, zero bias. */
+        public Builder conv1d(long filters, long kernelSize, Activation activation, boolean samePadding) {
+            return add(new Conv(1, filters, new long[] {kernelSize}, new long[] {1}, new long[] {1},
+                    samePadding ? "same" : "valid", "channels_last", 1, activation, true, Initializer.GLOROT_UNIFORM,
+                    Initializer.ZEROS));
+        }
+
+        public Builder maxPooling1d(long poolSize) {
+            return add(new Pooling(true, 1, new long[] {poolSize}, null, "valid", "channels_last"));
+        }
+
+        public Builder averagePooling2d(long poolSize) {
+            return add(new Pooling(false, 2, new long[] {poolSize, poolSize}, null, "valid", "channels_last"));
+        }
+
+        public Builder globalAveragePooling1d() {
+            return add(new GlobalPooling(false, 1, "channels_last", false));
+        }
+
+        public Builder globalAveragePooling2d() {
+            return add(new GlobalPooling(false, 2, "channels_last", false));
+        }
+
+        public Builder globalMaxPooling2d() {
+            return add(new GlobalPooling(true, 2, "channels_last", false));
+        }
+
+        /** Keras's defaults: axis -1, momentum 0.99, epsilon 1e-3, center and scale. */
+        public Builder batchNormalization() {
+            return add(new BatchNormalization());
+        }
+
+        /** Keras's defaults: axis -1, epsilon 1e-3, center and scale. */
+        public Builder layerNormalization() {
+            return add(new LayerNormalization());
+        }
+
+        /** Embedding of integer ids in [0, inputDim) as vectors of outputDim (Keras's uniform(-0.05, 0.05) init). */
+        public Builder embedding(long inputDim, long outputDim) {
+            return add(new Embedding(inputDim, outputDim, Initializer.RANDOM_UNIFORM, false));
+        }
+
+        /** LSTM with Keras's defaults (tanh, sigmoid gates); the last step's output unless {@code returnSequences}. */
+        public Builder lstm(long units, boolean returnSequences) {
+            return recurrent("LSTM", units, returnSequences);
+        }
+
+        /** GRU with Keras 3's defaults (reset_after=True). */
+        public Builder gru(long units, boolean returnSequences) {
+            return recurrent("GRU", units, returnSequences);
+        }
+
+        public Builder simpleRnn(long units, boolean returnSequences) {
+            return recurrent("SimpleRNN", units, returnSequences);
+        }
+
+        private Builder recurrent(String type, long units, boolean returnSequences) {
+            Map<String, Object> c = new HashMap<>();
+            c.put("units", units);
+            c.put("return_sequences", returnSequences);
+            return add(Layers.fromConfig(type, c));
+        }
+
+        public Builder reshape(long... targetShape) {
+            return add(new Reshape(targetShape));
+        }
+
         public Builder add(Layer layer) {
             layers.add(layer);
             return this;
@@ -225,9 +292,9 @@ public final class Sequential extends Network {
                     mask == null ? null : List.of(mask), Map.of());
             NDArray in = h;
             if (i == n - 1 && stopBeforeSoftmax && endsWithSoftmax(0)) {
-                h = l instanceof Dense ? ((Dense) l).preActivation(h) : h;
+                h = recordActivity(l, l instanceof Dense ? ((Dense) l).preActivation(h) : h, true);
             } else {
-                h = l.forward(h, ctx);
+                h = recordActivity(l, l.forward(h, ctx), false);
             }
             if (mask != null || l.producesMask()) {
                 try (Autograd.AutoCloseable0 ng = Autograd.noGrad()) {

@@ -10,10 +10,14 @@ import org.pydl.nd.NDArray;
 import org.pydl.ops.Ops;
 
 /**
- * ZeroPadding1D/2D/3D, Cropping1D/2D/3D and UpSampling1D/2D/3D (nearest) on channels-last (or channels_first)
- * inputs: zeros added or rows removed at both ends of each spatial axis, or each element repeated {@code size}
- * times. One class serves the nine Keras classes; composed from {@link Ops#pad}, {@link Ops#slice} and
- * {@link Ops#broadcastTo}, so gradients come from autodiff.
+ * ZeroPadding1D/2D/3D, Cropping1D/2D/3D and UpSampling1D/2D/3D on channels-last (or channels_first) inputs: zeros
+ * added or rows removed at both ends of each spatial axis, or each element repeated {@code size} times (nearest).
+ * UpSampling2D also takes {@code interpolation="bilinear"}: Keras 3 resizes with {@code ops.image.resize}
+ * (antialias off), i.e. half-pixel centres: output index o reads input coordinate max(0, (o + 0.5) / size - 0.5),
+ * linearly between its two neighbours (the last row repeated at the edge), as TensorFlow's bilinear resize and
+ * PyTorch's {@code interpolate(mode="bilinear", align_corners=False)}. One class serves the nine Keras classes;
+ * composed from {@link Ops#pad}, {@link Ops#slice}, {@link Ops#broadcastTo} and {@link Ops#take}, so gradients come
+ * from autodiff.
  */
 public final class SpatialResize extends Layer {
     public enum Kind { ZERO_PADDING, CROPPING, UP_SAMPLING }
@@ -23,12 +27,19 @@ public final class SpatialResize extends Layer {
     /** [rank][2] before/after amounts (padding, cropping), or [rank][1] repeat factors (up-sampling). */
     public final long[][] amounts;
     public final String dataFormat;
+    /** "nearest", or "bilinear" (UpSampling2D only). */
+    public final String interpolation;
 
     public SpatialResize(Kind kind, int rank, long[][] amounts, String dataFormat) {
+        this(kind, rank, amounts, dataFormat, "nearest");
+    }
+
+    public SpatialResize(Kind kind, int rank, long[][] amounts, String dataFormat, String interpolation) {
         this.kind = kind;
         this.rank = rank;
         this.amounts = amounts;
         this.dataFormat = dataFormat;
+        this.interpolation = interpolation;
     }
 
     private static final String[] NAMES = {"ZeroPadding", "Cropping", "UpSampling"};
@@ -56,7 +67,8 @@ public final class SpatialResize extends Layer {
                 a[i] = new long[] {((Number) pair.get(0)).longValue(), ((Number) pair.get(1)).longValue()};
             }
         }
-        return new SpatialResize(kind, rank, a, Spatial.dataFormat(c));
+        return new SpatialResize(kind, rank, a, Spatial.dataFormat(c),
+                kind == Kind.UP_SAMPLING ? Json.getString(c, "interpolation", "nearest") : "nearest");
     }
 
     @Override
@@ -72,6 +84,12 @@ public final class SpatialResize extends Layer {
     protected long[] doBuild(long[] in, DType dtype, long seed) {
         if (in.length != rank + 1) {
             throw configError("expects inputs of rank " + (rank + 2) + ", received input shape " + batchShape(in));
+        }
+        if (!interpolation.equals("nearest") && !(interpolation.equals("bilinear") && kind == Kind.UP_SAMPLING
+                && rank == 2)) {
+            throw configError("interpolation must be " + (kind == Kind.UP_SAMPLING && rank == 2
+                    ? "\"nearest\" or \"bilinear\"" : "\"nearest\"") + ", received interpolation=\""
+                    + interpolation + "\"");
         }
         long[] out = in.clone();
         for (int i = 0; i < rank; i++) {
@@ -117,6 +135,11 @@ public final class SpatialResize extends Layer {
                 return Ops.contiguous(y);
             }
             default: {
+                if (interpolation.equals("bilinear")) {
+                    NDArray y = x;
+                    for (int i = 0; i < rank; i++) y = bilinear(y, 1 + firstSpatial() + i, amounts[i][0]);
+                    return y;
+                }
                 // nearest: insert a length-size axis after each spatial axis, broadcast, merge
                 NDArray y = x;
                 for (int i = 0; i < rank; i++) {
@@ -137,6 +160,38 @@ public final class SpatialResize extends Layer {
         }
     }
 
+    /**
+     * Linear interpolation along {@code axis} by an integer factor with half-pixel centres: output o reads
+     * src = max(0, (o + 0.5) / factor - 0.5), i.e. (1 - t) * x[floor(src)] + t * x[min(floor(src) + 1, n - 1)]
+     * with t = src - floor(src). The axis is moved first and the rows gathered with {@link Ops#take}.
+     */
+    static NDArray bilinear(NDArray x, int axis, long factor) {
+        if (factor == 1) return x;
+        long n = x.shape(axis), m = n * factor;
+        int[] i0 = new int[(int) m], i1 = new int[(int) m];
+        double[] t = new double[(int) m], s = new double[(int) m];
+        for (int o = 0; o < m; o++) {
+            double src = Math.max(0.0, (o + 0.5) / factor - 0.5);
+            int lo = (int) Math.floor(src);
+            i0[o] = (int) Math.min(lo, n - 1);
+            i1[o] = (int) Math.min(lo + 1, n - 1);
+            t[o] = src - lo;
+            s[o] = 1.0 - t[o];
+        }
+        int r = x.rank();
+        int[] perm = new int[r], inv = new int[r];
+        perm[0] = axis;
+        for (int i = 0, j = 1; i < r; i++) if (i != axis) perm[j++] = i;
+        for (int i = 0; i < r; i++) inv[perm[i]] = i;
+        NDArray table = Ops.reshape(Ops.transpose(x, perm), n, -1);
+        NDArray lo = Ops.take(table, NDArray.of(i0, m)), hi = Ops.take(table, NDArray.of(i1, m));
+        NDArray ws = NDArray.of(s, m, 1).cast(x.dtype()), wt = NDArray.of(t, m, 1).cast(x.dtype());
+        NDArray mixed = Ops.add(Ops.mul(lo, ws), Ops.mul(hi, wt));
+        long[] moved = new long[r];
+        for (int i = 0; i < r; i++) moved[i] = i == 0 ? m : x.shape(perm[i]);
+        return Ops.contiguous(Ops.transpose(Ops.reshape(mixed, moved), inv));
+    }
+
     @Override
     protected Map<String, Object> layerConfig() {
         Map<String, Object> c = new LinkedHashMap<>();
@@ -144,7 +199,7 @@ public final class SpatialResize extends Layer {
         for (int i = 0; i < rank; i++) v[i] = kind == Kind.UP_SAMPLING ? (Object) amounts[i][0] : amounts[i];
         c.put(KEYS[kind.ordinal()], Arrays.asList(v));
         c.put("data_format", dataFormat);
-        if (kind == Kind.UP_SAMPLING) c.put("interpolation", "nearest");
+        if (kind == Kind.UP_SAMPLING) c.put("interpolation", interpolation);
         return c;
     }
 }

@@ -122,7 +122,7 @@ class SequentialTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> Sequential.builder().input(4).add(new Dense(3, Activation.RELU, true, Initializer.GLOROT_UNIFORM,
                         Initializer.ZEROS, -1, 0)).build());
-        assertTrue(e.getMessage().contains("'dense'") && e.getMessage().contains("l2"), e.getMessage());
+        assertTrue(e.getMessage().contains("l2=-1.0"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Activation.of("nope"));
     }
 
