@@ -212,3 +212,28 @@ def test_bad_attention_call_arguments():
     with pytest.raises(ValueError, match=r"Masking layer .*rank >= 3"):
         x = layers.Input((5,))
         pydl.Model(x, layers.Masking()(x))
+
+
+def test_loss_of_a_masked_sequence_output_averages_unmasked_steps():
+    """Keras 3: the output's mask weights the loss; the mean is over the steps the mask keeps (here vs NumPy)."""
+    ids_in = layers.Input((5,))
+    emb, dense = layers.Embedding(9, 4, mask_zero=True), layers.Dense(3, activation="softmax")
+    m = pydl.Model(ids_in, dense(emb(ids_in)), dtype="float64")
+    m.compile("sgd", "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    ids = _ids(rng, 6, 5, 9, [0, 2, 4, 0, 3, 1])
+    y = rng.integers(0, 3, (6, 5)).astype(np.int32)
+    p = m.predict(ids)
+    per = -np.log(np.take_along_axis(p, y[..., None], -1))[..., 0]
+    keep = ids != 0
+    np.testing.assert_allclose(m.evaluate(ids, y), (per * keep).sum() / keep.sum(), rtol=1e-12)
+    # the padded steps' labels do not matter for training either
+    y2 = np.where(keep, y, (y + 1) % 3).astype(np.int32)
+    w0 = m.get_weights()
+    h1 = m.fit(ids, y, epochs=2, batch_size=3, shuffle=False, verbose=0).history["loss"]
+    w1 = m.get_weights()
+    m.set_weights(w0)
+    h2 = m.fit(ids, y2, epochs=2, batch_size=3, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(h1, h2, rtol=1e-12)
+    for a, b in zip(w1, m.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

@@ -242,9 +242,18 @@ public final class Model extends Network {
 
     @Override
     protected List<NDArray> forwardAll(List<NDArray> xs, boolean training, boolean[] logits) {
-        NDArray[] values = run(xs, training, logits);
+        return forwardAll(xs, training, logits, null);
+    }
+
+    @Override
+    protected List<NDArray> forwardAll(List<NDArray> xs, boolean training, boolean[] logits, NDArray[] outMasks) {
+        NDArray[] masks = outMasks == null ? null : new NDArray[tensorShapes.size()];
+        NDArray[] values = run(xs, training, logits, masks);
         List<NDArray> r = new ArrayList<>(outputs.length);
-        for (int o : outputs) r.add(values[o]);
+        for (int i = 0; i < outputs.length; i++) {
+            r.add(values[outputs[i]]);
+            if (outMasks != null) outMasks[i] = masks[outputs[i]];
+        }
         return r;
     }
 
@@ -252,10 +261,10 @@ public final class Model extends Network {
      * Runs every node; returns the value of every tensor. Masks are tracked only once some layer creates one, so a
      * graph without masks pays nothing for them.
      */
-    private NDArray[] run(List<NDArray> xs, boolean training, boolean[] logits) {
+    private NDArray[] run(List<NDArray> xs, boolean training, boolean[] logits, NDArray[] maskStore) {
         int nIn = inputShapes.size();
         NDArray[] values = new NDArray[tensorShapes.size()];
-        NDArray[] masks = null;
+        NDArray[] masks = null;   // becomes maskStore (or a new array) when the first mask appears
         for (int i = 0; i < nIn; i++) values[i] = xs.get(i);
         for (int k = 0; k < nodes.size(); k++) {
             Node n = nodes.get(k);
@@ -291,7 +300,7 @@ public final class Model extends Network {
                 }
                 for (int i = 0; i < n.count && om != null && i < om.size(); i++) {
                     if (om.get(i) == null) continue;
-                    if (masks == null) masks = new NDArray[values.length];
+                    if (masks == null) masks = maskStore != null ? maskStore : new NDArray[values.length];
                     masks[n.first + i] = om.get(i);
                 }
             }
@@ -307,7 +316,7 @@ public final class Model extends Network {
         try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
             List<NDArray> in = new ArrayList<>();
             for (int i = 0; i < nIn; i++) in.add(castInput(xs.get(i)));
-            NDArray[] values = run(in, false, new boolean[outputs.length]);
+            NDArray[] values = run(in, false, new boolean[outputs.length], null);
             for (int t = nIn; t < values.length; t++) out.put(tensorName(t), values[t]);
             for (Map.Entry<String, NDArray> e : out.entrySet()) e.setValue(MemoryScope.detach(e.getValue().contiguous()));
         }

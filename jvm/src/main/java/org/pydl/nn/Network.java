@@ -62,6 +62,27 @@ public abstract class Network {
      */
     protected abstract List<NDArray> forwardAll(List<NDArray> xs, boolean training, boolean[] logits);
 
+    /**
+     * {@link #forwardAll}, also storing output i's Keras mask (or null) in {@code outMasks[i]}: losses of masked
+     * outputs average over the unmasked steps only (Keras 3).
+     */
+    protected List<NDArray> forwardAll(List<NDArray> xs, boolean training, boolean[] logits, NDArray[] outMasks) {
+        return forwardAll(xs, training, logits);
+    }
+
+    /**
+     * Keras 3's masked loss: the mean of the per-step losses over the steps the mask keeps ([batch, time] mask,
+     * per-sample losses [batch, time, ...]); {@code {sum, count}} for accumulation.
+     */
+    static NDArray[] maskedLoss(NDArray per, NDArray mask) {
+        if (mask == null || per.rank() < 2 || per.shape(0) != mask.shape(0) || per.shape(1) != mask.shape(1)) {
+            return new NDArray[] {Ops.sum(per), NDArray.scalar(per.size(), per.dtype())};
+        }
+        NDArray m = Masks.expand(mask, per.rank());
+        double extra = (double) per.size() / (per.shape(0) * per.shape(1));
+        return new NDArray[] {Ops.sum(Ops.mul(per, m)), Ops.mul(Ops.sum(mask), extra)};
+    }
+
     protected abstract boolean endsWithSoftmax(int output);
 
     /**
@@ -387,10 +408,18 @@ public abstract class Network {
                     List<NDArray> yb = batch(train.labelList(), order, from, to, o.shuffle);
                     for (Parameter p : params) p.value().setGrad(null);
                     activityPenalties = new ArrayList<>();
-                    List<NDArray> out = forwardAll(cast(xb), true, fused);
+                    NDArray[] outMasks = new NDArray[outs];
+                    List<NDArray> out = forwardAll(cast(xb), true, fused, outMasks);
                     NDArray total = null;
                     for (int i = 0; i < outs; i++) {
-                        NDArray mean = Ops.mean(perSample(i, out.get(i), yb.get(i), fused[i]));
+                        NDArray per = perSample(i, out.get(i), yb.get(i), fused[i]);
+                        NDArray mean;
+                        if (outMasks[i] == null) {
+                            mean = Ops.mean(per);
+                        } else {
+                            NDArray[] sc = maskedLoss(per, outMasks[i]);
+                            mean = Ops.div(sc[0], Ops.add(sc[1], 1e-7));   // Keras: sum / (valid + epsilon)
+                        }
                         outLossSum[i] += mean.getDouble() * (to - from);
                         NDArray term = lossWeights == null || lossWeights[i] == 1.0 ? mean : Ops.mul(mean, lossWeights[i]);
                         total = total == null ? term : Ops.add(total, term);
@@ -595,13 +624,16 @@ public abstract class Network {
             try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
                 DataSet b = data.slice(from, to);
                 activityPenalties = new ArrayList<>();
-                List<NDArray> out = forwardAll(cast(b.featureList()), false, fused);
+                NDArray[] outMasks = new NDArray[outs];
+                List<NDArray> out = forwardAll(cast(b.featureList()), false, fused, outMasks);
                 for (NDArray t : activityPenalties) activitySum += t.getDouble() * (to - from);
                 activityPenalties = null;
                 for (int i = 0; i < outs; i++) {
                     NDArray per = perSample(i, out.get(i), b.labelList().get(i), fused[i]);
-                    lossSum[i] += Ops.sum(per).getDouble();
-                    lossCount[i] += per.size();   // per-sample losses may keep time/space axes: average over all
+                    // per-sample losses may keep time/space axes: average over all (the unmasked ones)
+                    NDArray[] sc = maskedLoss(per, outMasks[i]);
+                    lossSum[i] += sc[0].getDouble();
+                    lossCount[i] += Math.round(sc[1].getDouble());
                     if (!metrics.isEmpty()) correct[i] += countCorrect(i, out.get(i), b.labelList().get(i));
                 }
             }

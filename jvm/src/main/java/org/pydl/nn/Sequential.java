@@ -273,16 +273,23 @@ public final class Sequential extends Network {
         return List.of(forward(xs.get(0), training, logits[0]));
     }
 
+    @Override
+    protected List<NDArray> forwardAll(List<NDArray> xs, boolean training, boolean[] logits, NDArray[] outMasks) {
+        return List.of(forward(xs.get(0), training, logits[0], null, outMasks));
+    }
+
     /** Forward pass through all layers; with {@code stopBeforeSoftmax}, a final softmax Dense returns its logits. */
     private NDArray forward(NDArray x, boolean training, boolean stopBeforeSoftmax) {
-        return forward(x, training, stopBeforeSoftmax, null);
+        return forward(x, training, stopBeforeSoftmax, null, null);
     }
 
     /**
      * The forward pass; a Keras mask created by a layer (Embedding with mask_zero, Masking) flows down the stack
-     * through {@link Layer#computeMasks}. With {@code each} every layer's output is also collected.
+     * through {@link Layer#computeMasks}. With {@code each} every layer's output is also collected; with
+     * {@code maskOut} the output's mask is stored in maskOut[0].
      */
-    private NDArray forward(NDArray x, boolean training, boolean stopBeforeSoftmax, List<NDArray> each) {
+    private NDArray forward(NDArray x, boolean training, boolean stopBeforeSoftmax, List<NDArray> each,
+                            NDArray[] maskOut) {
         NDArray h = x;
         NDArray mask = null;
         int n = layers.size();
@@ -303,6 +310,7 @@ public final class Sequential extends Network {
             }
             if (each != null) each.add(h);
         }
+        if (maskOut != null) maskOut[0] = mask;
         return h;
     }
 
@@ -312,7 +320,7 @@ public final class Sequential extends Network {
         Map<String, NDArray> out = new LinkedHashMap<>();
         try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
             List<NDArray> each = new ArrayList<>();
-            forward(castInput(xs.get(0)), false, false, each);
+            forward(castInput(xs.get(0)), false, false, each, null);
             for (int i = 0; i < layers.size(); i++) out.put(layers.get(i).name(), MemoryScope.detach(each.get(i).contiguous()));
         }
         return out;
