@@ -164,12 +164,25 @@ class _Store:
     def __init__(self, root, label):
         self.root, self.label = root, label
 
+    @staticmethod
+    def _child(g, name):
+        """The group of layer ``name`` under ``g/layers``: groups are keyed by class-derived names ("conv2d_1"),
+        the layer's own name is the ``name`` attribute of its ``vars`` group."""
+        if "layers" not in g:
+            return None
+        layers = g["layers"]
+        for key in layers.keys():
+            sub = layers[key]
+            if hasattr(sub, "keys") and "vars" in sub and _attr_str(sub["vars"].attrs.get("name", "")) == name:
+                return sub
+        return layers[name] if name in layers else None
+
     def group(self, path):
         g = self.root
         for name in path:
-            if "layers" not in g or name not in g["layers"]:
+            g = self._child(g, name)
+            if g is None:
                 return None
-            g = g["layers"][name]
         return g
 
     def arrays(self, path):
@@ -217,7 +230,7 @@ class _LegacyStore:
 # ---- config translation --------------------------------------------------------------------------------------------
 _DROP = {"name", "trainable", "dtype", "seed", "build_config", "batch_input_shape", "batch_shape", "input_shape",
          "shared_object_id", "module", "registered_name", "autocast", "unroll", "implementation", "input_length",
-         "compile_config"}
+         "compile_config", "zero_output_for_mask"}
 # options that only matter for training or performance, ignored with a warning when pydl lacks them
 _TRAINING_ONLY = ("_constraint", "activity_regularizer", "recurrent_dropout")
 # options pydl may lack: accepted when they have this (Keras default) value
@@ -390,6 +403,10 @@ def _translate_layer(cls, cfg, ctx, inner=False):
             if key not in sig:
                 continue
         v = _norm(v)
+        if key not in sig and key in _DEFAULTS and _as_default(v) == _DEFAULTS[key]:
+            continue
+        if key == "axis" and isinstance(v, tuple) and len(v) == 1 and cls != "Normalization":
+            v = v[0]                                # Keras 2 writes axis=[3]
         if key in sig and key not in ("self", "input_shape") or var_kw and key not in ("input_shape",):
             kw[key] = list(v) if isinstance(v, tuple) and key in ("target_shape", "dims") else v
             continue
@@ -570,6 +587,21 @@ def _build_functional(mcfg, ctx, overrides, name):
                 entries.append((lname, cls, obj, None))
         for k, node in enumerate(lc.get("inbound_nodes", [])):
             pending.append((lname, cls, k, node))
+    # a nested model's node indices may count its own first node (Keras skips it when saving, or not: Keras 2
+    # numbers them from 1): detect the offset from the references themselves
+    offset = {}
+    counts = {lc.get("name") or lc.get("config", {}).get("name"): len(lc.get("inbound_nodes", []))
+              for lc in layer_cfgs if lc["class_name"] in _MODELS}
+    refs = [h for lc in layer_cfgs for node in lc.get("inbound_nodes", []) for h in _refs(list(_node_call(node, keras2)),
+                                                                                        keras2)]
+    refs += [tuple(r) for r in outputs_ref]
+    for h in refs:
+        if h[0] in counts and int(h[1]) >= counts[h[0]]:
+            offset[h[0]] = 1
+
+    def key(h):
+        return (h[0], int(h[1]) - offset.get(h[0], 0), int(h[2]))
+
     for ref in inputs_ref:
         t = tensors.get((ref[0], 0, 0))
         if t is None and not ctx.problems:
@@ -584,12 +616,12 @@ def _build_functional(mcfg, ctx, overrides, name):
         for lname, cls, k, node in pending:
             args, kwargs = _node_call(node, keras2)
             needed = _refs(args, keras2) + _refs(kwargs, keras2)
-            if not all(tuple(h) in tensors for h in needed):
+            if not all(key(h) in tensors for h in needed):
                 rest.append((lname, cls, k, node))
                 continue
             progress = True
-            a = _map_refs(args, lambda h: tensors[tuple(h)], keras2)
-            kw = _map_refs(kwargs, lambda h: tensors[tuple(h)], keras2)
+            a = _map_refs(args, lambda h: tensors[key(h)], keras2)
+            kw = _map_refs(kwargs, lambda h: tensors[key(h)], keras2)
             training = kw.pop("training", None)
             if training:
                 ctx.warn(lname, cls, "called with training=True in Keras; pydl runs it in inference mode in predict")
@@ -614,7 +646,7 @@ def _build_functional(mcfg, ctx, overrides, name):
             break
     outputs = []
     for ref in outputs_ref:
-        t = tensors.get((ref[0], int(ref[1]), int(ref[2])))
+        t = tensors.get(key(ref))
         if t is None and not ctx.problems:
             ctx.problem(ref[0], "?", "listed as a model output but never computed")
         outputs.append(t)
