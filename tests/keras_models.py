@@ -193,6 +193,10 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
         probes = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
         probe = keras.Model(model.inputs, [l.output for l in probes])
         acts = {l.name: np.asarray(a) for l, a in zip(probes, probe(feed, training=False))}
+    elif name in APPLICATIONS:      # the features before the classifier (the softmax output of a random net is ~flat)
+        last = model.layers[-1]
+        probe = keras.Model(model.inputs, last.input)
+        acts = {model.layers[-2].name: np.asarray(probe(feed, training=False))}
     return {"paths": paths, "inputs": xs, "outputs": outs, "activations": acts, "model": model}
 
 

@@ -109,14 +109,18 @@ def test_structure_shared_and_nested(kdir):
     assert {l.class_name for l in n.layers} >= {"Model", "Sequential"}
 
 
-APPS = {"MobileNetV2": None, "ResNet50": None, "VGG16": None, "DenseNet121": None, "EfficientNetB0": None}
+APPS = {"MobileNetV2": None, "ResNet50": None, "VGG16": None, "DenseNet121": None, "EfficientNetB0": "pydl's Multiply does not broadcast (Keras 3 merge layers do): squeeze-excite multiplies "
+                          "(None, 32, 32, 32) by (None, 1, 1, 32) in block1a_se_excite"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(a, marks=pytest.mark.xfail(strict=True, reason=r)) if r else a
                                   for a, r in APPS.items()])
 def test_applications(name, kdir):
     g = fixture_model(name, kdir, formats=("keras",))
-    _compare(_load(g, "keras"), g)
+    m = _load(g, "keras")
+    _compare(m, g)
+    (lname, theirs), = g["activations"].items()
+    np.testing.assert_allclose(m.activations(g["inputs"][0])[lname], theirs, **TOL, err_msg=f"layer {lname}")
 
 
 # ---- Keras 2 (tf_keras) files ----------------------------------------------------------------------------------------
@@ -356,3 +360,16 @@ def test_read_from_memory_only(kdir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ki.load(g["paths"]["keras"])
     assert os.listdir(tmp_path) == []
+
+
+def test_preprocessing_layers_round_trip(kdir, tmp_path):
+    """Rescaling / Normalization (adapted statistics as weights, fixed ones in the config) survive a pydl file."""
+    g = fixture_model("preprocessing", kdir)
+    m = _load(g, "keras")
+    p = str(tmp_path / "pre.pydl")
+    m.save(p)
+    again = pydl.load(p)
+    assert [l.class_name for l in again.layers][:3] == ["Rescaling", "Normalization", "Normalization"]
+    np.testing.assert_allclose(again.predict(g["inputs"][0]), g["outputs"][0], **TOL)
+    with pytest.raises(ValueError, match="both must be set"):
+        pydl.layers.Normalization(mean=[1.0])

@@ -402,6 +402,10 @@ def _translate_layer(cls, cfg, ctx, inner=False):
                 continue
             if key not in sig:
                 continue
+        if key == "noise_shape" and v is not None and key not in sig:
+            ctx.warn(lname, cls, f"noise_shape={v!r} is ignored: inference is exact, but fit drops elements "
+                     "independently (pydl's Dropout has no noise_shape)")
+            continue
         v = _norm(v)
         if key not in sig and key in _DEFAULTS and _as_default(v) == _DEFAULTS[key]:
             continue
