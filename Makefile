@@ -17,6 +17,7 @@ install: system-deps
 install-test: system-deps
 	@test -f $(JUNIT_JAR) || { echo "installing JUnit 5 (Debian junit5) ..."; apt-get update -qq && apt-get install -y -qq junit5; }
 	$(PIP) install --quiet ".[test]"
+	$(PIP) install --quiet --no-deps tf-keras==2.21.0
 
 demo: install
 	$(PYTHON) -m pydl demo

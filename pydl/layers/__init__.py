@@ -15,4 +15,5 @@ from .attention import *  # noqa: F401,F403
 from .convolution import *  # noqa: F401,F403
 from .merging import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .preprocessing import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403

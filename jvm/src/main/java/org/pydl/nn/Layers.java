@@ -22,6 +22,7 @@ public final class Layers {
         NormalizationLayers.register();
         RecurrentLayers.register();
         AttentionLayers.register();
+        PreprocessingLayers.register();
     }
 
     private Layers() {}

@@ -1,0 +1,925 @@
+"""Keras model import: Keras 3 ``.keras`` files, full-model HDF5 ``.h5`` files written by Keras 3 (legacy format)
+or Keras 2 / tf.keras, and architecture JSON + weights (``.weights.h5`` or legacy ``.h5``) pairs.
+
+    >>> from pydl.importers import keras
+    >>> model = keras.load("model.keras")          # a pydl.Sequential or pydl.Model with Keras's weights
+    >>> model.predict(x)                            # same numbers as Keras
+    >>> model.save("model.pydl")                    # loads from Java with org.pydl.io.ModelFile.loadNetwork
+
+How it works: the Keras config (JSON) is translated layer by layer into pydl's layers (same class names, config
+keys and weight layouts); functional graphs are rebuilt by calling the pydl layers on pydl tensors in the order
+Keras recorded (shared layers, several inputs/outputs, nested models, call arguments such as
+``return_attention_scores``); the weights are read with h5py and set layer by layer, with their shapes checked
+before any data is read. Every unsupported layer or option of the whole model is collected and reported in one
+:class:`KerasImportError`. Loading never runs code from the file: no pickle, no ``eval``, no ``Lambda``
+(register a replacement with :func:`register`).
+"""
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import math
+import os
+import warnings
+import zipfile
+
+import numpy as np
+
+__all__ = ["load", "register", "unregister", "KerasImportError"]
+
+_MAX_MEMBER = 8 << 30          # largest zip member read (bytes): a bigger claim is refused before reading
+_MAX_SIZE = 1 << 31            # any size-like integer of a layer config above this is refused (absurd sizes)
+_MAX_PARAMS = 4 << 30          # total weights a config may declare (estimated before building)
+
+
+class KerasImportError(ValueError):
+    """A Keras file pydl cannot import; the message lists every problem found (layer names included)."""
+
+
+_CUSTOM: dict = {}
+
+
+def register(name: str, fn) -> None:
+    """Registers a replacement for a Keras layer class (or for one layer, by its name; a layer name wins over a
+    class name): ``fn(config) -> pydl layer``, called with the layer's Keras config dict. This is how a ``Lambda``
+    or a custom layer is imported: pydl never runs code stored in a file.
+
+        >>> from pydl import layers
+        >>> keras.register("Lambda", lambda cfg: layers.Activation("relu", name=cfg["name"]))
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"register: name must be a non-empty str. Received: name={name!r}")
+    if not callable(fn):
+        raise TypeError(f"register: fn must be callable (config dict -> pydl layer). Received: {fn!r}")
+    _CUSTOM[name] = fn
+
+
+def unregister(name: str) -> None:
+    _CUSTOM.pop(name, None)
+
+
+# ---- reading files -------------------------------------------------------------------------------------------------
+def _h5py():
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py is in the test extra
+        raise ImportError("pydl.importers.keras needs h5py to read Keras weights: pip install h5py") from None
+    return h5py
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_H5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _kind(path):
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(_ZIP_MAGIC):
+        return "zip"
+    if head == _H5_MAGIC:
+        return "h5"
+    if head.lstrip()[:1] == b"{":
+        return "json"
+    return None
+
+
+def _safe_member(name):
+    parts = name.replace("\\", "/").split("/")
+    return not (name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"))
+
+
+def _read_zip(path):
+    """config, metadata and an in-memory h5py file of a ``.keras`` zip; nothing is extracted to disk."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise KerasImportError(f"{path!r} is not a readable .keras file (a zip archive): {e}") from None
+    with zf:
+        names = zf.namelist()
+        bad = [n for n in names if not _safe_member(n)]
+        if bad:
+            raise KerasImportError(f"{path!r}: refusing a .keras archive with unsafe entry names {bad} (absolute "
+                                   "paths or '..' components)")
+        for need in ("config.json", "model.weights.h5"):
+            if need not in names:
+                raise KerasImportError(f"{path!r}: the .keras archive has no {need!r} (entries: {names})")
+
+        def read(n):
+            info = zf.getinfo(n)
+            if info.file_size > _MAX_MEMBER:
+                raise KerasImportError(f"{path!r}: entry {n!r} declares {info.file_size} bytes; refusing more than "
+                                       f"{_MAX_MEMBER}")
+            try:
+                return zf.read(n)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib_error()) as e:
+                raise KerasImportError(f"{path!r}: entry {n!r} is damaged: {e}") from None
+
+        try:
+            config = json.loads(read("config.json"))
+        except ValueError as e:
+            raise KerasImportError(f"{path!r}: config.json is not valid JSON: {e}") from None
+        metadata = {}
+        if "metadata.json" in names:
+            try:
+                metadata = json.loads(read("metadata.json"))
+            except ValueError:
+                metadata = {}
+        weights = read("model.weights.h5")
+    try:
+        h5 = _h5py().File(io.BytesIO(weights), "r")
+    except OSError as e:
+        raise KerasImportError(f"{path!r}: model.weights.h5 is not a readable HDF5 file: {e}") from None
+    return config, metadata, h5
+
+
+def zlib_error():
+    import zlib
+
+    return zlib.error
+
+
+def _open_h5(path):
+    try:
+        return _h5py().File(path, "r")
+    except OSError as e:
+        raise KerasImportError(f"{path!r} is not a readable HDF5 file: {e}") from None
+
+
+def _attr_str(v):
+    if isinstance(v, bytes):
+        return v.decode("utf-8")
+    return str(v)
+
+
+class _Store:
+    """Weights of a Keras 3 weights file (``model.weights.h5`` / ``.weights.h5``): ``layers/<name>/vars/<i>``,
+    sub-layers as child groups (``cell``, ``forward_layer``, ``query_dense``, ...), nested models under
+    ``layers/<name>/layers/<inner>``."""
+
+    hierarchical = True
+    _FIRST = ("cell", "forward_layer", "backward_layer", "query_dense", "key_dense", "value_dense", "output_dense",
+              "layer")
+
+    def __init__(self, root, label):
+        self.root, self.label = root, label
+
+    @staticmethod
+    def _child(g, name):
+        """The group of layer ``name`` under ``g/layers``: groups are keyed by class-derived names ("conv2d_1"),
+        the layer's own name is the ``name`` attribute of its ``vars`` group."""
+        if "layers" not in g:
+            return None
+        layers = g["layers"]
+        for key in layers.keys():
+            sub = layers[key]
+            if hasattr(sub, "keys") and "vars" in sub and _attr_str(sub["vars"].attrs.get("name", "")) == name:
+                return sub
+        return layers[name] if name in layers else None
+
+    def group(self, path):
+        g = self.root
+        for name in path:
+            g = self._child(g, name)
+            if g is None:
+                return None
+        return g
+
+    def arrays(self, path):
+        g = self.group(path)
+        if g is None:
+            return None
+        out = []
+
+        def walk(g):
+            if "vars" in g:
+                v = g["vars"]
+                out.extend(v[k] for k in sorted(v.keys(), key=lambda s: (len(s), s)))
+            kids = [k for k in g.keys() if k != "vars" and hasattr(g[k], "keys")]
+            kids.sort(key=lambda k: (self._FIRST.index(k) if k in self._FIRST else len(self._FIRST), k))
+            for k in kids:
+                walk(g[k])
+
+        walk(g)
+        return out
+
+
+class _LegacyStore:
+    """Weights of a full-model ``.h5`` (``model_weights`` group) or a legacy weights-only ``.h5``: one group per
+    layer whose ``weight_names`` attribute lists its weights in Keras's order; a nested model's group lists all its
+    weights."""
+
+    hierarchical = False
+
+    def __init__(self, root, label):
+        self.root, self.label = root, label
+
+    def arrays(self, path):
+        if path[0] not in self.root:
+            return None
+        g = self.root[path[0]]
+        names = [_attr_str(n) for n in g.attrs.get("weight_names", [])]
+        out = []
+        for n in names:
+            if n not in g:
+                raise KerasImportError(f"{self.label}: weight {n!r} of layer {path[0]!r} is listed but missing")
+            out.append(g[n])
+        return out
+
+
+# ---- config translation --------------------------------------------------------------------------------------------
+_DROP = {"name", "trainable", "dtype", "seed", "build_config", "batch_input_shape", "batch_shape", "input_shape",
+         "shared_object_id", "module", "registered_name", "autocast", "unroll", "implementation", "input_length",
+         "compile_config", "zero_output_for_mask"}
+# options that only matter for training or performance, ignored with a warning when pydl lacks them
+_TRAINING_ONLY = ("_constraint", "activity_regularizer", "recurrent_dropout")
+# options pydl may lack: accepted when they have this (Keras default) value
+_DEFAULTS = {"stateful": False, "time_major": False, "sparse": False, "ragged": False, "use_gate": False,
+             "sliding_window": None, "rms_scaling": False, "synchronized": False, "renorm": False, "lora_rank": None,
+             "lora_alpha": None, "groups": 1, "noise_shape": None, "quantization_config": None, "optional": False,
+             "data_format": "channels_last", "return_state": False, "zero_output_for_mask": False,
+             "renorm_clipping": None, "renorm_momentum": 0.99, "adjustment": None, "fused": None,
+             "virtual_batch_size": None, "dropout": 0.0, "flash_attention": None, "interpolation": "nearest",
+             "mask_value": 0.0, "keepdims": False, "center": True, "scale": True, "use_bias": True, "axis": -1,
+             "depth_multiplier": 1, "dilation_rate": 1, "padding": "valid", "strides": 1, "output_padding": None,
+             "unit_forget_bias": True, "reset_after": True, "go_backwards": False, "return_sequences": False,
+             "merge_mode": "concat", "invert": False, "offset": 0.0, "min_value": None, "max_value": None,
+             "negative_slope": 0.0, "threshold": 0.0}
+_SIZE_KEYS = {"units", "filters", "input_dim", "output_dim", "num_heads", "key_dim", "value_dim", "n", "target_shape",
+              "kernel_size", "pool_size", "size", "cropping", "padding", "groups", "depth_multiplier", "output_shape",
+              "batch_shape", "batch_input_shape", "dims"}
+_WRAPPERS = {"Bidirectional", "TimeDistributed"}
+_MODELS = {"Sequential", "Functional", "Model"}
+
+
+def _norm(v):
+    """JSON-ish value -> plain Python (tuples for lists so equality with defaults works)."""
+    return tuple(_norm(x) for x in v) if isinstance(v, list) else v
+
+
+def _as_default(v):
+    if isinstance(v, (list, tuple)) and v and all(x == v[0] for x in v):
+        return v[0]
+    return v
+
+
+class _Ctx:
+    def __init__(self, label, keras2):
+        self.label = label
+        self.keras2 = keras2
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.declared = 0
+
+    def problem(self, layer, cls, what):
+        self.problems.append(f"layer '{layer}' ({cls}): {what}")
+
+    def warn(self, layer, cls, what):
+        self.warnings.append(f"layer '{layer}' ({cls}): {what}")
+
+
+def _dtype_name(v):
+    if isinstance(v, dict):
+        return (v.get("config") or {}).get("name", "float32")
+    return v or "float32"
+
+
+def _check_sizes(lname, cls, cfg, ctx):
+    def ints(v):
+        if isinstance(v, bool):
+            return []
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return [v]
+        if isinstance(v, (list, tuple)):
+            return [x for e in v for x in ints(e)]
+        return []
+
+    for k in _SIZE_KEYS & set(cfg):
+        for x in ints(cfg[k]):
+            if isinstance(x, float) and not math.isfinite(x) or abs(x) > _MAX_SIZE:
+                ctx.problem(lname, cls, f"{k}={cfg[k]!r} is an absurd size (limit {_MAX_SIZE}); refusing to build it")
+                return False
+    # a rough count of the weights the config declares: products of its size-like integers
+    big = [int(x) for k in ("units", "filters", "input_dim", "output_dim", "num_heads", "key_dim", "value_dim")
+           for x in ints(cfg.get(k)) if x > 0]
+    if len(big) >= 2:
+        big.sort()
+        ctx.declared += big[-1] * big[-2]
+    return True
+
+
+def _activation_ok(lname, cls, key, v, ctx):
+    if isinstance(v, dict):
+        ctx.problem(lname, cls, f"{key}={v.get('class_name', v)!r} is a serialized function; only named activations "
+                    "are imported")
+        return False
+    if ctx.keras2 and v == "hard_sigmoid":
+        ctx.problem(lname, cls, f"{key}='hard_sigmoid' of Keras 2 (clip(0.2 * x + 0.5, 0, 1)) differs from Keras 3's "
+                    "(relu6(x + 3) / 6), which is the only hard_sigmoid pydl has")
+        return False
+    return True
+
+
+def _regularizer(v):
+    """Keras regularizer config -> pydl regularizer, or None when pydl has no equivalent."""
+    if v is None:
+        return None
+    from .. import regularizers
+
+    name = v.get("class_name") if isinstance(v, dict) else v
+    cfg = v.get("config", {}) if isinstance(v, dict) else {}
+    if name in ("L2", "l2") and hasattr(regularizers, "l2"):
+        return regularizers.l2(float(cfg.get("l2", 0.01)))
+    if name in ("L1L2",) and not cfg.get("l1") and hasattr(regularizers, "l2"):
+        return regularizers.l2(float(cfg.get("l2", 0.0)))
+    return False
+
+
+def _translate_layer(cls, cfg, ctx, inner=False):
+    """A pydl layer object for one Keras layer config, or None (the problems are recorded in ctx)."""
+    from .. import layers as L
+
+    lname = cfg.get("name", cls)
+    custom = _CUSTOM.get(lname) or _CUSTOM.get(cls)
+    if custom is not None:
+        try:
+            layer = custom(dict(cfg))
+        except Exception as e:  # noqa: BLE001 - the user's hook: report its failure with the layer name
+            ctx.problem(lname, cls, f"the registered replacement failed: {type(e).__name__}: {e}")
+            return None
+        if not isinstance(layer, L.Layer) and not hasattr(layer, "_as_layer"):
+            ctx.problem(lname, cls, f"the registered replacement returned {type(layer).__name__}, not a pydl layer")
+            return None
+        if isinstance(layer, L.Layer) and layer.name is None:
+            layer.name = lname
+        return layer
+    if cls == "Lambda":
+        ctx.problem(lname, cls, "Lambda layers hold Python code, which pydl never runs from a file; register a "
+                    "replacement: pydl.importers.keras.register('Lambda' or the layer name, fn(config) -> pydl layer)")
+        return None
+    pycls = L._CLASSES.get(cls)
+    if pycls is None:
+        ctx.problem(lname, cls, "layer class not supported by pydl (register a replacement with "
+                    "pydl.importers.keras.register)")
+        return None
+    if not _check_sizes(lname, cls, cfg, ctx):
+        return None
+    sig = inspect.signature(pycls.__init__).parameters
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.values())
+    kw = {}
+    ok = True
+    dt = _dtype_name(cfg.get("dtype"))
+    if dt not in ("float32", "float64", "mixed_float16", "mixed_bfloat16", "int32", "int64") and cls != "InputLayer":
+        ctx.problem(lname, cls, f"dtype {dt!r} is not supported (float32 or float64)")
+        ok = False
+    for key, v in cfg.items():
+        if key in _DROP or key.endswith("_initializer"):
+            continue
+        if key in ("activation", "recurrent_activation") and not _activation_ok(lname, cls, key, v, ctx):
+            ok = False
+            continue
+        if cls in _WRAPPERS and key in ("layer", "backward_layer"):
+            if v is None:
+                continue
+            sub = _translate_layer(v["class_name"], v["config"], ctx, inner=True)
+            if sub is None:
+                ok = False
+                continue
+            kw[key] = sub
+            continue
+        if key.endswith("_regularizer") and key != "activity_regularizer":
+            if v is None:
+                continue
+            r = _regularizer(v)
+            if r is not False and key in sig:
+                kw[key] = r
+            else:
+                ctx.warn(lname, cls, f"{key}={v!r} is ignored (training only; pydl has no equivalent here)")
+            continue
+        if key.endswith(_TRAINING_ONLY):
+            if v not in (None, 0, 0.0) and key not in sig:
+                ctx.warn(lname, cls, f"{key}={v!r} is ignored (it only affects training)")
+                continue
+            if key not in sig:
+                continue
+        if key == "noise_shape" and v is not None and key not in sig:
+            ctx.warn(lname, cls, f"noise_shape={v!r} is ignored: inference is exact, but fit drops elements "
+                     "independently (pydl's Dropout has no noise_shape)")
+            continue
+        v = _norm(v)
+        if key not in sig and key in _DEFAULTS and _as_default(v) == _DEFAULTS[key]:
+            continue
+        if key == "axis" and isinstance(v, tuple) and len(v) == 1 and cls != "Normalization":
+            v = v[0]                                # Keras 2 writes axis=[3]
+        if key in sig and key not in ("self", "input_shape") or var_kw and key not in ("input_shape",):
+            kw[key] = list(v) if isinstance(v, tuple) and key in ("target_shape", "dims") else v
+            continue
+        if key in _DEFAULTS and _as_default(v) == _DEFAULTS[key]:
+            continue
+        if key == "data_format" and v == "channels_first" and cls in ("Flatten",):
+            ctx.problem(lname, cls, "data_format='channels_first' (Keras moves channels last before flattening) is "
+                        "not supported by pydl's Flatten")
+        else:
+            ctx.problem(lname, cls, f"option {key}={v!r} is not supported by pydl")
+        ok = False
+    if not ok:
+        return None
+    if "name" in sig:
+        kw["name"] = lname
+    if "trainable" in sig and cfg.get("trainable") is False:
+        kw["trainable"] = False
+    try:
+        layer = pycls(**kw)
+    except (TypeError, ValueError) as e:
+        ctx.problem(lname, cls, str(e))
+        return None
+    if cfg.get("trainable") is False:
+        layer.trainable = False
+    return layer
+
+
+def _input_shape(lname, batch_shape, ctx, overrides):
+    if lname in overrides:
+        return tuple(int(d) for d in overrides[lname])
+    if batch_shape is None:
+        ctx.problem(lname, "InputLayer", "the model has no input shape")
+        return None
+    shape = list(batch_shape)[1:]
+    if any(d is None for d in shape):
+        ctx.problem(lname, "InputLayer", f"input shape {tuple(batch_shape)} has variable dimensions; pydl needs "
+                    f"fixed shapes: pass input_shapes={{'{lname}': (...)}} to load (without the batch axis)")
+        return None
+    if any(not isinstance(d, int) or d <= 0 or d > _MAX_SIZE for d in shape):
+        ctx.problem(lname, "InputLayer", f"input shape {tuple(batch_shape)} is not a shape of positive sizes")
+        return None
+    return tuple(shape)
+
+
+def _first_batch_shape(cfg):
+    for k in ("batch_shape", "batch_input_shape"):
+        if cfg.get(k) is not None:
+            return cfg[k]
+    return None
+
+
+class _Built:
+    """A translated model: the pydl model and, per Keras layer (in Keras's order), what gets its weights."""
+
+    def __init__(self, model, entries):
+        self.model = model
+        self.entries = entries     # [(keras name, keras class, pydl layer or None, _Built for nested models)]
+
+
+def _build_sequential(mcfg, ctx, overrides, name):
+    from .. import layers as L
+    from ..models import Sequential
+
+    layer_cfgs = mcfg.get("layers", [])
+    shape = None
+    entries, objs = [], []
+    for i, lc in enumerate(layer_cfgs):
+        cls, cfg = lc["class_name"], lc.get("config", {})
+        lname = cfg.get("name", cls)
+        if cls == "InputLayer":
+            shape = _input_shape(lname, _first_batch_shape(cfg), ctx, overrides)
+            continue
+        if i == 0 or (i == 1 and layer_cfgs[0]["class_name"] == "InputLayer" and shape is None):
+            bs = _first_batch_shape(cfg) or (mcfg.get("build_input_shape") if shape is None else None)
+            if shape is None and (bs is not None or name in overrides):
+                shape = _input_shape(name if name in overrides else lname, bs, ctx, overrides)
+        if cls in _MODELS:
+            sub = _build_model(lc, ctx, overrides)
+            if sub is None:
+                continue
+            objs.append(sub.model._as_layer())
+            entries.append((lname, cls, None, sub))
+            continue
+        obj = _translate_layer(cls, cfg, ctx)
+        if obj is not None:
+            objs.append(obj)
+            entries.append((lname, cls, obj, None))
+    if shape is None and not any("InputLayer" in p or "input shape" in p for p in ctx.problems):
+        ctx.problem(name, "Sequential", "the model has no input shape (no InputLayer, batch_input_shape or "
+                    f"build_input_shape); pass input_shapes={{'{name}': (...)}} to load")
+    if ctx.problems:
+        return None
+    from ..errors import java_errors  # noqa: F401 - Sequential.build translates Java errors itself
+
+    model = Sequential([L.Input(shape)] + objs, name=name, seed=0, dtype=ctx.dtype)
+    model.build()
+    return _Built(model, entries)
+
+
+def _history(v, keras2):
+    """A tensor reference -> (layer, node, index), or None."""
+    if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
+        h = v["config"]["keras_history"]
+        return (h[0], int(h[1]), int(h[2]))
+    if keras2 and isinstance(v, list) and len(v) in (3, 4) and isinstance(v[0], str) \
+            and isinstance(v[1], int) and isinstance(v[2], int):
+        return (v[0], v[1], v[2])
+    return None
+
+
+def _is_tensor_ref(v, keras2):
+    return _history(v, keras2) is not None
+
+
+def _map_refs(v, fn, keras2):
+    """Replaces every tensor reference inside args/kwargs by fn(ref)."""
+    h = _history(v, keras2)
+    if h is not None:
+        return fn(h)
+    if isinstance(v, list):
+        return [_map_refs(x, fn, keras2) for x in v]
+    if isinstance(v, dict):
+        return {k: _map_refs(x, fn, keras2) for k, x in v.items()}
+    return v
+
+
+def _refs(v, keras2):
+    out = []
+    _map_refs(v, lambda h: out.append(h), keras2)
+    return out
+
+
+def _node_call(node, keras2):
+    """A Keras inbound node -> (args list, kwargs dict), tensors as references."""
+    if isinstance(node, dict):                      # Keras 3
+        return list(node.get("args", [])), dict(node.get("kwargs", {}))
+    # Keras 2: [[layer, node, index, kwargs], ...]
+    items = [[x[0], x[1], x[2]] for x in node]
+    kwargs = dict(node[0][3]) if node and len(node[0]) > 3 and node[0][3] else {}
+    return ([items[0]] if len(items) == 1 else [items]), kwargs
+
+
+def _io_list(v):
+    if v and isinstance(v[0], str):
+        return [v], True
+    return [list(x) for x in v], False
+
+
+def _build_functional(mcfg, ctx, overrides, name):
+    from .. import layers as L
+    from ..models import Model
+
+    keras2 = ctx.keras2
+    layer_cfgs = mcfg.get("layers", [])
+    inputs_ref, _ = _io_list(mcfg.get("input_layers", []))
+    outputs_ref, single = _io_list(mcfg.get("output_layers", []))
+    objs, entries, pending = {}, [], []
+    tensors = {}                                    # (layer, node, index) -> pydl tensor
+    inputs = []
+    for lc in layer_cfgs:
+        cls, cfg = lc["class_name"], lc.get("config", {})
+        lname = lc.get("name") or cfg.get("name")
+        if cls == "InputLayer":
+            shape = _input_shape(lname, _first_batch_shape(cfg), ctx, overrides)
+            if shape is not None:
+                t = L.Input(shape, name=lname)
+                tensors[(lname, 0, 0)] = t
+            continue
+        if cls in _MODELS:
+            sub = _build_model(lc, ctx, overrides)
+            if sub is not None:
+                objs[lname] = sub.model
+                entries.append((lname, cls, None, sub))
+        else:
+            obj = _translate_layer(cls, cfg, ctx)
+            if obj is not None:
+                objs[lname] = obj
+                entries.append((lname, cls, obj, None))
+        for k, node in enumerate(lc.get("inbound_nodes", [])):
+            pending.append((lname, cls, k, node))
+    # a nested model's node indices may count its own first node (Keras skips it when saving, or not: Keras 2
+    # numbers them from 1): detect the offset from the references themselves
+    offset = {}
+    counts = {lc.get("name") or lc.get("config", {}).get("name"): len(lc.get("inbound_nodes", []))
+              for lc in layer_cfgs if lc["class_name"] in _MODELS}
+    refs = [h for lc in layer_cfgs for node in lc.get("inbound_nodes", []) for h in _refs(list(_node_call(node, keras2)),
+                                                                                        keras2)]
+    refs += [tuple(r) for r in outputs_ref]
+    for h in refs:
+        if h[0] in counts and int(h[1]) >= counts[h[0]]:
+            offset[h[0]] = 1
+
+    def key(h):
+        return (h[0], int(h[1]) - offset.get(h[0], 0), int(h[2]))
+
+    for ref in inputs_ref:
+        t = tensors.get((ref[0], 0, 0))
+        if t is None and not ctx.problems:
+            ctx.problem(ref[0], "InputLayer", "listed as a model input but not defined")
+        inputs.append(t)
+    if ctx.problems:
+        return None
+    # call the layers in dependency order (a shared layer's later node may need layers defined after it)
+    while pending:
+        progress = False
+        rest = []
+        for lname, cls, k, node in pending:
+            args, kwargs = _node_call(node, keras2)
+            needed = _refs(args, keras2) + _refs(kwargs, keras2)
+            if not all(key(h) in tensors for h in needed):
+                rest.append((lname, cls, k, node))
+                continue
+            progress = True
+            a = _map_refs(args, lambda h: tensors[key(h)], keras2)
+            kw = _map_refs(kwargs, lambda h: tensors[key(h)], keras2)
+            training = kw.pop("training", None)
+            if training:
+                ctx.warn(lname, cls, "called with training=True in Keras; pydl runs it in inference mode in predict")
+            if kw.get("mask", "absent") is None:
+                kw.pop("mask")
+            try:
+                out = objs[lname](*a, **kw)
+            except (TypeError, ValueError) as e:
+                ctx.problem(lname, cls, f"call {k} is not supported: {e}")
+                continue
+            except Exception as e:  # noqa: BLE001 - Java errors (shapes) arrive translated
+                ctx.problem(lname, cls, f"call {k} failed: {e}")
+                continue
+            outs = list(out) if isinstance(out, (list, tuple)) else [out]
+            for i, t in enumerate(outs):
+                tensors[(lname, k, i)] = t
+        pending = rest
+        if not progress:
+            if not ctx.problems:
+                ctx.problem(pending[0][0], pending[0][1], "its inputs are never computed (the graph has a cycle or "
+                            "references unknown layers)")
+            break
+    outputs = []
+    for ref in outputs_ref:
+        t = tensors.get(key(ref))
+        if t is None and not ctx.problems:
+            ctx.problem(ref[0], "?", "listed as a model output but never computed")
+        outputs.append(t)
+    if ctx.problems:
+        return None
+    used = set()
+    for t in outputs:
+        _collect_layers(t, used)
+    entries = [e for e in entries if id(e[2] if e[2] is not None else e[3].model._as_layer()) in used]
+    model = Model(inputs, outputs[0] if single or len(outputs) == 1 else outputs, name=name, seed=0,
+                  dtype=ctx.dtype)
+    return _Built(model, entries)
+
+
+def _collect_layers(t, seen_layers, seen_nodes=None):
+    from .. import layers as L
+
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    stack = [t]
+    while stack:
+        t = stack.pop()
+        if isinstance(t, L.Input) or id(t.node) in seen_nodes:
+            continue
+        seen_nodes.add(id(t.node))
+        seen_layers.add(id(t.node.layer))
+        stack.extend(t.node.inputs)
+
+
+def _build_model(lc, ctx, overrides):
+    cls, cfg = lc["class_name"], lc.get("config", {})
+    name = cfg.get("name", lc.get("name", "model"))
+    if cls == "Sequential":
+        return _build_sequential(cfg, ctx, overrides, name)
+    if "layers" not in cfg:
+        ctx.problem(name, cls, "a subclassed Keras model (no layer graph in its config) cannot be imported")
+        return None
+    return _build_functional(cfg, ctx, overrides, name)
+
+
+# ---- weights -------------------------------------------------------------------------------------------------------
+def _params(obj):
+    """The Java parameters of a pydl layer (or of a model used as a layer)."""
+    java = obj._java
+    return list(java.parameters()) if hasattr(java, "parameters") else []
+
+
+def _fixup(cls, arrays):
+    if cls == "Normalization" and len(arrays) == 3:
+        return arrays[:2]                    # mean, variance, count: pydl keeps no count
+    return arrays
+
+
+def _assign(pyl, cls, datasets, label):
+    params = _params(pyl)
+    datasets = _fixup(cls, datasets)
+    if len(datasets) != len(params):
+        raise KerasImportError(f"{label}: layer '{pyl.name}' ({cls}) has {len(params)} weights in pydl "
+                               f"{[str(p.name) for p in params]} but the file holds {len(datasets)} "
+                               f"{[getattr(d, 'name', '?') for d in datasets]}")
+    arrays = []
+    for p, d in zip(params, datasets):
+        want = tuple(int(s) for s in p.value().shape())
+        if tuple(d.shape) != want:
+            raise KerasImportError(f"{label}: layer '{pyl.name}' ({cls}): weight '{p.name}' has shape {want} in the "
+                                   f"model but {tuple(d.shape)} in the file ({getattr(d, 'name', '?')})")
+    for d in datasets:
+        a = np.asarray(d[()])
+        if a.dtype.kind not in "fiu":
+            raise KerasImportError(f"{label}: layer '{pyl.name}': weight {getattr(d, 'name', '?')} has dtype {a.dtype}")
+        arrays.append(a)
+    if arrays:
+        pyl.set_weights(arrays)
+
+
+def _set_weights(built, store, path, label):
+    for kname, cls, pyl, sub in built.entries:
+        if sub is not None and store.hierarchical:
+            _set_weights(sub, store, path + [kname], label)
+            continue
+        if sub is not None:                         # legacy files: one flat list for the whole nested model
+            flat = store.arrays([kname])
+            if flat is None:
+                raise KerasImportError(f"{label}: the weights file has no weights for nested model '{kname}'")
+            _set_flat(sub, flat, label)
+            continue
+        n = len(_params(pyl))
+        ds = store.arrays(path + [kname])
+        if ds is None:
+            if n == 0:
+                continue
+            raise KerasImportError(f"{label}: the weights file has no weights for layer '{kname}' ({cls}), which "
+                                   f"needs {n}")
+        _assign(pyl, cls, ds, label)
+
+
+def _set_flat(built, flat, label):
+    """Legacy files: a nested model's weights are one flat list, in its layers' order."""
+    for kname, cls, pyl, sub in built.entries:
+        target = sub.model._as_layer() if sub is not None else pyl
+        n = len(_params(target))
+        part, flat = flat[:n], flat[n:]
+        if len(part) < n:
+            raise KerasImportError(f"{label}: the file holds too few weights for layer '{kname}' ({cls})")
+        if sub is not None:
+            _set_flat(sub, part, label)
+        else:
+            _assign(pyl, cls, part, label)
+    if flat:
+        raise KerasImportError(f"{label}: {len(flat)} weights left over in a nested model")
+
+
+# ---- compile config ------------------------------------------------------------------------------------------------
+_LOSS_NAMES = {"sparsecategoricalcrossentropy": "sparse_categorical_crossentropy",
+               "categoricalcrossentropy": "categorical_crossentropy", "binarycrossentropy": "binary_crossentropy",
+               "meansquarederror": "mse", "mse": "mse", "mean_squared_error": "mse"}
+
+
+def _loss(v):
+    from_logits = False
+    if isinstance(v, dict):
+        from_logits = bool((v.get("config") or {}).get("from_logits", False))
+        v = v.get("class_name") or (v.get("config") or {}).get("name")
+    if not isinstance(v, str):
+        return None
+    key = v.lower()
+    name = _LOSS_NAMES.get(key.replace("_", ""), _LOSS_NAMES.get(key, key))
+    return name, from_logits
+
+
+def _optimizer(v):
+    from .. import optimizers as O
+
+    if isinstance(v, str):
+        return O.get(v)
+    cls = v.get("class_name", "")
+    cfg = dict(v.get("config") or {})
+    pycls = {"Adam": O.Adam, "SGD": O.SGD, "RMSprop": O.RMSprop, "AdamW": O.AdamW}.get(cls.split(">")[-1])
+    if pycls is None:
+        return None
+    lr = cfg.get("learning_rate", cfg.get("lr"))
+    if isinstance(lr, dict):
+        return None
+    sig = inspect.signature(pycls.__init__).parameters
+    kw = {k: cfg[k] for k in sig if k in cfg and k != "self" and cfg[k] is not None}
+    if lr is not None:
+        kw["learning_rate"] = float(lr)
+    return pycls(**kw)
+
+
+def _compile(model, training, label):
+    """Applies a Keras training config (optimizer + loss); a warning when pydl has no equivalent."""
+    if not training:
+        return
+    opt_cfg = training.get("optimizer") or training.get("optimizer_config")
+    loss_cfg = training.get("loss")
+    if opt_cfg is None or loss_cfg is None:
+        return
+    try:
+        opt = _optimizer(opt_cfg)
+        losses = loss_cfg if isinstance(loss_cfg, list) else [loss_cfg]
+        parsed = [_loss(x) for x in losses]
+        if opt is None or any(p is None for p in parsed):
+            raise ValueError(f"optimizer {opt_cfg.get('class_name') if isinstance(opt_cfg, dict) else opt_cfg!r} "
+                             f"/ loss {loss_cfg!r}")
+        metrics = []
+        for m in training.get("metrics") or []:
+            for x in (m if isinstance(m, list) else [m]):
+                if isinstance(x, str) and x in ("accuracy", "acc"):
+                    metrics.append("accuracy")
+        from_logits = parsed[0][1]
+        if len(parsed) == 1:
+            model.compile(opt, loss=parsed[0][0], metrics=metrics, from_logits=from_logits)
+        else:
+            model.compile(opt, loss=[p[0] for p in parsed], metrics=metrics, from_logits=from_logits)
+    except (ValueError, TypeError, RuntimeError) as e:
+        warnings.warn(f"{label}: the training configuration was not imported ({e}); compile the model yourself",
+                      stacklevel=3)
+
+
+# ---- entry point ---------------------------------------------------------------------------------------------------
+def _keras2(version):
+    v = str(version or "")
+    return v[:1] in ("1", "2")
+
+
+def load(path, weights=None, input_shapes=None, compile: bool = True):
+    """Imports a Keras model as a pydl model (``pydl.Sequential`` or ``pydl.Model``) with Keras's weights.
+
+    Args:
+        path: a ``.keras`` file, a full-model ``.h5`` (Keras 3 legacy or Keras 2 / tf.keras), or an architecture
+            JSON file (``model.to_json()``) — then ``weights`` names the weights file (``.weights.h5`` of Keras 3
+            or a legacy ``.h5`` of ``save_weights``).
+        input_shapes: ``{input layer name: shape without batch}`` for inputs Keras declared with ``None``
+            dimensions (pydl models have fixed shapes).
+        compile: apply the file's training configuration (optimizer, loss), so that ``fit`` continues.
+    Raises:
+        KerasImportError: listing every unsupported layer/option, or describing a damaged / mismatching file.
+    """
+    p = os.fspath(path)
+    if not os.path.isfile(p):
+        raise FileNotFoundError(f"no such Keras file: {p!r}")
+    label = os.path.basename(p)
+    kind = _kind(p)
+    training, h5 = None, None
+    version = None
+    if kind == "zip":
+        config, metadata, h5 = _read_zip(p)
+        version = metadata.get("keras_version", "3")
+        training = config.get("compile_config")
+        store = _Store(h5, label)
+    elif kind == "h5":
+        h5 = _open_h5(p)
+        if "model_config" not in h5.attrs:
+            raise KerasImportError(f"{p!r} holds weights only (no model_config); pass the architecture: "
+                                   "load('model.json', weights='model.weights.h5')")
+        try:
+            config = json.loads(_attr_str(h5.attrs["model_config"]))
+            if "training_config" in h5.attrs:
+                training = json.loads(_attr_str(h5.attrs["training_config"]))
+        except ValueError as e:
+            raise KerasImportError(f"{p!r}: model_config is not valid JSON: {e}") from None
+        version = _attr_str(h5.attrs.get("keras_version", "2"))
+        if "model_weights" not in h5:
+            raise KerasImportError(f"{p!r}: no model_weights group (the file holds no weights)")
+        store = _LegacyStore(h5["model_weights"], label)
+    elif kind == "json":
+        with open(p, encoding="utf-8") as f:
+            try:
+                config = json.load(f)
+            except ValueError as e:
+                raise KerasImportError(f"{p!r}: not valid JSON: {e}") from None
+        version = config.get("keras_version", "3")
+        if weights is None:
+            raise KerasImportError(f"{p!r} is an architecture file; pass its weights: load(json, weights=...)")
+        wp = os.fspath(weights)
+        if not os.path.isfile(wp) or _kind(wp) != "h5":
+            raise KerasImportError(f"{wp!r} is not an HDF5 weights file")
+        h5 = _open_h5(wp)
+        label = os.path.basename(wp)
+        if "layers" in h5 or "vars" in h5:
+            store = _Store(h5, label)
+        else:
+            store = _LegacyStore(h5["model_weights"] if "model_weights" in h5 else h5, label)
+    else:
+        raise KerasImportError(f"{p!r} is neither a .keras zip, an HDF5 file nor a JSON architecture")
+    try:
+        if not isinstance(config, dict) or "class_name" not in config:
+            raise KerasImportError(f"{label}: the model config has no class_name")
+        ctx = _Ctx(label, _keras2(version))
+        ctx.dtype = _dtype_name(config.get("config", {}).get("dtype"))
+        if ctx.dtype not in ("float32", "float64"):
+            if ctx.dtype.startswith("mixed"):
+                warnings.warn(f"{label}: dtype policy {ctx.dtype!r} is imported as float32", stacklevel=2)
+            ctx.dtype = "float32"
+        if config["class_name"] not in _MODELS:
+            raise KerasImportError(f"{label}: top-level class {config['class_name']!r} is not a Keras model")
+        built = _build_model(config, ctx, dict(input_shapes or {}))
+        if ctx.declared > _MAX_PARAMS and not ctx.problems:
+            ctx.problem(config.get("config", {}).get("name", "model"), config["class_name"],
+                        f"the config declares about {ctx.declared} weights; refusing more than {_MAX_PARAMS}")
+        if ctx.problems or built is None:
+            raise KerasImportError(f"{label}: cannot import this Keras model; {len(ctx.problems)} problem(s):\n  - "
+                                   + "\n  - ".join(ctx.problems))
+        for w in ctx.warnings:
+            warnings.warn(f"{label}: {w}", stacklevel=2)
+        _set_weights(built, store, [], label)
+        if compile:
+            _compile(built.model, training, label)
+        return built.model
+    finally:
+        if h5 is not None:
+            h5.close()
