@@ -116,3 +116,17 @@ def test_needs_two_inputs():
     ins = [layers.Input(3) for _ in range(3)]
     with pytest.raises(ValueError, match="Dot: call it on a list of exactly 2 tensors"):
         layers.Dot(1)(ins)
+
+
+@pytest.mark.parametrize("cls,op", [(layers.Multiply, np.multiply), (layers.Add, np.add),
+                                    (layers.Maximum, np.maximum), (layers.Subtract, np.subtract)])
+def test_elementwise_merges_broadcast_like_keras3(cls, op):
+    """Keras 3 merges broadcast dimensions of size 1 (squeeze-and-excite: (N, H, W, C) * (N, 1, 1, C))."""
+    a, b = layers.Input((4, 5, 3)), layers.Input((1, 1, 3))
+    m = pydl.Model([a, b], cls()([a, b]), dtype="float64")
+    r = np.random.default_rng(0)
+    xa, xb = r.standard_normal((2, 4, 5, 3)), r.standard_normal((2, 1, 1, 3))
+    np.testing.assert_allclose(m.predict([xa, xb]), op(xa, xb), rtol=1e-15)
+    with pytest.raises(ValueError, match=r"broadcast.*\(None, 4, 5, 3\), \(None, 2, 1, 3\)"):
+        c = layers.Input((2, 1, 3))
+        pydl.Model([a, c], cls()([a, c]))

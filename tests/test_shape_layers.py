@@ -100,3 +100,35 @@ def test_invalid_configs(make, text):
 def test_invalid_for_input_shape(layer, shape, text):
     with pytest.raises(ValueError, match=text):
         _model(layer(), shape=shape).build()
+
+
+def test_flatten_channels_first_moves_channels_last(x):
+    """Keras: Flatten(data_format="channels_first") flattens (batch, C, ...) in channels-last order."""
+    m = _model(layers.Flatten(data_format="channels_first"), shape=(2, 3, 5))
+    np.testing.assert_array_equal(m.predict(x), x.transpose(0, 2, 3, 1).reshape(4, -1))
+    with pytest.raises(ValueError, match="data_format"):
+        layers.Flatten(data_format="nchw")
+
+
+def test_dropout_noise_shape_shares_decisions_and_round_trips(tmp_path):
+    """Dropout(noise_shape=(None, 1, C)): one keep/drop per (sample, channel), shared along the time axis."""
+    x_in = layers.Input((6, 4))
+    d = layers.Dropout(0.5, noise_shape=(None, 1, 4))
+    m = pydl.Model(x_in, layers.Dense(4, use_bias=False, kernel_initializer="ones")(d(x_in)), dtype="float64")
+    m.compile("sgd", "mse")
+    m.layers[1].set_weights([np.eye(4)])
+    x = np.ones((16, 6, 4))
+    np.testing.assert_array_equal(m.predict(x), x)
+    # in training the decisions are shared along time: fit on y = 0 with lr 0 leaves weights; check via the loss
+    # of one batch: each (sample, channel) contributes 0 or 2 (scaled) on all 6 steps
+    from pydl import optimizers
+
+    m.compile(optimizers.SGD(learning_rate=0.0), "mse")
+    loss = m.fit(x, np.zeros((16, 6, 4)), epochs=1, batch_size=16, verbose=0, shuffle=False).history["loss"][0]
+    # mean of squares of values in {0, 2}: 4 * (fraction kept); with shared decisions it is a multiple of 4/(16*4)
+    assert abs(loss * 16 * 4 / 4 - round(loss * 16 * 4 / 4)) < 1e-9
+    assert 0 < loss < 4
+    m.save(tmp_path / "d.pydl")
+    assert pydl.load(tmp_path / "d.pydl").layers[0].get_config()["noise_shape"] == [None, 1, 4]
+    with pytest.raises(ValueError, match="noise_shape"):
+        pydl.Model(x_in, layers.Dropout(0.5, noise_shape=(None, 2, 4))(x_in))

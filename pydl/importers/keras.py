@@ -308,16 +308,15 @@ def _check_sizes(lname, cls, cfg, ctx):
     return True
 
 
-def _activation_ok(lname, cls, key, v, ctx):
+def _activation(lname, cls, key, v, ctx):
+    """The pydl name of a Keras activation, or None (reported) when it cannot be imported."""
     if isinstance(v, dict):
         ctx.problem(lname, cls, f"{key}={v.get('class_name', v)!r} is a serialized function; only named activations "
                     "are imported")
-        return False
+        return None
     if ctx.keras2 and v == "hard_sigmoid":
-        ctx.problem(lname, cls, f"{key}='hard_sigmoid' of Keras 2 (clip(0.2 * x + 0.5, 0, 1)) differs from Keras 3's "
-                    "(relu6(x + 3) / 6), which is the only hard_sigmoid pydl has")
-        return False
-    return True
+        return "hard_sigmoid_keras2"    # Keras 2: clip(0.2 * x + 0.5, 0, 1); Keras 3: relu6(x + 3) / 6
+    return v
 
 
 def _regularizer(v):
@@ -375,9 +374,11 @@ def _translate_layer(cls, cfg, ctx, inner=False):
     for key, v in cfg.items():
         if key in _DROP or key.endswith("_initializer"):
             continue
-        if key in ("activation", "recurrent_activation") and not _activation_ok(lname, cls, key, v, ctx):
-            ok = False
-            continue
+        if key in ("activation", "recurrent_activation"):
+            v = _activation(lname, cls, key, v, ctx)
+            if v is None:
+                ok = False
+                continue
         if cls in _WRAPPERS and key in ("layer", "backward_layer"):
             if v is None:
                 continue

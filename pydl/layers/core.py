@@ -233,15 +233,26 @@ class Dropout(Layer):
 
     class_name = "Dropout"
 
-    def __init__(self, rate, name=None, seed=None):
+    def __init__(self, rate, noise_shape=None, name=None, seed=None):
         super().__init__(name)
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0 <= rate < 1:
             raise ValueError(f"Dropout: `rate` must be a float in [0, 1). Received: rate={rate!r}")
         self.rate = float(rate)
+        if noise_shape is not None:
+            ok = isinstance(noise_shape, (list, tuple)) and len(noise_shape) >= 1 and all(
+                d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0)
+                for d in noise_shape)
+            if not ok:
+                raise ValueError("Dropout: `noise_shape` must be a tuple (batch axis first) of positive ints or None. "
+                                 f"Received: noise_shape={noise_shape!r}")
+            noise_shape = [None if d is None else int(d) for d in noise_shape]
+        self.noise_shape = noise_shape
 
     def get_config(self):
         cfg = super().get_config()
         cfg.update(rate=self.rate)
+        if self.noise_shape is not None:
+            cfg.update(noise_shape=self.noise_shape)
         return cfg
 
 
@@ -277,12 +288,23 @@ def _int_tuple(layer, what, value, allow_minus_one=False):
 
 @register
 class Flatten(Layer):
-    """Flattens all axes but the batch axis: ``(batch, d1, d2, ...) -> (batch, d1*d2*...)``."""
+    """Flattens all axes but the batch axis: ``(batch, d1, d2, ...) -> (batch, d1*d2*...)``; with
+    ``data_format="channels_first"`` the channels axis (1) moves last first, as Keras does."""
 
     class_name = "Flatten"
 
-    def __init__(self, name=None):
+    def __init__(self, data_format=None, name=None):
         super().__init__(name)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError("Flatten: data_format must be 'channels_last' or 'channels_first'. "
+                             f"Received: data_format={data_format!r}")
+        self.data_format = data_format or "channels_last"
+
+    def get_config(self):
+        cfg = super().get_config()
+        if self.data_format == "channels_first":
+            cfg.update(data_format="channels_first")
+        return cfg
 
 
 @register

@@ -1,7 +1,6 @@
 package org.pydl.nn;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +13,7 @@ import org.pydl.ops.Ops;
 
 /**
  * Keras's merge layers in one class: Add, Subtract (two inputs), Multiply, Average, Maximum, Minimum (inputs of one
- * shape) and Concatenate (along {@code axis}, other dimensions equal). Used in functional {@link Model}s. {@link Dot}
+ * shape, or shapes that broadcast as in Keras 3: each dimension equal or 1) and Concatenate (along {@code axis}, other dimensions equal). Used in functional {@link Model}s. {@link Dot}
  * (batched dot product) is registered with them.
  */
 public final class Merge extends Layer {
@@ -75,9 +74,16 @@ public final class Merge extends Layer {
                 out[a - 1] += s[a - 1];
             }
         } else {
+            // Keras 3: elementwise merges broadcast (each dimension equal, or 1 in some inputs), same rank
             for (long[] s : shapes) {
-                if (!Arrays.equals(s, first)) {
-                    throw configError("inputs must have the same shape, received shapes " + describe(shapes));
+                boolean ok = s.length == first.length;
+                for (int i = 0; ok && i < s.length; i++) {
+                    ok = s[i] == out[i] || s[i] == 1 || out[i] == 1;
+                    if (ok) out[i] = Math.max(out[i], s[i]);
+                }
+                if (!ok) {
+                    throw configError("inputs must have the same shape (or broadcast: dimensions equal or 1), "
+                            + "received shapes " + describe(shapes));
                 }
             }
         }
