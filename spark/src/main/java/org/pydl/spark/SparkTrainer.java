@@ -203,7 +203,7 @@ public final class SparkTrainer {
         JavaRDD<float[]> blocks = blocks(df, workers, shapes);
         Broadcast<byte[]> modelBc = null;
         try {
-            int[] sizes = partitionSizes(blocks, workers);
+            int[] sizes = partitionSizes(blocks);
             modelBc = sc.broadcast(modelBytes);
             if (ALLREDUCE.equals(strategy)) {
                 waitForSlots(workers);
@@ -286,10 +286,24 @@ public final class SparkTrainer {
         }
     }
 
+    /**
+     * The rows split into {@code workers} contiguous ranges of the DataFrame's order (one shuffle, sorted by row
+     * index), packed as one cached block per partition. The shuffle also gives barrier stages the clean lineage
+     * they require (no union/coalesce inside the stage).
+     */
     private JavaRDD<float[]> blocks(Dataset<Row> df, int workers, Shapes shapes) {
         JavaRDD<Row> rows = df.select(featuresCol, labelCol).javaRDD();
-        if (rows.getNumPartitions() != workers) rows = rows.repartition(workers);
-        JavaRDD<float[]> b = rows.mapPartitions(new ToBlock(shapes.featureWidth, shapes.labelWidth, featuresCol,
+        long n = await(rows.countAsync(), "counting the rows");
+        if (n == 0) throw new IllegalArgumentException("SparkTrainer: the DataFrame is empty (0 rows)");
+        if (n < workers) {
+            throw new IllegalArgumentException("SparkTrainer: " + workers + " workers but the DataFrame has only " + n
+                    + " rows; use at most " + n + " workers (num_workers)");
+        }
+        JavaRDD<Row> split = rows.zipWithIndex()
+                .mapToPair(t -> new scala.Tuple2<>(t._2(), t._1()))
+                .repartitionAndSortWithinPartitions(new ContiguousPartitioner(workers, n))
+                .values();
+        JavaRDD<float[]> b = split.mapPartitions(new ToBlock(shapes.featureWidth, shapes.labelWidth, featuresCol,
                 labelCol));
         return b.persist(StorageLevel.MEMORY_ONLY());
     }
@@ -312,16 +326,10 @@ public final class SparkTrainer {
         }
     }
 
-    private int[] partitionSizes(JavaRDD<float[]> blocks, int workers) {
+    private int[] partitionSizes(JavaRDD<float[]> blocks) {
         List<Integer> s = await(blocks.map(b -> Blocks.size(b)).collectAsync(), "preparing the data");
         int[] sizes = new int[s.size()];
-        long total = 0;
-        for (int i = 0; i < sizes.length; i++) total += sizes[i] = s.get(i);
-        if (total == 0) throw new IllegalArgumentException("SparkTrainer: the DataFrame is empty (0 rows)");
-        if (total < workers) {
-            throw new IllegalArgumentException("SparkTrainer: " + workers + " workers but the DataFrame has only " + total
-                    + " rows; use at most " + total + " workers (num_workers)");
-        }
+        for (int i = 0; i < sizes.length; i++) sizes[i] = s.get(i);
         return sizes;
     }
 
@@ -622,7 +630,7 @@ public final class SparkTrainer {
                 String[] peers = ctx.allGather(host + ":" + server.getLocalPort());
                 try (RingAllReduce ring = RingAllReduce.connect(rank, peers, server, timeoutMs)) {
                     gs = new GradientSharingOptimizer(inner, ring, weights);
-                    m.compile(gs, m.losses(), m.lossWeights(), m.metrics());
+                    m.compile(gs, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
                     t0 = System.nanoTime();
                     try {
                         if (n > 0) {
@@ -647,7 +655,7 @@ public final class SparkTrainer {
                             }
                         }
                     } finally {
-                        m.compile(inner, m.losses(), m.lossWeights(), m.metrics());
+                        m.compile(inner, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
                     }
                     t1 = System.nanoTime();
                 }
