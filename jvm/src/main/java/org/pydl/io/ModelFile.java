@@ -78,6 +78,26 @@ public final class ModelFile {
         }
     }
 
+    /** The model file's bytes (what {@link #save} writes), for sending a model over a network (pydl.spark). */
+    public static byte[] toBytes(Network model) throws IOException {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(1 << 16);
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            write(model, zip);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Loads a model from {@link #toBytes} output (read through a temporary file: zip entries need random access). */
+    public static Network fromBytes(byte[] data) throws IOException {
+        Path tmp = Files.createTempFile("pydl-model", ".pydl");
+        try {
+            Files.write(tmp, data);
+            return loadNetwork(tmp);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
     private static void write(Network model, ZipOutputStream zip) throws IOException {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("format", FORMAT);

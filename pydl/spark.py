@@ -1,0 +1,245 @@
+"""Data-parallel training of pydl models inside Spark executors (mirrors ``org.pydl.spark.SparkTrainer``).
+
+    >>> from pyspark.sql import SparkSession
+    >>> import pydl.spark
+    >>> spark = (SparkSession.builder.master("local[2]")
+    ...          .config("spark.jars", pydl.spark.jars_conf()).getOrCreate())
+    >>> df = spark.createDataFrame([(x.tolist(), int(y)) for x, y in zip(x_train, y_train)], ["features", "label"])
+    >>> trainer = pydl.spark.SparkTrainer(spark, model, strategy="allreduce", batch_size=64)
+    >>> trained = trainer.fit(df, epochs=3)          # a new pydl model; `model` is unchanged
+    >>> trainer.metrics[-1]["samples_per_s"]
+
+The driver talks to Spark's JVM through py4j with coarse calls only: the model goes in as pydl model-file bytes and
+comes back the same way. That JVM (and every executor) needs pydl.jar and pydl-spark.jar: ``spark.jars`` or
+``spark-submit --jars`` with :func:`jars`. pydl-spark.jar is compiled against the installed pyspark's own jars
+(shipped one if it matches, else built once from the shipped sources into ``~/.cache/pydl/spark/``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import zipfile
+
+from . import _jvm
+
+STRATEGIES = ("averaging", "allreduce")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def pyspark_dir() -> str:
+    """The installed pyspark package directory (its ``jars/`` holds Spark, jackson, slf4j...)."""
+    try:
+        import pyspark
+    except ImportError:
+        raise ImportError("pydl.spark needs pyspark: pip install pyspark (Spark 4, Java 17+)") from None
+    return os.path.dirname(os.path.abspath(pyspark.__file__))
+
+
+def _spark_version() -> str:
+    import pyspark
+
+    return pyspark.__version__
+
+
+def _sources_dir() -> str:
+    for d in (os.path.join(_HERE, "_lib", "spark-src"),
+              os.path.join(os.path.dirname(_HERE), "spark", "src", "main", "java")):
+        if os.path.isdir(d):
+            return d
+    raise FileNotFoundError("pydl-spark sources not found (neither pydl/_lib/spark-src nor spark/src/main/java)")
+
+
+def _jar_spark_version(jar: str) -> str | None:
+    try:
+        with zipfile.ZipFile(jar) as z:
+            return z.read("org/pydl/spark/spark-version.txt").decode().strip()
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+
+
+def javac_command(sources: list[str], classpath: list[str], out_dir: str, javac: str = "javac") -> list[str]:
+    """The javac command line that compiles pydl-spark (pure: tested without a JDK or a cluster)."""
+    return [javac, "--release", "17", "-encoding", "UTF-8", "-Xlint:-options", "-cp", os.pathsep.join(classpath),
+            "-d", out_dir, *sources]
+
+
+def _javac() -> str:
+    home = os.environ.get("JAVA_HOME")
+    cand = os.path.join(home, "bin", "javac") if home else shutil.which("javac")
+    if not cand or not os.path.isfile(cand):
+        raise RuntimeError("building pydl-spark.jar needs a JDK 17+ (javac), as building pydl does; set JAVA_HOME")
+    return cand
+
+
+def _build_jar(dest: str) -> str:
+    src = _sources_dir()
+    sources = sorted(os.path.join(r, f) for r, _, fs in os.walk(src) for f in fs if f.endswith(".java"))
+    with tempfile.TemporaryDirectory() as tmp:
+        classes = os.path.join(tmp, "classes")
+        cmd = javac_command(sources, [_jvm.jar_path(), os.path.join(pyspark_dir(), "jars", "*")], classes, _javac())
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"compiling pydl-spark failed:\n{r.stderr[-4000:]}")
+        os.makedirs(os.path.join(classes, "org", "pydl", "spark"), exist_ok=True)
+        with open(os.path.join(classes, "org", "pydl", "spark", "spark-version.txt"), "w") as f:
+            f.write(_spark_version())
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        part = dest + f".{os.getpid()}.tmp"
+        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as z:
+            for r_, _, fs in os.walk(classes):
+                for f in fs:
+                    full = os.path.join(r_, f)
+                    z.write(full, os.path.relpath(full, classes))
+        os.replace(part, dest)   # atomic: concurrent builders race harmlessly
+    return dest
+
+
+def spark_jar() -> str:
+    """Path of pydl-spark.jar matching the installed pyspark: ``PYDL_SPARK_JAR``, the one built beside
+    ``PYDL_JAR``, the packaged one, else one compiled once into ``~/.cache/pydl/spark/<hash>/``."""
+    env = os.environ.get("PYDL_SPARK_JAR")
+    if env:
+        return env
+    version = _spark_version()
+    candidates = []
+    if os.environ.get("PYDL_JAR"):
+        candidates.append(os.path.join(os.path.dirname(os.environ["PYDL_JAR"]), "pydl-spark.jar"))
+    candidates.append(os.path.join(_HERE, "_lib", "pydl-spark.jar"))
+    for c in candidates:
+        if os.path.isfile(c) and _jar_spark_version(c) == version:
+            return c
+    src = _sources_dir()
+    h = hashlib.sha256(version.encode())
+    for r, _, fs in sorted(os.walk(src)):
+        for f in sorted(fs):
+            with open(os.path.join(r, f), "rb") as fh:
+                h.update(f.encode() + fh.read())
+    with open(_jvm.jar_path(), "rb") as fh:
+        h.update(hashlib.sha256(fh.read()).digest())
+    dest = os.path.join(os.path.expanduser("~"), ".cache", "pydl", "spark", h.hexdigest()[:16], "pydl-spark.jar")
+    return dest if os.path.isfile(dest) else _build_jar(dest)
+
+
+def jars() -> list[str]:
+    """The jars Spark's driver and executors need: pydl.jar and pydl-spark.jar (for ``--jars``/``spark.jars``)."""
+    return [_jvm.jar_path(), spark_jar()]
+
+
+def jars_conf() -> str:
+    """:func:`jars` as the comma-separated value of ``spark.jars`` / ``spark-submit --jars``."""
+    return ",".join(jars())
+
+
+def submit_command(script_or_jar: str, master: str, *, main_class: str | None = None, args=(),
+                   spark_home: str | None = None, conf: dict | None = None) -> list[str]:
+    """The spark-submit command line for a Python script, or (``main_class``) a Java main in pydl-spark.jar.
+    Pure: tested without a cluster."""
+    home = spark_home or pyspark_dir()
+    cmd = [os.path.join(home, "bin", "spark-submit"), "--master", master]
+    for k, v in (conf or {}).items():
+        cmd += ["--conf", f"{k}={v}"]
+    if main_class:
+        others = [j for j in jars() if os.path.abspath(j) != os.path.abspath(script_or_jar)]
+        cmd += ["--class", main_class, "--jars", ",".join(others), script_or_jar]
+    else:
+        cmd += ["--jars", jars_conf(), script_or_jar]
+    return cmd + [str(a) for a in args]
+
+
+class SparkTrainer:
+    """Trains a compiled pydl model on a Spark DataFrame with ``features`` (array of numbers or ml Vector) and
+    ``label`` columns; mirrors the Java class ``org.pydl.spark.SparkTrainer``.
+
+    Args:
+        spark: the SparkSession (its JVM must have :func:`jars` on its classpath).
+        model: a compiled single-input, single-output float32 pydl model; it is not modified.
+        strategy: ``"averaging"`` (each worker trains ``averaging_frequency`` minibatches, then parameters and
+            optimizer state are averaged) or ``"allreduce"`` (gradients summed every step over a ring between
+            barrier tasks: the same as one process with a global batch of ``batch_size * num_workers``).
+        num_workers: partitions/tasks (default: the cluster's default parallelism); the data is repartitioned
+            to it when needed.
+        batch_size: minibatch rows per worker.
+        averaging_frequency, aggregation_depth: averaging mode only.
+        job_timeout: seconds after which a round/epoch job is cancelled with an error; comm_timeout: seconds
+            a worker waits for a peer (all-reduce); slot_wait: seconds all-reduce waits for enough task slots
+            (executors) before failing.
+
+    Attributes:
+        metrics: one dict per averaging round (averaging) or epoch (allreduce): loss, samples, samples_per_s,
+            seconds and its split into compute_s, comm_s and scheduling_s.
+    """
+
+    def __init__(self, spark, model, strategy: str = "averaging", *, num_workers: int | None = None,
+                 batch_size: int = 32, averaging_frequency: int = 5, aggregation_depth: int = 2,
+                 features_col: str = "features", label_col: str = "label", shuffle: bool = True, seed: int = 0,
+                 job_timeout: float = 1800, comm_timeout: float = 120, slot_wait: float = 60,
+                 verbose: bool = True):
+        if strategy not in STRATEGIES:
+            raise ValueError(f"SparkTrainer: strategy must be one of {STRATEGIES}. Received: strategy={strategy!r}")
+        self.spark = spark
+        self.model = model
+        self.strategy = strategy
+        self.options = dict(num_workers=num_workers or 0, batch_size=batch_size,
+                            averaging_frequency=averaging_frequency, aggregation_depth=aggregation_depth,
+                            features_col=features_col, label_col=label_col, shuffle=shuffle, seed=seed,
+                            job_timeout=job_timeout, comm_timeout=comm_timeout, slot_wait=slot_wait,
+                            verbose=verbose)
+        self.metrics: list[dict] = []
+
+    def _java_trainer(self):
+        jvm = self.spark._jvm
+        cls = jvm.org.pydl.spark.SparkTrainer
+        from py4j.java_gateway import JavaClass
+
+        if not isinstance(cls, JavaClass):
+            raise RuntimeError("org.pydl.spark.SparkTrainer is not on the Spark driver's classpath: start the "
+                               "SparkSession with .config('spark.jars', pydl.spark.jars_conf()) or spark-submit "
+                               "--jars with pydl.spark.jars()")
+        o = self.options
+        t = cls(self.spark._jsc)
+        (t.strategy(self.strategy).numWorkers(int(o["num_workers"])).batchSize(int(o["batch_size"]))
+         .averagingFrequency(int(o["averaging_frequency"])).aggregationDepth(int(o["aggregation_depth"]))
+         .featuresCol(o["features_col"]).labelCol(o["label_col"]).shuffle(bool(o["shuffle"]))
+         .seed(int(o["seed"])).jobTimeoutSeconds(float(o["job_timeout"]))
+         .commTimeoutSeconds(float(o["comm_timeout"])).slotWaitSeconds(float(o["slot_wait"]))
+         .verbose(bool(o["verbose"])))
+        return t
+
+    def fit(self, df, epochs: int = 1):
+        """Trains on ``df`` for ``epochs`` epochs; returns the trained model (a new pydl model)."""
+        from .models import load
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.pydl")
+            self.model.save(path)
+            with open(path, "rb") as f:
+                data = f.read()
+            try:
+                t = self._java_trainer()
+                out = t.fitBytes(bytearray(data), df._jdf, int(epochs))
+            except Exception as e:  # noqa: BLE001 - py4j's or pyspark's wrapper of a Java exception
+                raise _translate(e) from None
+            self.metrics = json.loads(t.metricsJson())
+            with open(path, "wb") as f:
+                f.write(bytes(out))
+            return load(path)
+
+
+def _translate(e):
+    """A Java IllegalArgumentException becomes ValueError, any other Java exception RuntimeError (message kept).
+    pyspark wraps some Java exceptions in its own classes (``CapturedException``), py4j the rest."""
+    java = getattr(e, "java_exception", None)
+    if java is not None:
+        cls, msg = java.getClass().getName(), java.getMessage()
+    elif type(e).__module__.startswith("pyspark.errors"):
+        cls, msg = "java.lang." + type(e).__name__, getattr(e, "_desc", None) or str(e)
+    else:
+        return e
+    msg = str(msg).split("\n")[0] if msg else cls
+    if cls == "java.lang.IllegalArgumentException":
+        return ValueError(msg)
+    return RuntimeError(f"{cls}: {msg}")

@@ -1,0 +1,712 @@
+package org.pydl.spark;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.api.java.JavaFutureAction;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.storage.StorageLevel;
+import org.pydl.io.Json;
+import org.pydl.io.ModelFile;
+import org.pydl.nd.DType;
+import org.pydl.nd.MemoryScope;
+import org.pydl.nd.NDArray;
+import org.pydl.nn.Network;
+import org.pydl.nn.Optimizer;
+import org.pydl.nn.Parameter;
+import org.pydl.train.DataSet;
+import org.pydl.train.History;
+
+/**
+ * Data-parallel training of a pydl model inside Spark executors, with one of two strategies:
+ * <ul>
+ *   <li>{@code averaging}: each worker trains {@code averagingFrequency} minibatches of {@code batchSize} rows of its
+ *       partition from the broadcast state (parameters and optimizer slots), then the states are averaged
+ *       (weighted by rows) with {@code treeAggregate} of depth {@code aggregationDepth}; repeat. One Spark job per
+ *       averaging round.</li>
+ *   <li>{@code allreduce}: synchronous gradient sharing in barrier mode. Every step each worker computes the gradient
+ *       of its {@code batchSize} rows, the workers sum them over a TCP ring between the barrier tasks (never through
+ *       the driver) and all apply the same update: the same as one process training with the global batch
+ *       ({@code batchSize} x workers rows, worker w's rows at positions [w*batchSize, (w+1)*batchSize)). One barrier
+ *       job per epoch.</li>
+ * </ul>
+ * The model travels as pydl model-file bytes, the data as one {@code float[]} per partition (cached), results as
+ * {@code float[]}: no user class is ever serialized, so neither a Kryo registrator nor Serializable models are
+ * needed. Every Spark job the trainer runs is bounded by {@code jobTimeoutSeconds} (cancelled, then a clear error),
+ * and every socket wait by {@code commTimeoutSeconds}: a lost worker fails the run, it never hangs it.
+ */
+public final class SparkTrainer {
+    public static final String AVERAGING = "averaging";
+    public static final String ALLREDUCE = "allreduce";
+
+    private final JavaSparkContext sc;
+    private String strategy = AVERAGING;
+    private int numWorkers;
+    private int batchSize = 32;
+    private int averagingFrequency = 5;
+    private int aggregationDepth = 2;
+    private String featuresCol = "features";
+    private String labelCol = "label";
+    private boolean shuffle = true;
+    private long seed;
+    private double jobTimeoutSeconds = 1800;
+    private double commTimeoutSeconds = 120;
+    private double slotWaitSeconds = 60;
+    private boolean verbose = true;
+    private final List<Map<String, Object>> metrics = new ArrayList<>();
+
+    public SparkTrainer(JavaSparkContext sc) {
+        this.sc = sc;
+    }
+
+    public SparkTrainer(org.apache.spark.sql.SparkSession spark) {
+        this(JavaSparkContext.fromSparkContext(spark.sparkContext()));
+    }
+
+    // ---- configuration (fluent) ----------------------------------------------------------------------------
+    public SparkTrainer strategy(String s) {
+        if (!AVERAGING.equals(s) && !ALLREDUCE.equals(s)) {
+            throw new IllegalArgumentException("SparkTrainer: strategy must be 'averaging' or 'allreduce', received "
+                    + "strategy='" + s + "'");
+        }
+        strategy = s;
+        return this;
+    }
+
+    /** Workers (partitions, one task each); 0 = the cluster's default parallelism. */
+    public SparkTrainer numWorkers(int n) {
+        if (n < 0) throw new IllegalArgumentException("SparkTrainer: num_workers must be >= 0, received " + n);
+        numWorkers = n;
+        return this;
+    }
+
+    /** Minibatch rows per worker (the global batch is this times the workers). */
+    public SparkTrainer batchSize(int b) {
+        if (b <= 0) throw new IllegalArgumentException("SparkTrainer: batch_size must be > 0, received batch_size=" + b);
+        batchSize = b;
+        return this;
+    }
+
+    /** Averaging mode: minibatches each worker trains between two averagings. */
+    public SparkTrainer averagingFrequency(int f) {
+        if (f <= 0) {
+            throw new IllegalArgumentException("SparkTrainer: averaging_frequency must be > 0, received " + f);
+        }
+        averagingFrequency = f;
+        return this;
+    }
+
+    /** Averaging mode: depth of the treeAggregate that sums the workers' states (2 = one intermediate level). */
+    public SparkTrainer aggregationDepth(int d) {
+        if (d < 1) throw new IllegalArgumentException("SparkTrainer: aggregation_depth must be >= 1, received " + d);
+        aggregationDepth = d;
+        return this;
+    }
+
+    public SparkTrainer featuresCol(String c) {
+        featuresCol = c;
+        return this;
+    }
+
+    public SparkTrainer labelCol(String c) {
+        labelCol = c;
+        return this;
+    }
+
+    /** Shuffle each partition's rows every epoch (seeded by seed, epoch and partition). */
+    public SparkTrainer shuffle(boolean s) {
+        shuffle = s;
+        return this;
+    }
+
+    public SparkTrainer seed(long s) {
+        seed = s;
+        return this;
+    }
+
+    /** Upper bound on each Spark job (an averaging round, an all-reduce epoch); it is cancelled past it. */
+    public SparkTrainer jobTimeoutSeconds(double s) {
+        if (!(s > 0)) throw new IllegalArgumentException("SparkTrainer: job timeout must be > 0, received " + s);
+        jobTimeoutSeconds = s;
+        return this;
+    }
+
+    /** Upper bound on each wait for a peer in all-reduce (connect, receive). */
+    public SparkTrainer commTimeoutSeconds(double s) {
+        if (!(s > 0)) throw new IllegalArgumentException("SparkTrainer: comm timeout must be > 0, received " + s);
+        commTimeoutSeconds = s;
+        return this;
+    }
+
+    /** All-reduce: how long to wait for enough executors (task slots) to register before failing. */
+    public SparkTrainer slotWaitSeconds(double s) {
+        slotWaitSeconds = s;
+        return this;
+    }
+
+    public SparkTrainer verbose(boolean v) {
+        verbose = v;
+        return this;
+    }
+
+    public String strategy() {
+        return strategy;
+    }
+
+    /** One entry per averaging round (averaging) or epoch (allreduce) of the last fit. */
+    public List<Map<String, Object>> metrics() {
+        return Collections.unmodifiableList(metrics);
+    }
+
+    public String metricsJson() {
+        return Json.write(new ArrayList<Object>(metrics), false);
+    }
+
+    // ---- training ------------------------------------------------------------------------------------------
+    /** Trains a copy of {@code model} (left unchanged) and returns the trained copy. */
+    public Network fit(Network model, Dataset<Row> df, int epochs) throws IOException {
+        return ModelFile.fromBytes(fitBytes(ModelFile.toBytes(model), df, epochs));
+    }
+
+    /** The coarse call for Python (py4j): model file bytes in, trained model file bytes out. */
+    public byte[] fitBytes(byte[] modelBytes, Dataset<Row> df, int epochs) throws IOException {
+        if (epochs < 0) throw new IllegalArgumentException("SparkTrainer: epochs must be >= 0, received epochs=" + epochs);
+        Network model = ModelFile.fromBytes(modelBytes);
+        Shapes shapes = Shapes.of(model);
+        checkColumns(df);
+        int workers = numWorkers > 0 ? numWorkers : sc.defaultParallelism();
+        metrics.clear();
+        String run = UUID.randomUUID().toString();
+        JavaRDD<float[]> blocks = blocks(df, workers, shapes);
+        Broadcast<byte[]> modelBc = null;
+        try {
+            int[] sizes = partitionSizes(blocks);
+            modelBc = sc.broadcast(modelBytes);
+            if (ALLREDUCE.equals(strategy)) {
+                waitForSlots(workers);
+            }
+            for (int epoch = 0; epoch < epochs; epoch++) {
+                if (ALLREDUCE.equals(strategy)) {
+                    allReduceEpoch(model, blocks, modelBc, shapes, sizes, run, epoch, epochs);
+                } else {
+                    averagingEpoch(model, blocks, modelBc, shapes, sizes, run, epoch, epochs);
+                }
+            }
+            return ModelFile.toBytes(model);
+        } finally {
+            blocks.unpersist(false);
+            if (modelBc != null) modelBc.destroy();
+            Worker.forget(run);
+        }
+    }
+
+    /** What the model expects of a row: its input shape, and its output shape (null for sparse class labels). */
+    static final class Shapes implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final long[] input;
+        final long[] output;
+        final int featureWidth, labelWidth;
+
+        private Shapes(long[] input, long[] output, int fw, int lw) {
+            this.input = input;
+            this.output = output;
+            this.featureWidth = fw;
+            this.labelWidth = lw;
+        }
+
+        static Shapes of(Network m) {
+            if (!m.isCompiled()) {
+                throw new IllegalArgumentException("SparkTrainer: model '" + m.name() + "' must be compiled (optimizer "
+                        + "and loss) before training");
+            }
+            if (m.inputShapes().size() != 1 || m.outputShapes().size() != 1) {
+                throw new IllegalArgumentException("SparkTrainer: model '" + m.name() + "' has "
+                        + m.inputShapes().size() + " inputs and " + m.outputShapes().size() + " outputs; Spark "
+                        + "training supports one input and one output");
+            }
+            if (m.dtype() != DType.FLOAT32) {
+                throw new IllegalArgumentException("SparkTrainer: model '" + m.name() + "' is " + m.dtype().pyName
+                        + "; Spark training supports float32 models");
+            }
+            long[] in = m.inputShapes().get(0), out = m.outputShapes().get(0);
+            boolean sparse = m.loss().sparseLabels();
+            if (sparse && out.length != 1) {
+                throw new IllegalArgumentException("SparkTrainer: " + m.loss().name() + " with an output of shape "
+                        + Arrays.toString(out) + " is not supported; Spark training takes one class label per row");
+            }
+            return new Shapes(in, sparse ? null : out, Math.toIntExact(prod(in)), sparse ? 1 : Math.toIntExact(prod(out)));
+        }
+
+        private static long prod(long[] s) {
+            long p = 1;
+            for (long d : s) p *= d;
+            return p;
+        }
+    }
+
+    private void checkColumns(Dataset<Row> df) {
+        Map<String, DataType> types = new LinkedHashMap<>();
+        for (StructField f : df.schema().fields()) types.put(f.name(), f.dataType());
+        for (String[] c : new String[][] {{"features", featuresCol}, {"label", labelCol}}) {
+            DataType t = types.get(c[1]);
+            if (t == null) {
+                throw new IllegalArgumentException("SparkTrainer: the DataFrame has no " + c[0] + " column '" + c[1]
+                        + "'; its columns are " + types.keySet() + " (set " + c[0] + "_col)");
+            }
+            boolean ok = t instanceof NumericType || "vector".equals(t.typeName())
+                    || (t instanceof ArrayType && ((ArrayType) t).elementType() instanceof NumericType);
+            if (!ok) {
+                throw new IllegalArgumentException("SparkTrainer: " + c[0] + " column '" + c[1] + "' has type "
+                        + t.simpleString() + "; it needs numbers: a numeric column, an array of numbers or an ml "
+                        + "Vector");
+            }
+        }
+    }
+
+    /**
+     * The rows split into {@code workers} contiguous ranges of the DataFrame's order (one shuffle, sorted by row
+     * index), packed as one cached block per partition. The shuffle also gives barrier stages the clean lineage
+     * they require (no union/coalesce inside the stage).
+     */
+    private JavaRDD<float[]> blocks(Dataset<Row> df, int workers, Shapes shapes) {
+        JavaRDD<Row> rows = df.select(featuresCol, labelCol).javaRDD();
+        long n = await(rows.countAsync(), "counting the rows");
+        if (n == 0) throw new IllegalArgumentException("SparkTrainer: the DataFrame is empty (0 rows)");
+        if (n < workers) {
+            throw new IllegalArgumentException("SparkTrainer: " + workers + " workers but the DataFrame has only " + n
+                    + " rows; use at most " + n + " workers (num_workers)");
+        }
+        JavaRDD<Row> split = rows.zipWithIndex()
+                .mapToPair(t -> new scala.Tuple2<>(t._2(), t._1()))
+                .repartitionAndSortWithinPartitions(new ContiguousPartitioner(workers, n))
+                .values();
+        JavaRDD<float[]> b = split.mapPartitions(new ToBlock(shapes.featureWidth, shapes.labelWidth, featuresCol,
+                labelCol));
+        return b.persist(StorageLevel.MEMORY_ONLY());
+    }
+
+    private static final class ToBlock implements org.apache.spark.api.java.function.FlatMapFunction<Iterator<Row>, float[]> {
+        private static final long serialVersionUID = 1L;
+        private final int fw, lw;
+        private final String fc, lc;
+
+        ToBlock(int fw, int lw, String fc, String lc) {
+            this.fw = fw;
+            this.lw = lw;
+            this.fc = fc;
+            this.lc = lc;
+        }
+
+        @Override
+        public Iterator<float[]> call(Iterator<Row> rows) {
+            return Collections.singletonList(Blocks.fromRows(rows, fw, lw, fc, lc)).iterator();
+        }
+    }
+
+    private int[] partitionSizes(JavaRDD<float[]> blocks) {
+        List<Integer> s = await(blocks.map(b -> Blocks.size(b)).collectAsync(), "preparing the data");
+        int[] sizes = new int[s.size()];
+        for (int i = 0; i < sizes.length; i++) sizes[i] = s.get(i);
+        return sizes;
+    }
+
+    /** Barrier stages need every task running at once: fail clearly instead of letting Spark wait for slots. */
+    private void waitForSlots(int workers) {
+        long deadline = System.nanoTime() + (long) (slotWaitSeconds * 1e9);
+        while (sc.defaultParallelism() < workers && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int slots = sc.defaultParallelism();
+        if (slots < workers) {
+            throw new IllegalArgumentException("SparkTrainer: allreduce needs " + workers + " task slots at once "
+                    + "(barrier mode), the cluster offers " + slots + " after " + slotWaitSeconds + " s; use "
+                    + "num_workers <= " + slots + " or add executors");
+        }
+    }
+
+    private <T> T await(JavaFutureAction<T> job, String what) {
+        try {
+            return job.get((long) (jobTimeoutSeconds * 1000), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            job.cancel(true);
+            throw new IllegalStateException("SparkTrainer: " + what + " took longer than " + jobTimeoutSeconds
+                    + " s (job_timeout); the job was cancelled. A worker may be lost or the cluster lacks task slots.");
+        } catch (InterruptedException e) {
+            job.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("SparkTrainer: interrupted while " + what);
+        } catch (ExecutionException e) {
+            throw rootCause(e, what);
+        }
+    }
+
+    /** The first IllegalArgumentException/IllegalStateException of a failed job (our message), else the job error. */
+    private static RuntimeException rootCause(Throwable e, String what) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IllegalArgumentException) return new IllegalArgumentException(t.getMessage(), e);
+            if (t instanceof IllegalStateException && String.valueOf(t.getMessage()).startsWith("SparkTrainer")) {
+                return new IllegalStateException(t.getMessage(), e);
+            }
+        }
+        // Spark wraps executor exceptions in a SparkException whose message carries the remote stack trace
+        String m = String.valueOf(e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+        for (String marker : new String[] {"java.lang.IllegalArgumentException: ", "java.lang.IllegalStateException: "}) {
+            int i = m.indexOf(marker);
+            if (i >= 0) {
+                String msg = m.substring(i + marker.length());
+                int nl = msg.indexOf('\n');
+                if (nl >= 0) msg = msg.substring(0, nl);
+                return new IllegalArgumentException(msg, e);
+            }
+        }
+        return new IllegalStateException("SparkTrainer: " + what + " failed: " + m, e);
+    }
+
+    // ---- parameter averaging -------------------------------------------------------------------------------
+    /** Tail of a worker's result: rows, loss * rows, compute s (max), state-load s (max), steps (max), workers. */
+    static final int TAIL = 6;
+
+    private void averagingEpoch(Network model, JavaRDD<float[]> blocks, Broadcast<byte[]> modelBc, Shapes shapes,
+                                int[] sizes, String run, int epoch, int epochs) {
+        int rowsPerRound = batchSize * averagingFrequency;
+        int maxRows = Arrays.stream(sizes).max().orElse(0);
+        int rounds = (maxRows + rowsPerRound - 1) / rowsPerRound;
+        int len = StateVector.length(model);
+        double epochLoss = 0, epochRows = 0, epochSec = 0;
+        for (int round = 0; round < rounds; round++) {
+            long t0 = System.nanoTime();
+            Broadcast<float[]> stateBc = sc.broadcast(StateVector.read(model));
+            long t1 = System.nanoTime();
+            AveragingRound fn = new AveragingRound(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
+                    model.globalStep(), epoch, round, rowsPerRound, batchSize, shuffle, seed, len);
+            JavaRDD<float[]> results = blocks.mapPartitionsWithIndex(fn, false);
+            float[] sum = aggregate(results);
+            long t2 = System.nanoTime();
+            float rows = sum[len];
+            float[] avg = new float[len];
+            for (int i = 0; i < len; i++) avg[i] = sum[i] / rows;
+            StateVector.write(model, avg);
+            int steps = (int) sum[len + 4];
+            model.optimizer().setIterations(model.optimizer().iterations() + steps);
+            model.setGlobalStep(model.globalStep() + steps);
+            stateBc.destroy();
+            long t3 = System.nanoTime();
+            double wall = (t3 - t0) / 1e9, compute = sum[len + 2], load = sum[len + 3];
+            double driverComm = ((t1 - t0) + (t3 - t2)) / 1e9;
+            double loss = sum[len + 1] / rows;
+            record(epoch, round, loss, rows, wall, compute, driverComm + load, (int) sum[len + 5]);
+            epochLoss += sum[len + 1];
+            epochRows += rows;
+            epochSec += wall;
+        }
+        progress(epoch, epochs, epochLoss / epochRows, epochRows, epochSec);
+    }
+
+    private float[] aggregate(JavaRDD<float[]> results) {
+        int depth = aggregationDepth;
+        // treeAggregate blocks: run it on a thread of its own, in a job group that can be cancelled on timeout
+        String group = "pydl-" + UUID.randomUUID();
+        java.util.concurrent.FutureTask<float[]> task = new java.util.concurrent.FutureTask<>(() ->
+                results.treeAggregate(new float[0], SparkTrainer::addResults, SparkTrainer::addResults, depth));
+        Thread t = new Thread(() -> {
+            sc.setJobGroup(group, "pydl SparkTrainer averaging round", true);
+            task.run();
+        }, "pydl-averaging-round");
+        t.setDaemon(true);
+        t.start();
+        try {
+            return task.get((long) (jobTimeoutSeconds * 1000), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            sc.cancelJobGroup(group);
+            throw new IllegalStateException("SparkTrainer: an averaging round took longer than " + jobTimeoutSeconds
+                    + " s (job_timeout); the job was cancelled. A worker may be lost.");
+        } catch (InterruptedException e) {
+            sc.cancelJobGroup(group);
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("SparkTrainer: interrupted during an averaging round");
+        } catch (ExecutionException e) {
+            throw rootCause(e, "an averaging round");
+        }
+    }
+
+    /** Sums two worker results in place (the tail's compute, load and steps entries take the maximum). */
+    static float[] addResults(float[] a, float[] b) {
+        if (a.length == 0) return b;
+        if (b.length == 0) return a;
+        int len = a.length - TAIL;
+        for (int i = 0; i < a.length; i++) {
+            int k = i - len;
+            a[i] = (k == 2 || k == 3 || k == 4) ? Math.max(a[i], b[i]) : a[i] + b[i];
+        }
+        return a;
+    }
+
+    private static final class AveragingRound implements Function2<Integer, Iterator<float[]>, Iterator<float[]>> {
+        private static final long serialVersionUID = 1L;
+        private final String run;
+        private final Broadcast<byte[]> modelBc;
+        private final Broadcast<float[]> stateBc;
+        private final Shapes shapes;
+        private final long iterations, globalStep;
+        private final int epoch, round, rowsPerRound, batch, len;
+        private final boolean shuffle;
+        private final long seed;
+
+        AveragingRound(String run, Broadcast<byte[]> modelBc, Broadcast<float[]> stateBc, Shapes shapes, long iterations,
+                       long globalStep, int epoch, int round, int rowsPerRound, int batch, boolean shuffle, long seed,
+                       int len) {
+            this.run = run;
+            this.modelBc = modelBc;
+            this.stateBc = stateBc;
+            this.shapes = shapes;
+            this.iterations = iterations;
+            this.globalStep = globalStep;
+            this.epoch = epoch;
+            this.round = round;
+            this.rowsPerRound = rowsPerRound;
+            this.batch = batch;
+            this.shuffle = shuffle;
+            this.seed = seed;
+            this.len = len;
+        }
+
+        @Override
+        public Iterator<float[]> call(Integer partition, Iterator<float[]> it) {
+            float[] block = it.next();
+            int n = Blocks.size(block);
+            int from = round * rowsPerRound, to = Math.min(n, from + rowsPerRound);
+            if (from >= to) return Collections.emptyIterator();
+            long t0 = System.nanoTime();
+            Worker w = Worker.get(run, partition, modelBc);
+            Network m = w.model;
+            StateVector.write(m, stateBc.value());
+            m.optimizer().setIterations(iterations);
+            m.setGlobalStep(globalStep);
+            long t1 = System.nanoTime();
+            int[] order = w.order(n, shuffle, seed, epoch, partition);
+            DataSet d = Blocks.toDataSet(block, order, from, to, shapes.input, shapes.output);
+            History h;
+            try {
+                h = m.fit(d, new Network.FitOptions().epochs(1).batchSize(batch).shuffle(false));
+            } finally {
+                d.features().close();
+                d.labels().close();
+            }
+            long t2 = System.nanoTime();
+            int rows = to - from;
+            float[] out = new float[len + TAIL];
+            StateVector.read(m, out);
+            for (int i = 0; i < len; i++) out[i] *= rows;
+            out[len] = rows;
+            out[len + 1] = (float) (h.get("loss").get(0) * rows);
+            out[len + 2] = (float) ((t2 - t1) / 1e9);
+            out[len + 3] = (float) ((t1 - t0) / 1e9);
+            out[len + 4] = Blocks.steps(rows, batch);
+            out[len + 5] = 1;
+            return Collections.singletonList(out).iterator();
+        }
+    }
+
+    // ---- synchronous all-reduce ----------------------------------------------------------------------------
+    private void allReduceEpoch(Network model, JavaRDD<float[]> blocks, Broadcast<byte[]> modelBc, Shapes shapes,
+                                int[] sizes, String run, int epoch, int epochs) {
+        long t0 = System.nanoTime();
+        Broadcast<float[]> stateBc = sc.broadcast(StateVector.read(model));
+        int len = StateVector.length(model);
+        AllReduceEpoch fn = new AllReduceEpoch(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
+                model.globalStep(), epoch, sizes, batchSize, shuffle, seed, len, (long) (commTimeoutSeconds * 1000));
+        RDD<float[]> out = blocks.rdd().barrier().mapPartitions(fn, false,
+                scala.reflect.ClassTag$.MODULE$.apply(float[].class));
+        List<float[]> results = await(new JavaRDD<>(out, scala.reflect.ClassTag$.MODULE$.apply(float[].class))
+                .collectAsync(), "an all-reduce epoch");
+        long t1 = System.nanoTime();
+        double rows = 0, lossSum = 0, compute = 0, comm = 0;
+        int steps = 0;
+        float[] state = null;
+        for (float[] r : results) {
+            rows += r[0];
+            lossSum += r[1];
+            compute = Math.max(compute, r[2]);
+            comm = Math.max(comm, r[3]);
+            steps = Math.max(steps, (int) r[4]);
+            if (r.length > TAIL) state = Arrays.copyOfRange(r, TAIL, TAIL + len);
+        }
+        if (state == null) throw new IllegalStateException("SparkTrainer: rank 0 returned no parameters");
+        StateVector.write(model, state);
+        model.optimizer().setIterations(model.optimizer().iterations() + steps);
+        model.setGlobalStep(model.globalStep() + steps);
+        stateBc.destroy();
+        double wall = (System.nanoTime() - t0) / 1e9;
+        record(epoch, 0, lossSum / rows, rows, wall, compute, comm, results.size());
+        progress(epoch, epochs, lossSum / rows, rows, wall);
+    }
+
+    private static final class AllReduceEpoch extends scala.runtime.AbstractFunction1<scala.collection.Iterator<float[]>,
+            scala.collection.Iterator<float[]>> implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final String run;
+        private final Broadcast<byte[]> modelBc;
+        private final Broadcast<float[]> stateBc;
+        private final Shapes shapes;
+        private final long iterations, globalStep, timeoutMs;
+        private final int epoch, batch, len;
+        private final int[] sizes;
+        private final boolean shuffle;
+        private final long seed;
+
+        AllReduceEpoch(String run, Broadcast<byte[]> modelBc, Broadcast<float[]> stateBc, Shapes shapes,
+                       long iterations, long globalStep, int epoch, int[] sizes, int batch, boolean shuffle, long seed,
+                       int len, long timeoutMs) {
+            this.run = run;
+            this.modelBc = modelBc;
+            this.stateBc = stateBc;
+            this.shapes = shapes;
+            this.iterations = iterations;
+            this.globalStep = globalStep;
+            this.epoch = epoch;
+            this.sizes = sizes;
+            this.batch = batch;
+            this.shuffle = shuffle;
+            this.seed = seed;
+            this.len = len;
+            this.timeoutMs = timeoutMs;
+        }
+
+        @Override
+        public scala.collection.Iterator<float[]> apply(scala.collection.Iterator<float[]> it) {
+            BarrierTaskContext ctx = BarrierTaskContext.get();
+            int rank = ctx.partitionId();
+            float[] block = it.next();
+            int n = Blocks.size(block);
+            Worker w = Worker.get(run, rank, modelBc);
+            Network m = w.model;
+            StateVector.write(m, stateBc.value());
+            Optimizer inner = m.optimizer();
+            inner.setIterations(iterations);
+            m.setGlobalStep(globalStep);
+            int steps = 0;
+            for (int s : sizes) steps = Math.max(steps, Blocks.steps(s, batch));
+            float[] weights = new float[steps];
+            for (int k = 0; k < steps; k++) {
+                int global = 0;
+                for (int s : sizes) global += Blocks.rowsInStep(s, batch, k);
+                weights[k] = (float) Blocks.rowsInStep(n, batch, k) / global;
+            }
+            double loss = 0;
+            long t0, t1;
+            GradientSharingOptimizer gs;
+            try (ServerSocket server = new ServerSocket(0)) {
+                String host = ctx.getTaskInfos()[rank].address();
+                int colon = host.lastIndexOf(':');
+                if (colon > 0) host = host.substring(0, colon);
+                String[] peers = ctx.allGather(host + ":" + server.getLocalPort());
+                try (RingAllReduce ring = RingAllReduce.connect(rank, peers, server, timeoutMs)) {
+                    gs = new GradientSharingOptimizer(inner, ring, weights);
+                    m.compile(gs, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
+                    t0 = System.nanoTime();
+                    try {
+                        if (n > 0) {
+                            int[] order = w.order(n, shuffle, seed, epoch, rank);
+                            DataSet d = Blocks.toDataSet(block, order, 0, n, shapes.input, shapes.output);
+                            try {
+                                History h = m.fit(d, new Network.FitOptions().epochs(1).batchSize(batch).shuffle(false));
+                                loss = h.get("loss").get(0) * n;
+                            } finally {
+                                d.features().close();
+                                d.labels().close();
+                            }
+                        }
+                        List<Parameter> params = m.parameters();
+                        while (gs.stepsDone() < steps) {   // this worker's rows ran out: share zero gradients
+                            try (MemoryScope s = MemoryScope.open()) {
+                                for (Parameter p : params) {
+                                    if (p.trainable) p.value().setGrad(NDArray.zeros(p.value().dtype(), p.value().shape()));
+                                }
+                                gs.step(params);
+                                for (Parameter p : params) p.value().setGrad(null);
+                            }
+                        }
+                    } finally {
+                        m.compile(inner, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
+                    }
+                    t1 = System.nanoTime();
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException("SparkTrainer: all-reduce failed on rank " + rank + ": " + e.getMessage(), e);
+            }
+            double comm = gs.commNanos / 1e9;
+            float[] out = new float[rank == 0 ? TAIL + len : TAIL];
+            out[0] = n;
+            out[1] = (float) loss;
+            out[2] = (float) ((t1 - t0) / 1e9 - comm);
+            out[3] = (float) comm;
+            out[4] = steps;
+            out[5] = 1;
+            if (rank == 0) {
+                float[] state = StateVector.read(m);
+                System.arraycopy(state, 0, out, TAIL, len);
+            }
+            return scala.jdk.javaapi.CollectionConverters.asScala(Collections.singletonList(out).iterator());
+        }
+    }
+
+    // ---- metrics -------------------------------------------------------------------------------------------
+    private void record(int epoch, int round, double loss, double rows, double wall, double compute, double comm,
+                        int workers) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("epoch", epoch);
+        r.put("round", round);
+        r.put("loss", loss);
+        r.put("samples", (long) rows);
+        r.put("workers", workers);
+        r.put("seconds", wall);
+        r.put("samples_per_s", rows / wall);
+        r.put("compute_s", compute);
+        r.put("comm_s", comm);
+        r.put("scheduling_s", Math.max(0, wall - compute - comm));
+        metrics.add(r);
+    }
+
+    private void progress(int epoch, int epochs, double loss, double rows, double seconds) {
+        if (!verbose) return;
+        double compute = 0, comm = 0, sched = 0;
+        for (Map<String, Object> r : metrics) {
+            if ((int) r.get("epoch") != epoch) continue;
+            compute += (double) r.get("compute_s");
+            comm += (double) r.get("comm_s");
+            sched += (double) r.get("scheduling_s");
+        }
+        double t = Math.max(1e-9, compute + comm + sched);
+        System.err.printf("pydl.spark %s epoch %d/%d - loss %.4f - %,.0f samples/s - compute %.0f%% comm %.0f%% "
+                        + "scheduling %.0f%%%n", strategy, epoch + 1, epochs, loss, rows / seconds, 100 * compute / t,
+                100 * comm / t, 100 * sched / t);
+    }
+}
