@@ -482,6 +482,40 @@ void run_pool(bool backward, bool max, const Geometry& g, int64_t x, int64_t y, 
                                                           as_ptr<T>(x));
 }
 
+// x: the input (forward) or its gradient (backward, written); cols: the patches (forward: written).
+void patches_entry(JNIEnv* env, bool backward, jint dtype, jlong x, jlongArray xShape, jlong cols, jlongArray kernel,
+                   jlongArray strides, jlongArray dilation, jlongArray padBefore, jlongArray padAfter, jlongArray out,
+                   jlong groups) {
+  check_float_dtype(dtype);
+  Args a = read_args(env, xShape, kernel, strides, dilation, padBefore, padAfter, out, groups, true);
+  check_elems(x, a.x_elems, dtype, backward ? "gx" : "x");
+  check_elems(cols, a.out_elems, dtype, "cols");
+  if ((backward ? a.x_elems : a.out_elems) == 0) return;
+  if (dtype == kFloat32) run_patches<float>(backward, a.g, x, cols);
+  else run_patches<double>(backward, a.g, x, cols);
+}
+
+// x: the input (forward) or its gradient (backward, written); y: the pooled values (forward: written) or their
+// gradient; idx: argmax positions (max only; forward: written when not 0, backward: read and checked).
+void pool_entry(JNIEnv* env, bool backward, bool max, jint dtype, jlong x, jlongArray xShape, jlong y, jlong idx,
+                jlongArray window, jlongArray strides, jlongArray padBefore, jlongArray padAfter, jlongArray out) {
+  check_float_dtype(dtype);
+  Args a = read_args(env, xShape, window, strides, nullptr, padBefore, padAfter, out, 1, false);
+  check_elems(x, a.x_elems, dtype, backward ? "gx" : "x");
+  check_elems(y, a.out_elems, dtype, backward ? "gy" : "y");
+  if (max && (backward || idx != 0)) check_elems(idx, a.out_elems, kInt32, "idx");
+  if (backward && max) {
+    // indices come from Java memory: check them before scattering
+    const int32_t* ip = as_ptr<const int32_t>(idx);
+    for (int64_t i = 0; i < a.out_elems; ++i)
+      if (ip[i] < 0 || ip[i] >= a.g.in_positions)
+        fail("idx[%" PRId64 "] = %d is outside [0, %" PRId64 ")", i, ip[i], a.g.in_positions);
+  }
+  if ((backward ? a.x_elems : a.out_elems) == 0) return;
+  if (dtype == kFloat32) run_pool<float>(backward, max, a.g, x, y, idx);
+  else run_pool<double>(backward, max, a.g, x, y, idx);
+}
+
 }  // namespace
 }  // namespace pydl
 
@@ -494,13 +528,7 @@ JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_im2col(JNIEnv* env, jclass, j
                                                           jlongArray dilation, jlongArray padBefore,
                                                           jlongArray padAfter, jlongArray out, jlong groups) {
   PYDL_JNI_BEGIN("im2col")
-  check_float_dtype(dtype);
-  Args a = read_args(env, xShape, kernel, strides, dilation, padBefore, padAfter, out, groups, true);
-  check_elems(x, a.x_elems, dtype, "x");
-  check_elems(cols, a.out_elems, dtype, "cols");
-  if (a.out_elems == 0) return;
-  if (dtype == kFloat32) run_patches<float>(false, a.g, x, cols);
-  else run_patches<double>(false, a.g, x, cols);
+  patches_entry(env, false, dtype, x, xShape, cols, kernel, strides, dilation, padBefore, padAfter, out, groups);
   PYDL_JNI_END(env, )
 }
 
@@ -509,13 +537,7 @@ JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_col2im(JNIEnv* env, jclass, j
                                                           jlongArray dilation, jlongArray padBefore,
                                                           jlongArray padAfter, jlongArray out, jlong groups) {
   PYDL_JNI_BEGIN("col2im")
-  check_float_dtype(dtype);
-  Args a = read_args(env, xShape, kernel, strides, dilation, padBefore, padAfter, out, groups, true);
-  check_elems(gx, a.x_elems, dtype, "gx");
-  check_elems(cols, a.out_elems, dtype, "cols");
-  if (a.x_elems == 0) return;
-  if (dtype == kFloat32) run_patches<float>(true, a.g, gx, cols);
-  else run_patches<double>(true, a.g, gx, cols);
+  patches_entry(env, true, dtype, gx, xShape, cols, kernel, strides, dilation, padBefore, padAfter, out, groups);
   PYDL_JNI_END(env, )
 }
 
@@ -524,14 +546,7 @@ JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_pool(JNIEnv* env, jclass, jin
                                                         jlongArray strides, jlongArray padBefore, jlongArray padAfter,
                                                         jlongArray out) {
   PYDL_JNI_BEGIN("pool")
-  check_float_dtype(dtype);
-  Args a = read_args(env, xShape, window, strides, nullptr, padBefore, padAfter, out, 1, false);
-  check_elems(x, a.x_elems, dtype, "x");
-  check_elems(y, a.out_elems, dtype, "y");
-  if (idx != 0) check_elems(idx, a.out_elems, kInt32, "idx");
-  if (a.out_elems == 0) return;
-  if (dtype == kFloat32) run_pool<float>(false, max, a.g, x, y, idx);
-  else run_pool<double>(false, max, a.g, x, y, idx);
+  pool_entry(env, false, max, dtype, x, xShape, y, idx, window, strides, padBefore, padAfter, out);
   PYDL_JNI_END(env, )
 }
 
@@ -541,21 +556,7 @@ JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_poolBackward(JNIEnv* env, jcl
                                                                 jlongArray padBefore, jlongArray padAfter,
                                                                 jlongArray out) {
   PYDL_JNI_BEGIN("poolBackward")
-  check_float_dtype(dtype);
-  Args a = read_args(env, xShape, window, strides, nullptr, padBefore, padAfter, out, 1, false);
-  check_elems(gx, a.x_elems, dtype, "gx");
-  check_elems(gy, a.out_elems, dtype, "gy");
-  if (max) {
-    check_elems(idx, a.out_elems, kInt32, "idx");
-    // indices come from Java memory: check them before scattering
-    const int32_t* ip = as_ptr<const int32_t>(idx);
-    for (int64_t i = 0; i < a.out_elems; ++i)
-      if (ip[i] < 0 || ip[i] >= a.g.in_positions)
-        fail("idx[%" PRId64 "] = %d is outside [0, %" PRId64 ")", i, ip[i], a.g.in_positions);
-  }
-  if (a.x_elems == 0) return;
-  if (dtype == kFloat32) run_pool<float>(true, max, a.g, gx, gy, idx);
-  else run_pool<double>(true, max, a.g, gx, gy, idx);
+  pool_entry(env, true, max, dtype, gx, xShape, gy, idx, window, strides, padBefore, padAfter, out);
   PYDL_JNI_END(env, )
 }
 
