@@ -96,6 +96,15 @@ void im2col_paths(const Layer& L, Buffers& B, double out[3]) {
               median_ms([&] { opt::im2col<float>(g, B.x.data(), B.cols.data()); }),
               median_ms([&] { sgemm(false, false, rows, f, kc, B.cols.data(), kc, B.w.data(), f, 0.0f, B.y.data(), f); }),
               median_ms([&] { opt::col2im<float>(g, B.cols.data(), B.gx.data()); }));
+  std::printf("    (forward as y^T = w^T @ cols^T then a transpose: %.3f ms; backward-data GEMM alone %.3f ms, as gcols^T"
+              " = w @ gy^T %.3f ms)\n",
+              median_ms([&] {
+                sgemm(true, true, f, rows, kc, B.w.data(), f, B.cols.data(), kc, 0.0f, B.gx.data(), rows);
+                for (int i = 0; i < rows; ++i)
+                  for (int j = 0; j < f; ++j) B.y[int64_t(i) * f + j] = B.gx[int64_t(j) * rows + i];
+              }),
+              median_ms([&] { sgemm(false, true, rows, kc, f, B.gy.data(), f, B.w.data(), f, 0.0f, B.cols.data(), kc); }),
+              median_ms([&] { sgemm(false, true, kc, rows, f, B.w.data(), f, B.gy.data(), f, 0.0f, B.cols.data(), rows); }));
   out[1] = median_ms([&] {  // patches kept from the forward, as pydl does
     sgemm(true, false, kc, f, rows, B.cols.data(), kc, B.gy.data(), f, 0.0f, B.gw.data(), f);
     std::fill(B.gb.begin(), B.gb.end(), 0.0f);
@@ -253,7 +262,7 @@ int main() {
     Buffers B;
     const int64_t nx = L.n * L.h * L.w * L.c, ny = L.n * L.oh() * L.ow() * L.f, nw = L.k * L.k * L.c * L.f;
     B.x = randn(nx, 1), B.w = randn(nw, 2), B.b = randn(L.f, 3), B.gy = randn(ny, 4);
-    B.y.assign(ny, 0), B.gx.assign(nx, 0), B.gw.assign(nw, 0), B.gb.assign(L.f, 0);
+    B.y.assign(ny, 0), B.gx.assign(std::max(nx, L.n * L.oh() * L.ow() * L.f * 2), 0), B.gw.assign(nw, 0), B.gb.assign(L.f, 0);
     B.cols.assign(L.n * L.oh() * L.ow() * L.k * L.k * L.c, 0);
     std::printf("%s (%.1f MFLOP per pass)\n", L.name, 2.0 * ny * L.k * L.k * L.c / 1e6);
     double t[3];

@@ -369,9 +369,56 @@ void col2im(const Geometry& g, const T* cols, T* gx) {
   }, 1);
 }
 
+// 2-D pooling (the usual case): plain loops over (batch, row) lines, each window's in-range rectangle known up front.
+template <class T>
+void pool_2d(const Geometry& g, bool max, const T* x, T* y, int32_t* idx) {
+  const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.k[0], KW = g.k[1], c = g.c;
+  const int64_t sh = g.s[0], sw = g.s[1], ph = g.pb[0], pw = g.pb[1];
+  parallel_rows(g.batch * OH, OW * KH * KW * c, [&](int64_t l0, int64_t l1) {
+    for (int64_t line = l0; line < l1; ++line) {
+      const int64_t b = line / OH, oh = line % OH, ih = oh * sh - ph;
+      const int64_t h0 = std::max<int64_t>(0, -ih), h1 = std::min(KH, H - ih);
+      const T* xb = x + b * H * W * c;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const int64_t iw = ow * sw - pw, w0 = std::max<int64_t>(0, -iw), w1 = std::min(KW, W - iw);
+        T* yr = y + (line * OW + ow) * c;
+        int32_t* ir = idx ? idx + (line * OW + ow) * c : nullptr;
+        const int64_t p0 = (ih + h0) * W + iw + w0;  // the first in-range position: initialises the window
+        std::memcpy(yr, xb + p0 * c, sizeof(T) * c);
+        if (ir) std::fill(ir, ir + c, static_cast<int32_t>(p0));
+        for (int64_t kh = h0; kh < h1; ++kh)
+          for (int64_t kw = (kh == h0 ? w0 + 1 : w0); kw < w1; ++kw) {
+            const int64_t p = (ih + kh) * W + iw + kw;
+            const T* v = xb + p * c;
+            if (!max) {
+#pragma omp simd
+              for (int64_t ch = 0; ch < c; ++ch) yr[ch] += v[ch];
+            } else if (ir) {
+              const int32_t pi = static_cast<int32_t>(p);
+#pragma omp simd
+              for (int64_t ch = 0; ch < c; ++ch) {
+                const bool take = v[ch] > yr[ch];
+                yr[ch] = take ? v[ch] : yr[ch];
+                ir[ch] = take ? pi : ir[ch];
+              }
+            } else {
+#pragma omp simd
+              for (int64_t ch = 0; ch < c; ++ch) yr[ch] = v[ch] > yr[ch] ? v[ch] : yr[ch];
+            }
+          }
+        if (!max) {
+          const T inv = T(1) / T((h1 - h0) * (w1 - w0));
+          for (int64_t ch = 0; ch < c; ++ch) yr[ch] *= inv;
+        }
+      }
+    }
+  });
+}
+
 template <class T>
 void pool(const Geometry& g, bool max, const T* x, T* y, int32_t* idx) {
   const int64_t c = g.c, dl = g.d[g.r - 1];
+  if (g.r == 2) return pool_2d(g, max, x, y, idx);
   parallel_rows(g.batch * g.out_positions, g.kernel_positions * c, [&](int64_t r0, int64_t r1) {
     for (int64_t row = r0; row < r1; ++row) {
       const int64_t b = row / g.out_positions, o = row % g.out_positions;
