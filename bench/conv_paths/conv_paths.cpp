@@ -105,17 +105,17 @@ void im2col_paths(const Layer& L, Buffers& B, double out[3]) {
               }),
               median_ms([&] { sgemm(false, true, rows, kc, f, B.gy.data(), f, B.w.data(), f, 0.0f, B.cols.data(), kc); }),
               median_ms([&] { sgemm(false, true, kc, rows, f, B.w.data(), f, B.gy.data(), f, 0.0f, B.cols.data(), rows); }));
-  out[1] = median_ms([&] {  // patches kept from the forward, as pydl does
+  std::printf("    (backward-weights as patches^T @ gy, no transpose: %.3f ms)\n", median_ms([&] {
     sgemm(true, false, kc, f, rows, B.cols.data(), kc, B.gy.data(), f, 0.0f, B.gw.data(), f);
+  }));
+  out[1] = median_ms([&] {  // as Ops.conv: gw^T = gy^T @ patches (patches kept from the forward), one transpose
+    sgemm(true, false, f, kc, rows, B.gy.data(), f, B.cols.data(), kc, 0.0f, B.gx.data(), kc);
+    for (int i = 0; i < kc; ++i)
+      for (int j = 0; j < f; ++j) B.gw[int64_t(i) * f + j] = B.gx[int64_t(j) * kc + i];
     std::fill(B.gb.begin(), B.gb.end(), 0.0f);
     for (int r = 0; r < rows; ++r)
       for (int j = 0; j < f; ++j) B.gb[j] += B.gy[int64_t(r) * f + j];
   });
-  std::printf("    (backward-weights as gw^T = gy^T @ cols then a transpose: %.3f ms)\n", median_ms([&] {
-    sgemm(true, false, f, kc, rows, B.gy.data(), f, B.cols.data(), kc, 0.0f, B.gx.data(), kc);
-    for (int i = 0; i < kc; ++i)
-      for (int j = 0; j < f; ++j) B.gw[int64_t(i) * f + j] = B.gx[int64_t(j) * kc + i];
-  }));
   out[2] = median_ms([&] {
     sgemm(false, true, rows, kc, f, B.gy.data(), f, B.w.data(), f, 0.0f, B.cols.data(), kc);
     opt::col2im<float>(g, B.cols.data(), B.gx.data());
