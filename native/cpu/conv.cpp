@@ -15,6 +15,7 @@
 #include <cinttypes>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "pydl/jni_util.h"
 #include "pydl/kernels.h"
@@ -170,6 +171,41 @@ void pool_backward(const Geometry& g, bool max, const T* gy, const int32_t* idx,
           if (p >= 0) gx[b * g.in_per_batch() + p * g.c + ch] += gy[at] / T(count);
         }
       }
+}
+
+// depthwise: y[b, o, ch*dm + m] = bias[ch*dm + m] + sum over k of x[b, pos(o, k), ch] * w[k, ch, m]
+template <class T>
+void depthwise(const Geometry& g, int64_t dm, const T* x, const T* w, const T* bias, T* y) {
+  const int64_t cm = g.c * dm;
+  for (int64_t b = 0; b < g.batch; ++b)
+    for (int64_t o = 0; o < g.out_positions; ++o)
+      for (int64_t j = 0; j < cm; ++j) {
+        T acc = bias ? bias[j] : T(0);
+        for (int64_t kk = 0; kk < g.kernel_positions; ++kk) {
+          int64_t p = g.pos(o, kk);
+          if (p >= 0) acc += x[b * g.in_per_batch() + p * g.c + j / dm] * w[kk * cm + j];
+        }
+        y[(b * g.out_positions + o) * cm + j] = acc;
+      }
+}
+
+// gradients of depthwise for upstream gy: gx and gw (either may be null; both overwritten)
+template <class T>
+void depthwise_backward(const Geometry& g, int64_t dm, const T* x, const T* w, const T* gy, T* gx, T* gw) {
+  const int64_t cm = g.c * dm;
+  if (gx) for (int64_t i = 0; i < g.batch * g.in_per_batch(); ++i) gx[i] = T(0);
+  if (gw) for (int64_t i = 0; i < g.kernel_positions * cm; ++i) gw[i] = T(0);
+  for (int64_t b = 0; b < g.batch; ++b)
+    for (int64_t o = 0; o < g.out_positions; ++o)
+      for (int64_t j = 0; j < cm; ++j)
+        for (int64_t kk = 0; kk < g.kernel_positions; ++kk) {
+          int64_t p = g.pos(o, kk);
+          if (p < 0) continue;
+          const T gv = gy[(b * g.out_positions + o) * cm + j];
+          const int64_t xi = b * g.in_per_batch() + p * g.c + j / dm;
+          if (gx) gx[xi] += gv * w[kk * cm + j];
+          if (gw) gw[kk * cm + j] += gv * x[xi];
+        }
 }
 }  // namespace ref
 
@@ -490,6 +526,82 @@ void pool_backward(const Geometry& g, bool max, const T* gy, const int32_t* idx,
     }
   }, 1);
 }
+// depthwise, channels innermost: per output row, each in-range kernel offset adds x[pos, :] * w[k, :] (dm == 1) or
+// its depth_multiplier-wide expansion
+template <class T>
+void depthwise(const Geometry& g, int64_t dm, const T* x, const T* w, const T* bias, T* y) {
+  const int64_t c = g.c, cm = c * dm, dl = g.d[g.r - 1];
+  parallel_rows(g.batch * g.out_positions, g.kernel_positions * cm, [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t b = row / g.out_positions, o = row % g.out_positions;
+      const T* xb = x + b * g.in_per_batch();
+      T* yr = y + row * cm;
+      if (bias) std::memcpy(yr, bias, sizeof(T) * cm);
+      else std::fill(yr, yr + cm, T(0));
+      for_window_runs(g, o, [&](int64_t kk0, int64_t pos0, int64_t lo, int64_t hi) {
+        for (int64_t j = lo; j < hi; ++j) {
+          const T* xv = xb + (pos0 + j * dl) * c;
+          const T* wk = w + (kk0 + j) * cm;
+          if (dm == 1) {
+#pragma omp simd
+            for (int64_t ch = 0; ch < c; ++ch) yr[ch] += xv[ch] * wk[ch];
+          } else {
+            for (int64_t ch = 0; ch < c; ++ch)
+              for (int64_t m = 0; m < dm; ++m) yr[ch * dm + m] += xv[ch] * wk[ch * dm + m];
+          }
+        }
+      });
+    }
+  });
+}
+
+template <class T>
+void depthwise_backward(const Geometry& g, int64_t dm, const T* x, const T* w, const T* gy, T* gx, T* gw) {
+  const int64_t c = g.c, cm = c * dm, dl = g.d[g.r - 1], wn = g.kernel_positions * cm;
+  const int nt = std::max(1, num_threads());
+  std::vector<T> partial(gw ? static_cast<size_t>(nt) * wn : 0, T(0));  // per-thread kernel gradients, summed below
+  parallel_for(g.batch, 1, [&](int64_t b0, int64_t b1) {
+    T* gwt = gw ? partial.data() + static_cast<int64_t>(omp_get_thread_num()) * wn : nullptr;
+    for (int64_t b = b0; b < b1; ++b) {
+      const T* xb = x + b * g.in_per_batch();
+      T* gxb = gx ? gx + b * g.in_per_batch() : nullptr;
+      if (gxb) std::fill(gxb, gxb + g.in_per_batch(), T(0));
+      for (int64_t o = 0; o < g.out_positions; ++o) {
+        const T* gr = gy + (b * g.out_positions + o) * cm;
+        for_window_runs(g, o, [&](int64_t kk0, int64_t pos0, int64_t lo, int64_t hi) {
+          for (int64_t j = lo; j < hi; ++j) {
+            const int64_t p = pos0 + j * dl;
+            const T* xv = xb + p * c;
+            const T* wk = w + (kk0 + j) * cm;
+            if (dm == 1) {
+              if (gxb) {
+                T* gxv = gxb + p * c;
+#pragma omp simd
+                for (int64_t ch = 0; ch < c; ++ch) gxv[ch] += gr[ch] * wk[ch];
+              }
+              if (gwt) {
+                T* gwk = gwt + (kk0 + j) * cm;
+#pragma omp simd
+                for (int64_t ch = 0; ch < c; ++ch) gwk[ch] += gr[ch] * xv[ch];
+              }
+            } else {
+              for (int64_t ch = 0; ch < c; ++ch)
+                for (int64_t m = 0; m < dm; ++m) {
+                  if (gxb) gxb[p * c + ch] += gr[ch * dm + m] * wk[ch * dm + m];
+                  if (gwt) gwt[(kk0 + j) * cm + ch * dm + m] += gr[ch * dm + m] * xv[ch];
+                }
+            }
+          }
+        });
+      }
+    }
+  }, 1);
+  if (gw) {
+    std::fill(gw, gw + wn, T(0));
+    for (int t = 0; t < nt; ++t)
+      for (int64_t i = 0; i < wn; ++i) gw[i] += partial[static_cast<size_t>(t) * wn + i];
+  }
+}
 }  // namespace opt
 
 struct Args {
@@ -563,6 +675,38 @@ void pool_entry(JNIEnv* env, bool backward, bool max, jint dtype, jlong x, jlong
   else run_pool<double>(backward, max, a.g, x, y, idx);
 }
 
+template <class T>
+void run_depthwise(bool backward, const Geometry& g, int64_t dm, int64_t x, int64_t w, int64_t bias, int64_t y,
+                   int64_t gx, int64_t gw) {
+  const bool r = reference_mode();
+  if (!backward) (r ? ref::depthwise<T> : opt::depthwise<T>)(g, dm, as_ptr<const T>(x), as_ptr<const T>(w),
+                                                           as_ptr<const T>(bias), as_ptr<T>(y));
+  else (r ? ref::depthwise_backward<T> : opt::depthwise_backward<T>)(g, dm, as_ptr<const T>(x), as_ptr<const T>(w),
+                                                                    as_ptr<const T>(y), as_ptr<T>(gx), as_ptr<T>(gw));
+}
+
+// Depthwise convolution: x [batch, s.., c], kernel w [k.., c, dm], bias [c*dm] (0: none), y [batch, o.., c*dm];
+// backward: gx and gw (each 0 when not wanted) from gy (passed as y).
+void depthwise_entry(JNIEnv* env, bool backward, jint dtype, jlong x, jlongArray xShape, jlong w, jlong bias, jlong y,
+                     jlong gx, jlong gw, jlongArray kernel, jlongArray strides, jlongArray dilation,
+                     jlongArray padBefore, jlongArray padAfter, jlongArray out, jlong dm) {
+  check_float_dtype(dtype);
+  Args a = read_args(env, xShape, kernel, strides, dilation, padBefore, padAfter, out, 1, true);
+  if (dm < 1) fail("depth multiplier must be >= 1, got %" PRId64, static_cast<int64_t>(dm));
+  int64_t cm, yn, wn;
+  if (__builtin_mul_overflow(a.g.c, dm, &cm) || __builtin_mul_overflow(a.g.batch * a.g.out_positions, cm, &yn) ||
+      __builtin_mul_overflow(a.g.kernel_positions, cm, &wn))
+    fail("depthwise arrays too large");
+  check_elems(x, a.x_elems, dtype, "x");
+  check_elems(w, wn, dtype, "kernel");
+  check_elems(y, yn, dtype, backward ? "gy" : "y");
+  if (bias != 0) check_elems(bias, cm, dtype, "bias");
+  if (gx != 0) check_elems(gx, a.x_elems, dtype, "gx");
+  if (gw != 0) check_elems(gw, wn, dtype, "gw");
+  if (dtype == kFloat32) run_depthwise<float>(backward, a.g, dm, x, w, bias, y, gx, gw);
+  else run_depthwise<double>(backward, a.g, dm, x, w, bias, y, gx, gw);
+}
+
 }  // namespace
 }  // namespace pydl
 
@@ -604,6 +748,27 @@ JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_poolBackward(JNIEnv* env, jcl
                                                                 jlongArray out) {
   PYDL_JNI_BEGIN("poolBackward")
   pool_entry(env, true, max, dtype, gx, xShape, gy, idx, window, strides, padBefore, padAfter, out);
+  PYDL_JNI_END(env, )
+}
+
+JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_depthwiseConv(JNIEnv* env, jclass, jint dtype, jlong x,
+                                                                 jlongArray xShape, jlong w, jlong bias, jlong y,
+                                                                 jlongArray kernel, jlongArray strides,
+                                                                 jlongArray dilation, jlongArray padBefore,
+                                                                 jlongArray padAfter, jlongArray out, jlong dm) {
+  PYDL_JNI_BEGIN("depthwiseConv")
+  depthwise_entry(env, false, dtype, x, xShape, w, bias, y, 0, 0, kernel, strides, dilation, padBefore, padAfter, out,
+                  dm);
+  PYDL_JNI_END(env, )
+}
+
+JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_depthwiseConvBackward(
+    JNIEnv* env, jclass, jint dtype, jlong x, jlongArray xShape, jlong w, jlong gy, jlong gx, jlong gw,
+    jlongArray kernel, jlongArray strides, jlongArray dilation, jlongArray padBefore, jlongArray padAfter,
+    jlongArray out, jlong dm) {
+  PYDL_JNI_BEGIN("depthwiseConvBackward")
+  depthwise_entry(env, true, dtype, x, xShape, w, 0, gy, gx, gw, kernel, strides, dilation, padBefore, padAfter, out,
+                  dm);
   PYDL_JNI_END(env, )
 }
 

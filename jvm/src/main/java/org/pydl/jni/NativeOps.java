@@ -142,6 +142,17 @@ public final class NativeOps {
     public static native void poolBackward(int dtype, boolean max, long gy, long idx, long gx, long[] xShape,
                                            long[] window, long[] strides, long[] padBefore, long[] padAfter,
                                            long[] out);
+    /**
+     * Depthwise convolution: y [batch, o.., c*dm] with y[b, o, ch*dm + m] = bias[ch*dm + m] (bias 0: none) + sum over
+     * kernel offsets k of x[b, pos(o, k), ch] * w[k, ch, m]; w is [k.., c, dm] (Keras's depthwise kernel).
+     */
+    public static native void depthwiseConv(int dtype, long x, long[] xShape, long w, long bias, long y, long[] kernel,
+                                            long[] strides, long[] dilation, long[] padBefore, long[] padAfter,
+                                            long[] out, long dm);
+    /** Gradients of depthwiseConv for upstream gy: gx and gw (each 0 when not wanted; overwritten). */
+    public static native void depthwiseConvBackward(int dtype, long x, long[] xShape, long w, long gy, long gx, long gw,
+                                                    long[] kernel, long[] strides, long[] dilation, long[] padBefore,
+                                                    long[] padAfter, long[] out, long dm);
 
     // ---- random (native/cpu/random.cpp) --------------------------------------------------------------------
     /**

@@ -7,7 +7,6 @@ import org.pydl.io.Json;
 import org.pydl.nd.DType;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.Ops;
-import org.pydl.ops.Window;
 
 /**
  * Depthwise convolution with Keras's semantics (DepthwiseConv1D/2D share it): channels-last input
@@ -15,8 +14,7 @@ import org.pydl.ops.Window;
  * {@code c * depth_multiplier + m} is input channel c convolved with kernel[..., c, m] (TensorFlow's order).
  * Padding "valid"/"same" (TensorFlow's split), strides, dilation_rate, channels_first accepted.
  *
- * <p>A grouped {@link Ops#conv} with one group per input channel: the kernel [k.., in, dm] is, as stored, the grouped
- * kernel [k.., 1, in * dm].
+ * <p>One native {@link Ops#depthwiseConv} (a direct kernel over channels; as grouped GEMMs, n would be dm).
  */
 public class DepthwiseConv extends ConvBase {
     public final long depthMultiplier;
@@ -48,17 +46,6 @@ public class DepthwiseConv extends ConvBase {
         return "DepthwiseConv" + rank + "D";
     }
 
-    /** Depthwise convolution of channels-last h [b, s.., c] with kernel [k.., c, dm] (+ bias [c * dm] or null). */
-    static NDArray depthwise(NDArray h, NDArray kern, NDArray bias, Window w) {
-        long[] ks = kern.shape();
-        int r = ks.length - 2;
-        long c = ks[r], dm = ks[r + 1];
-        long[] grouped = ks.clone();
-        grouped[r] = 1;
-        grouped[r + 1] = c * dm;
-        return Ops.conv(h, Ops.reshape(kern, grouped), bias, w, c);
-    }
-
     @Override
     protected long[] doBuild(long[] in, DType dtype, long seed) {
         long[] out = checkDepthwise(in, depthMultiplier);
@@ -73,7 +60,7 @@ public class DepthwiseConv extends ConvBase {
     @Override
     public NDArray forward(NDArray x, Context ctx) {
         NDArray h = channelsLast(x);
-        return finish(depthwise(h, kernel.value(), useBias ? bias.value() : null, window(spatial(h))));
+        return finish(Ops.depthwiseConv(h, kernel.value(), useBias ? bias.value() : null, window(spatial(h))));
     }
 
     @Override

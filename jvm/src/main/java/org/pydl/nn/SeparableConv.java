@@ -13,7 +13,7 @@ import org.pydl.ops.Ops;
  * Separable convolution with Keras's semantics (SeparableConv1D/2D share it): a depthwise convolution with
  * depthwise_kernel [k1..kr, in, depth_multiplier] (strides, padding, dilation applied here) followed by a pointwise
  * (1x1) convolution with pointwise_kernel [1..1, in * depth_multiplier, filters], then bias [filters] and the
- * activation. Composed from Ops ({@link DepthwiseConv#depthwise} and one GEMM), so gradients come from autodiff.
+ * activation. Composed from Ops ({@link Ops#depthwiseConv} and one GEMM), so gradients come from autodiff.
  */
 public class SeparableConv extends ConvBase {
     public final long filters;
@@ -72,7 +72,7 @@ public class SeparableConv extends ConvBase {
     @Override
     public NDArray forward(NDArray x, Context ctx) {
         NDArray h = channelsLast(x);
-        NDArray d = DepthwiseConv.depthwise(h, depthwiseKernel.value(), null, window(spatial(h)));
+        NDArray d = Ops.depthwiseConv(h, depthwiseKernel.value(), null, window(spatial(h)));
         NDArray pw = Ops.reshape(pointwiseKernel.value(), d.shape(-1), filters);
         return finish(Ops.linear(d, pw, useBias ? bias.value() : null));
     }

@@ -67,6 +67,12 @@ public interface Backend {
     /** gx (overwritten) = gradient of {@link #pool} for upstream gy. */
     void poolBackward(boolean max, NDArray gy, NDArray idx, NDArray gx, Window w);
 
+    /** y = depthwise convolution of contiguous x with kernel [k.., c, dm] (+ bias, may be null; NativeOps.depthwiseConv). */
+    void depthwiseConv(NDArray x, NDArray kernel, NDArray bias, NDArray y, Window w);
+
+    /** gx and gkernel (either may be null; overwritten) = gradients of {@link #depthwiseConv} for upstream gy. */
+    void depthwiseConvBackward(NDArray x, NDArray kernel, NDArray gy, NDArray gx, NDArray gkernel, Window w);
+
     long countNonFinite(NDArray x);
 
     void dropoutMask(NDArray mask, double rate, long seed);

@@ -194,6 +194,20 @@ public final class CpuBackend implements Backend {
                 gx.shape(), w.kernel(), w.strides(), w.padBefore(), w.padAfter(), spatialOut(gy));
     }
 
+    @Override
+    public void depthwiseConv(NDArray x, NDArray kernel, NDArray bias, NDArray y, Window w) {
+        NativeOps.depthwiseConv(x.dtype().code, x.address(), x.shape(), kernel.address(),
+                bias == null ? 0 : bias.address(), y.address(), w.kernel(), w.strides(), w.dilation(), w.padBefore(),
+                w.padAfter(), spatialOut(y), kernel.shape(-1));
+    }
+
+    @Override
+    public void depthwiseConvBackward(NDArray x, NDArray kernel, NDArray gy, NDArray gx, NDArray gkernel, Window w) {
+        NativeOps.depthwiseConvBackward(x.dtype().code, x.address(), x.shape(), kernel.address(), gy.address(),
+                gx == null ? 0 : gx.address(), gkernel == null ? 0 : gkernel.address(), w.kernel(), w.strides(),
+                w.dilation(), w.padBefore(), w.padAfter(), spatialOut(gy), kernel.shape(-1));
+    }
+
     /** The spatial sizes of a channels-last [b, s.., c] array. */
     private static long[] spatialOut(NDArray y) {
         long[] s = y.shape();

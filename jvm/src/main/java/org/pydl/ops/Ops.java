@@ -786,6 +786,13 @@ public final class Ops {
                     + ", kernel " + Shapes.str(ks) + (bias == null ? "" : ", bias " + Shapes.str(bias.shape()))
                     + ", groups=" + groups);
         }
+        if (groups > 1 && groups == cin) {
+            // one input channel per group is a depthwise convolution: kernel [k.., 1, c * fg] is [k.., c, fg]
+            long[] dk = ks.clone();
+            dk[r] = cin;
+            dk[r + 1] = f / groups;
+            return depthwiseConv(x, reshape(kernel, dk), bias, w);
+        }
         NDArray xc = x.contiguous(), kc = kernel.contiguous();
         long batch = xc.shape(0), kk = w.kernelSize(), cg = cin / groups, fg = f / groups;
         long rows = batch * Shapes.size(out);
@@ -824,6 +831,40 @@ public final class Ops {
                 }
             }
             NDArray gb = bias != null && bias.requiresGrad() ? sum(g2, 0, false) : null;
+            return new NDArray[] {gx, gk, gb};
+        }, x, kernel, bias);
+    }
+
+    /**
+     * Depthwise convolution (Keras's DepthwiseConv1D/2D): x [b, s.., c], kernel [k.., c, dm], bias [c * dm] or null;
+     * result [b, o.., c * dm] with y[b, o, ch * dm + m] = bias[ch * dm + m] + sum over k of x[b, pos(o, k), ch] *
+     * kernel[k, ch, m] (TensorFlow's channel order). A direct native kernel (a GEMM per channel would have n = dm);
+     * gradients: one native kernel for x and the kernel, a sum for the bias.
+     */
+    public static NDArray depthwiseConv(NDArray x, NDArray kernel, NDArray bias, Window w) {
+        requireSameDtype("depthwise_conv", x, kernel);
+        if (bias != null) requireSameDtype("depthwise_conv", x, bias);
+        long[] out = checkWindowInput("depthwise_conv", x, w);
+        int r = w.rank();
+        long[] ks = kernel.shape();
+        long c = x.shape(-1), dm = ks.length == r + 2 ? ks[r + 1] : -1;
+        if (ks.length != r + 2 || !Arrays.equals(Arrays.copyOf(ks, r), w.kernel()) || ks[r] != c
+                || (bias != null && (bias.rank() != 1 || bias.shape(0) != c * dm))) {
+            throw new IllegalArgumentException("depthwise_conv: expected kernel " + Arrays.toString(w.kernel()) + " + ["
+                    + c + ", depth_multiplier] and bias [" + c + " * depth_multiplier]; received x "
+                    + Shapes.str(x.shape()) + ", kernel " + Shapes.str(ks) + (bias == null ? "" : ", bias "
+                    + Shapes.str(bias.shape())));
+        }
+        NDArray xc = x.contiguous(), kc = kernel.contiguous(), bc = bias == null ? null : bias.contiguous();
+        NDArray y = NDArray.empty(x.device(), x.dtype(), spatialShape(xc.shape(0), out, c * dm));
+        be(xc).depthwiseConv(xc, kc, bc, y, w);
+        return Autograd.record("depthwise_conv", y, g -> {
+            NDArray gc = g.contiguous();
+            NDArray gx = x.requiresGrad() ? emptyLike(xc) : null;
+            NDArray gk = kernel.requiresGrad() ? emptyLike(kc) : null;
+            if (gx != null || gk != null) be(xc).depthwiseConvBackward(xc, kc, gc, gx, gk, w);
+            NDArray gb = null;
+            if (bias != null && bias.requiresGrad()) gb = sum(reshapeView(gc, new long[] {gc.size() / (c * dm), c * dm}), 0, false);
             return new NDArray[] {gx, gk, gb};
         }, x, kernel, bias);
     }

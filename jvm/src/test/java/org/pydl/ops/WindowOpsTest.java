@@ -15,8 +15,8 @@ import org.pydl.nd.NDArray;
 import org.pydl.testing.GradCheck;
 
 /**
- * The window ops (native/cpu/conv.cpp): {@link Ops#patches}, {@link Ops#conv}, {@link Ops#convTranspose} and
- * {@link Ops#pool}. Float64 gradient checks by central differences ({@link GradCheck}) with padding, strides,
+ * The window ops (native/cpu/conv.cpp): {@link Ops#patches}, {@link Ops#conv}, {@link Ops#depthwiseConv},
+ * {@link Ops#convTranspose} and {@link Ops#pool}. Float64 gradient checks by central differences ({@link GradCheck}) with padding, strides,
  * dilation and groups; the optimised kernels against the plain reference kernels (setReference) on the forward
  * values and every gradient, exactly or to 1e-12 (sums in another order); a convolution against its definition.
  */
@@ -51,6 +51,11 @@ class WindowOpsTest {
         NDArray bt = rand(8, DType.FLOAT64, 5);
         Window wt = new Window(l(3, 2), l(2, 2), l(1, 1), l(1, 0), l(0, 0));
         GradCheck.checkGradient(a -> Ops.convTranspose(a[0], a[1], a[2], wt, l(6, 9)), xt, kt, bt);
+        // depthwise (depth multiplier 1 and 2), and a grouped conv with one channel per group (routed to it)
+        NDArray kd = rand(9, DType.FLOAT64, 3, 2, 4, 2), bd = rand(10, DType.FLOAT64, 8);
+        GradCheck.checkGradient(a -> Ops.depthwiseConv(a[0], a[1], a[2], W2), x, kd, bd);
+        GradCheck.checkGradient(a -> Ops.depthwiseConv(a[0], a[1], null, W2), x, rand(22, DType.FLOAT64, 3, 2, 4, 1));
+        GradCheck.checkGradient(a -> Ops.conv(a[0], a[1], null, W2, 4), x, rand(23, DType.FLOAT64, 3, 2, 1, 8));
         // pooling with "same"-style padding (max: distinct values, so the argmax is stable under eps)
         Window wp = new Window(l(3, 2), l(2, 2), l(1, 1), l(1, 0), l(1, 1));
         GradCheck.checkGradient(a -> Ops.pool(a[0], false, wp), x);
@@ -110,6 +115,10 @@ class WindowOpsTest {
             NDArray x3 = rand(17, dt, 2, 4, 5, 3, 2);
             Window w3 = new Window(l(2, 3, 2), l(1, 2, 1), l(1, 1, 1), l(1, 1, 0), l(0, 1, 1));
             optimisedEqualsReference(a -> Ops.conv(a[0], a[1], null, w3, 1), x3, rand(18, dt, 2, 3, 2, 2, 3));
+            optimisedEqualsReference(a -> Ops.depthwiseConv(a[0], a[1], a[2], same), x, rand(24, dt, 3, 3, 5, 1),
+                    rand(25, dt, 5));
+            optimisedEqualsReference(a -> Ops.depthwiseConv(a[0], a[1], null, W2), x, rand(26, dt, 3, 2, 5, 3));
+            optimisedEqualsReference(a -> Ops.depthwiseConv(a[0], a[1], null, w3), x3, rand(27, dt, 2, 3, 2, 2, 2));
             optimisedEqualsReference(a -> Ops.pool(a[0], true, same), x);
             optimisedEqualsReference(a -> Ops.pool(a[0], false, same), x);
             optimisedEqualsReference(a -> Ops.pool(a[0], true, w3), x3);
