@@ -283,12 +283,14 @@ inline void copy_run(T* dst, const T* src, int64_t n) {
   }
 }
 
-// 2-D, one group, no dilation along the width (most convolutions): plain loops over (batch, row) lines with no
-// per-window index arithmetic; each kernel row of a window is one copy of kw * c elements.
+// 2-D, no dilation along the width (most convolutions): plain loops over (batch, row) lines with no per-window
+// index arithmetic; with one group each kernel row of a window is one copy of kw * c elements, with several groups
+// one copy of c / groups elements per group and kernel offset (the group-major patch order).
 template <class T>
 void im2col_2d(const Geometry& g, const T* x, T* cols) {
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.k[0], KW = g.k[1], c = g.c;
   const int64_t sh = g.s[0], sw = g.s[1], dh = g.d[0], ph = g.pb[0], pw = g.pb[1], P = g.patch_len(), run = KW * c;
+  const int64_t G = g.groups, cg = g.cg(), K = g.kernel_positions;
   parallel_rows(g.batch * OH, OW * P, [&](int64_t l0, int64_t l1) {
     for (int64_t line = l0; line < l1; ++line) {
       const int64_t b = line / OH, oh = line % OH;
@@ -298,15 +300,26 @@ void im2col_2d(const Geometry& g, const T* x, T* cols) {
         const int64_t iw = ow * sw - pw;
         const int64_t lo = iw < 0 ? std::min(KW, -iw) : 0, hi = std::max(lo, std::min(KW, W - iw));
         for (int64_t kh = 0; kh < KH; ++kh) {
-          T* d = dst + kh * run;
           const int64_t ih = oh * sh + kh * dh - ph;
-          if (ih < 0 || ih >= H) {
-            std::fill(d, d + run, T(0));
+          const bool row_in = ih >= 0 && ih < H;
+          if (G == 1) {
+            T* d = dst + kh * run;
+            if (!row_in) {
+              std::fill(d, d + run, T(0));
+              continue;
+            }
+            if (lo > 0) std::fill(d, d + lo * c, T(0));
+            copy_run(d + lo * c, xb + (ih * W + iw + lo) * c, (hi - lo) * c);
+            if (hi < KW) std::fill(d + hi * c, d + run, T(0));
             continue;
           }
-          if (lo > 0) std::fill(d, d + lo * c, T(0));
-          copy_run(d + lo * c, xb + (ih * W + iw + lo) * c, (hi - lo) * c);
-          if (hi < KW) std::fill(d + hi * c, d + run, T(0));
+          for (int64_t grp = 0; grp < G; ++grp) {
+            T* d = dst + (grp * K + kh * KW) * cg;
+            for (int64_t kw = 0; kw < KW; ++kw, d += cg) {
+              if (row_in && kw >= lo && kw < hi) copy_run(d, xb + (ih * W + iw + kw) * c + grp * cg, cg);
+              else std::fill(d, d + cg, T(0));
+            }
+          }
         }
       }
     }
@@ -316,7 +329,7 @@ void im2col_2d(const Geometry& g, const T* x, T* cols) {
 template <class T>
 void im2col(const Geometry& g, const T* x, T* cols) {
   const int64_t c = g.c, cg = g.cg(), kl = g.k[g.r - 1], dl = g.d[g.r - 1], K = g.kernel_positions;
-  if (g.r == 2 && g.groups == 1 && dl == 1) return im2col_2d(g, x, cols);
+  if (g.r == 2 && dl == 1) return im2col_2d(g, x, cols);
   const bool runs = g.groups == 1 && dl == 1;  // the in-range part of a last-axis run is one contiguous copy
   parallel_rows(g.batch * g.out_positions, g.patch_len(), [&](int64_t r0, int64_t r1) {
     for (int64_t row = r0; row < r1; ++row) {
@@ -348,6 +361,7 @@ template <class T>
 void col2im_2d(const Geometry& g, const T* cols, T* gx) {
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.k[0], KW = g.k[1], c = g.c;
   const int64_t sh = g.s[0], sw = g.s[1], dh = g.d[0], ph = g.pb[0], pw = g.pb[1], P = g.patch_len(), run = KW * c;
+  const int64_t G = g.groups, cg = g.cg(), K = g.kernel_positions;
   parallel_for(g.batch, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       T* gb = gx + b * H * W * c;
@@ -360,11 +374,21 @@ void col2im_2d(const Geometry& g, const T* cols, T* gx) {
           for (int64_t kh = 0; kh < KH; ++kh) {
             const int64_t ih = oh * sh + kh * dh - ph;
             if (ih < 0 || ih >= H) continue;
-            T* d = gb + (ih * W + iw + lo) * c;
-            const T* s = src + kh * run + lo * c;
-            const int64_t n = (hi - lo) * c;
+            if (G == 1) {
+              T* d = gb + (ih * W + iw + lo) * c;
+              const T* s = src + kh * run + lo * c;
+              const int64_t n = (hi - lo) * c;
 #pragma omp simd
-            for (int64_t i = 0; i < n; ++i) d[i] += s[i];
+              for (int64_t i = 0; i < n; ++i) d[i] += s[i];
+              continue;
+            }
+            for (int64_t grp = 0; grp < G; ++grp)
+              for (int64_t kw = lo; kw < hi; ++kw) {
+                T* d = gb + (ih * W + iw + kw) * c + grp * cg;
+                const T* s = src + (grp * K + kh * KW + kw) * cg;
+#pragma omp simd
+                for (int64_t i = 0; i < cg; ++i) d[i] += s[i];
+              }
           }
         }
     }
@@ -375,7 +399,7 @@ template <class T>
 void col2im(const Geometry& g, const T* cols, T* gx) {
   const int64_t c = g.c, cg = g.cg(), dl = g.d[g.r - 1], K = g.kernel_positions;
   const bool runs = g.groups == 1 && dl == 1;
-  if (g.r == 2 && runs) return col2im_2d(g, cols, gx);
+  if (g.r == 2 && dl == 1) return col2im_2d(g, cols, gx);
   // windows of one batch item overlap: split the work by batch item only, never inside one
   parallel_for(g.batch, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {

@@ -42,8 +42,10 @@ class WindowOpsTest {
         NDArray x = rand(1, DType.FLOAT64, 2, 7, 6, 4);
         GradCheck.checkGradient(a -> Ops.patches(a[0], W2), x);
         // grouped convolution (2 groups) with bias; and a 1-D causal-style one (padding before only)
-        NDArray k = rand(2, DType.FLOAT64, 3, 2, 2, 6), b = rand(3, DType.FLOAT64, 6);
+        NDArray k = rand(2, DType.FLOAT64, 3, 2, 2, 6), b = rand(3, DType.FLOAT64, 6), b4 = rand(35, DType.FLOAT64, 4);
         GradCheck.checkGradient(a -> Ops.conv(a[0], a[1], a[2], W2, 2), x, k, b);
+        Window same = new Window(l(3, 3), l(1, 2), l(1, 1), l(1, 0), l(1, 1));  // the 2-D fast path, 2 groups
+        GradCheck.checkGradient(a -> Ops.conv(a[0], a[1], a[2], same, 2), x, rand(34, DType.FLOAT64, 3, 3, 2, 4), b4);
         NDArray x1 = rand(4, DType.FLOAT64, 2, 5, 3), k1 = rand(5, DType.FLOAT64, 3, 3, 2);
         GradCheck.checkGradient(a -> Ops.conv(a[0], a[1], null, new Window(l(3), l(1), l(2), l(4), l(0)), 1), x1, k1);
         // transposed convolution: stride 2, cropped output (padBefore 1) and an output longer than the windows reach
@@ -107,6 +109,9 @@ class WindowOpsTest {
             Window same = new Window(l(3, 3), l(1, 2), l(1, 1), l(1, 0), l(1, 1));
             optimisedEqualsReference(a -> Ops.conv(a[0], a[1], a[2], same, 1), x, rand(12, dt, 3, 3, 5, 4),
                     rand(13, dt, 4));
+            NDArray x6 = rand(28, dt, 2, 7, 6, 6);  // groups with 2 channels each: the grouped GEMMs, 2-D fast path
+            optimisedEqualsReference(a -> Ops.conv(a[0], a[1], a[2], same, 3), x6, rand(29, dt, 3, 3, 2, 9),
+                    rand(30, dt, 9));
             NDArray k5 = rand(14, dt, 3, 2, 1, 10);
             optimisedEqualsReference(a -> Ops.conv(a[0], a[1], null, W2, 5), x, k5);
             NDArray x1 = rand(15, dt, 2, 11, 3);
