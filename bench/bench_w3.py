@@ -7,7 +7,8 @@ the median of paired per-round ratios. Synthetic seeded data: normal inputs, uni
 (N, 28, 28, 1) for pydl, the same values as NCHW (N, 1, 28, 28) for PyTorch.
 
 Steps: 3 warm-up steps, then per round PyTorch times >= 20 steps and pydl as many as fit its time budget
-(PYDL_BENCH_BUDGET_S seconds a round, default 20), at least 10 and at most 40 (pydl's conv is not yet optimised).
+(PYDL_BENCH_BUDGET_S seconds a round, default 20), at least 10 and at most 40. Threads: PYDL_BENCH_THREADS (default
+all cores), the same for both contenders.
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def torch_net():
 
 
 def main(rounds=5):
-    threads = os.cpu_count()
+    threads = int(os.environ.get("PYDL_BENCH_THREADS", os.cpu_count()))
     x, y = data()
     x_nchw = x.transpose(0, 3, 1, 2)  # the same values, NHWC -> NCHW for PyTorch
     return [common.budgeted_rounds(

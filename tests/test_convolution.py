@@ -275,26 +275,30 @@ def test_cropping_everything_fails_at_build():
         _model(layers.Cropping1D(3), (6, 2)).build()
 
 
-def test_patches_op_optimised_equals_reference_and_gradient():
-    """Ops.patches (native im2col/col2im): the optimised kernels equal the plain reference ones, and the gradient
-    (col2im) equals central differences in float64."""
+def _window(kernel, strides, dilation, before, after):
     import jpype
-
-    from pydl import _array
 
     from pydl import _jvm
 
-    Ops, NO = _jvm.jclass("org.pydl.ops.Ops"), _jvm.jclass("org.pydl.jni.NativeOps")
     JL = jpype.JArray(jpype.JLong)
+    return _jvm.jclass("org.pydl.ops.Window")(JL(kernel), JL(strides), JL(dilation), JL(before), JL(after))
+
+
+def test_patches_op_optimised_equals_reference_and_gradient():
+    """Ops.patches (native im2col/col2im, padding inside): the optimised kernels equal the plain reference ones, the
+    values equal NumPy slicing of the zero-padded input, and the gradient is the scatter-add of the windows."""
+    from pydl import _array, _jvm
+
+    Ops, NO = _jvm.jclass("org.pydl.ops.Ops"), _jvm.jclass("org.pydl.jni.NativeOps")
     r = np.random.default_rng(12)
     x = r.standard_normal((3, 9, 8, 5))
-    k, s, d, o = JL([3, 2]), JL([2, 1]), JL([1, 2]), JL([4, 6])
+    w_ = _window([3, 2], [2, 1], [1, 2], [1, 0], [0, 1])  # out: (9+1-3)//2+1 = 4, (8+1-3)//1+1 = 7
 
     def run(reference):
         NO.setReference(reference)
         try:
             xj = _array.to_java(x).setRequiresGrad(True)
-            cols = Ops.patches(xj, k, s, d, o)
+            cols = Ops.patches(xj, w_)
             w = _array.to_java(np.linspace(-1, 1, int(cols.size())).reshape(tuple(cols.shape())))
             Ops.sum(Ops.mul(cols, w)).backward()
             return np.array(_array.to_numpy(cols)), np.array(_array.to_numpy(xj.grad())), np.array(_array.to_numpy(w))
@@ -305,27 +309,56 @@ def test_patches_op_optimised_equals_reference_and_gradient():
     c_ref, g_ref, _ = run(True)
     np.testing.assert_array_equal(c_opt, c_ref)
     np.testing.assert_allclose(g_opt, g_ref, rtol=1e-14, atol=1e-14)
-    # forward against NumPy slicing, in the concat order (kernel offsets row-major, channels innermost)
-    views = [x[:, i:i + 7:2, j * 2:j * 2 + 6, :] for i in range(3) for j in range(2)]
+    # forward against NumPy slicing of the padded input, in the kernel order (offsets row-major, channels innermost)
+    xp = np.pad(x, ((0, 0), (1, 0), (0, 1), (0, 0)))
+    views = [xp[:, i:i + 7:2, j * 2:j * 2 + 7, :] for i in range(3) for j in range(2)]
     np.testing.assert_array_equal(c_opt, np.concatenate(views, axis=-1))
-    # the gradient of sum(cols * w) w.r.t. x is col2im(w): scatter-add each window's weights back
-    want = np.zeros_like(x)
-    wv = w.reshape(3, 4, 6, 6, 5)
+    # the gradient of sum(cols * w) w.r.t. x is col2im(w): scatter-add each window's weights back, drop the padding
+    want = np.zeros_like(xp)
+    wv = w.reshape(3, 4, 7, 6, 5)
     for n, (i, j) in enumerate([(i, j) for i in range(3) for j in range(2)]):
-        want[:, i:i + 7:2, j * 2:j * 2 + 6, :] += wv[:, :, :, n, :]
-    np.testing.assert_allclose(g_opt, want, rtol=1e-14, atol=1e-14)
+        want[:, i:i + 7:2, j * 2:j * 2 + 7, :] += wv[:, :, :, n, :]
+    np.testing.assert_allclose(g_opt, want[:, 1:, :-1, :], rtol=1e-14, atol=1e-14)
 
 
-def test_patches_rejects_windows_outside_the_input():
+def test_patches_rejects_windows_outside_the_padded_input():
     import jpype
 
-    from pydl import _array
+    from pydl import _array, _jvm
 
-    from pydl import _jvm
-
-    Ops, JL = _jvm.jclass("org.pydl.ops.Ops"), jpype.JArray(jpype.JLong)
-    with pytest.raises(Exception, match="windows reach index"):
+    Ops = _jvm.jclass("org.pydl.ops.Ops")
+    with pytest.raises(Exception, match="does not fit"):
         try:
-            Ops.patches(_array.to_java(np.zeros((1, 5, 2))), JL([3]), JL([1]), JL([1]), JL([4]))
+            Ops.patches(_array.to_java(np.zeros((1, 5, 2))), _window([7], [1], [1], [0], [1]))
         except jpype.JException as e:
             raise ValueError(str(e.getMessage())) from None
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_pooling_gradient_matches_torch(kind, padding):
+    """MaxPooling2D / AveragePooling2D (the native pool op) forward through the layer, and the input gradient of
+    Ops.pool, against PyTorch on the same data. With "same" on these sizes TensorFlow pads one element on each side:
+    max ignores the padding; average divides by the number of real elements in each window."""
+    torch = pytest.importorskip("torch")
+    from pydl import _array, _jvm
+
+    Ops = _jvm.jclass("org.pydl.ops.Ops")
+    r = np.random.default_rng(5)
+    x = r.standard_normal((2, 7, 9, 3))
+    cls = layers.MaxPooling2D if kind == "max" else layers.AveragePooling2D
+    got = _model(cls(3, strides=2, padding=padding), (7, 9, 3)).predict(x)
+    p = 1 if padding == "same" else 0  # 7 -> 4 and 9 -> 5 windows of 3 at stride 2: 2 padded elements, 1 + 1
+    xt = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    if kind == "max":
+        yt = torch.nn.functional.max_pool2d(xt, 3, 2, padding=p)
+    else:
+        yt = torch.nn.functional.avg_pool2d(xt, 3, 2, padding=p, count_include_pad=False)
+    np.testing.assert_allclose(got, yt.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-12, atol=1e-12)
+    w = r.standard_normal(tuple(yt.shape))
+    (yt * torch.tensor(w)).sum().backward()
+    xj = _array.to_java(x).setRequiresGrad(True)
+    yj = Ops.pool(xj, kind == "max", _window([3, 3], [2, 2], [1, 1], [p, p], [p, p]))
+    Ops.sum(Ops.mul(yj, _array.to_java(w.transpose(0, 2, 3, 1).copy()))).backward()
+    np.testing.assert_allclose(_array.to_numpy(xj.grad()), xt.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-12,
+                               atol=1e-12)

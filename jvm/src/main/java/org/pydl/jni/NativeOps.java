@@ -117,16 +117,42 @@ public final class NativeOps {
     /** Count of NaN or infinite values among n elements (float dtypes). */
     public static native long countNonFinite(int dtype, long x, long n);
 
-    // ---- convolution (native/cpu/conv.cpp) ------------------------------------------------------------------
+    // ---- convolution and pooling windows (native/cpu/conv.cpp) ---------------------------------------------
+    // x is a contiguous channels-last array [batch, s1..sr, c] (r = 1..3). Along axis i, output o and kernel offset
+    // k read position o*strides[i] + k*dilation[i] - padBefore[i]; positions outside x are padding (padBefore[i]
+    // before, padAfter[i] after, all >= 0) and every window must end inside the padded axis. out = windows per axis.
     /**
-     * im2col on a contiguous channels-last x [batch, s1..sr, c] (r = 1..3, already padded): cols [batch, o1..or,
-     * k1..kr, c] with cols[b, o.., k.., :] = x[b, o*stride + k*dilation .., :]. Every window must lie inside x.
+     * im2col: cols [batch, o1..or, groups, k1..kr, c/groups] with cols[b, o.., g, k.., cc] = x[b, pos.., g*cg + cc]
+     * (0 in the padding). groups = 1 gives Keras's kernel order [k.., c].
      */
     public static native void im2col(int dtype, long x, long[] xShape, long cols, long[] kernel, long[] strides,
-                                     long[] dilation, long[] out);
-    /** col2im, the gradient of im2col: gx (zeroed here) [batch, s.., c] accumulates g [batch, o.., k.., c]. */
-    public static native void col2im(int dtype, long g, long gx, long[] xShape, long[] kernel, long[] strides,
-                                     long[] dilation, long[] out);
+                                     long[] dilation, long[] padBefore, long[] padAfter, long[] out, long groups);
+    /** col2im, the gradient of im2col: gx (zeroed here) [batch, s.., c] accumulates cols; padding is dropped. */
+    public static native void col2im(int dtype, long cols, long gx, long[] xShape, long[] kernel, long[] strides,
+                                     long[] dilation, long[] padBefore, long[] padAfter, long[] out, long groups);
+    /**
+     * Pooling y [batch, o.., c] = max (max = true) or mean of each window's real elements (padding ignored; the
+     * mean divides by their count, as TensorFlow does). For max, idx (int32, y's shape; 0 = not wanted) receives the
+     * flat spatial index within the batch item of each window's first maximum. Padding must be narrower than the
+     * window.
+     */
+    public static native void pool(int dtype, boolean max, long x, long[] xShape, long y, long idx, long[] window,
+                                   long[] strides, long[] padBefore, long[] padAfter, long[] out);
+    /** Gradient of pool: gx (zeroed here) receives gy at idx (max) or gy / count over each window (mean). */
+    public static native void poolBackward(int dtype, boolean max, long gy, long idx, long gx, long[] xShape,
+                                           long[] window, long[] strides, long[] padBefore, long[] padAfter,
+                                           long[] out);
+    /**
+     * Depthwise convolution: y [batch, o.., c*dm] with y[b, o, ch*dm + m] = bias[ch*dm + m] (bias 0: none) + sum over
+     * kernel offsets k of x[b, pos(o, k), ch] * w[k, ch, m]; w is [k.., c, dm] (Keras's depthwise kernel).
+     */
+    public static native void depthwiseConv(int dtype, long x, long[] xShape, long w, long bias, long y, long[] kernel,
+                                            long[] strides, long[] dilation, long[] padBefore, long[] padAfter,
+                                            long[] out, long dm);
+    /** Gradients of depthwiseConv for upstream gy: gx and gw (each 0 when not wanted; overwritten). */
+    public static native void depthwiseConvBackward(int dtype, long x, long[] xShape, long w, long gy, long gx, long gw,
+                                                    long[] kernel, long[] strides, long[] dilation, long[] padBefore,
+                                                    long[] padAfter, long[] out, long dm);
 
     // ---- random (native/cpu/random.cpp) --------------------------------------------------------------------
     /**

@@ -7,6 +7,7 @@ import org.pydl.io.Json;
 import org.pydl.nd.DType;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.Ops;
+import org.pydl.ops.Window;
 
 /** GlobalMax/GlobalAveragePooling1D/2D/3D: max or mean over all spatial axes (keepdims as in Keras). */
 public class GlobalPooling extends Layer {
@@ -54,7 +55,24 @@ public class GlobalPooling extends Layer {
     @Override
     public NDArray forward(NDArray x, Context ctx) {
         checkInput(x);
-        return max ? Ops.max(x, axes(), keepDims) : Ops.mean(x, axes(), keepDims);
+        if (!max) return Ops.mean(x, axes(), keepDims);
+        // one window over all positions: the native max pooling (argmax kept for the gradient), then the output shape
+        NDArray h = dataFormat.equals("channels_first") ? Spatial.toChannelsLast(x) : x;
+        long[] s = h.shape();
+        long[] spatial = java.util.Arrays.copyOfRange(s, 1, rank + 1);
+        NDArray y = Ops.pool(h, true, Window.of(spatial, spatial));
+        long[] out = pooledShape(x.shape(0), s[rank + 1]);
+        return Ops.reshape(y, out);
+    }
+
+    /** [batch, channels], or with keepdims the input's rank with every spatial size 1. */
+    private long[] pooledShape(long batch, long c) {
+        if (!keepDims) return new long[] {batch, c};
+        long[] out = new long[rank + 2];
+        java.util.Arrays.fill(out, 1);
+        out[0] = batch;
+        out[dataFormat.equals("channels_first") ? 1 : rank + 1] = c;
+        return out;
     }
 
     @Override

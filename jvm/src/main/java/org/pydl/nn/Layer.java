@@ -220,12 +220,11 @@ public abstract class Layer {
      * Keras's argument prefix for a weight: "kernel" -> kernel_regularizer, "recurrent_kernel" ->
      * recurrent_regularizer, "depthwise_kernel" -> depthwise_regularizer; any other weight by its own name
      * ("bias", "gamma", "embeddings", "alpha"). A weight in a sub-block ("query/kernel" of MultiHeadAttention) goes
-     * by its last part, so kernel_regularizer covers every kernel of the layer, as in Keras. DepthwiseConv's weight
-     * is "kernel" but Keras's argument is depthwise_regularizer.
+     * by its last part, so kernel_regularizer covers every kernel of the layer, as in Keras. Layers whose weight
+     * names differ from Keras's argument names override this (DepthwiseConv).
      */
     String optionKey(String weight) {
         String w = weight.substring(weight.lastIndexOf('/') + 1);
-        if (w.equals("kernel") && type().startsWith("DepthwiseConv")) return "depthwise";   // Keras's argument name
         return w.endsWith("_kernel") ? w.substring(0, w.length() - "_kernel".length()) : w;
     }
 

@@ -8,11 +8,13 @@ import org.pydl.io.Json;
 import org.pydl.nd.DType;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.Ops;
+import org.pydl.ops.Window;
 
 /**
  * Max and average pooling over 1-3 spatial axes with Keras's semantics: pool_size, strides (default pool_size),
  * padding "valid"/"same" (same: max ignores the padding, average divides by the number of real elements, as
- * TensorFlow does), channels-last or channels_first.
+ * TensorFlow does), channels-last or channels_first. One native {@link Ops#pool} (forward keeps the argmax
+ * positions; backward scatters to them).
  */
 public class Pooling extends Layer {
     public final boolean max;
@@ -80,44 +82,11 @@ public class Pooling extends Layer {
         checkInput(x);
         NDArray h = channelsFirst() ? Spatial.toChannelsLast(x) : x;
         long[] s = h.shape();
-        long[][] pads = new long[rank][];
-        long[] out = new long[rank];
         long[] ones = new long[rank];
         Arrays.fill(ones, 1);
-        for (int i = 0; i < rank; i++) {
-            pads[i] = Spatial.padAmounts(s[i + 1], poolSize[i], strides[i], 1, padding);
-            out[i] = Spatial.outSize(s[i + 1], poolSize[i], strides[i], 1, padding);
-        }
-        NDArray p = Spatial.padSpatial(h, pads, max ? Double.NEGATIVE_INFINITY : 0.0);
-        NDArray y = reduceWindows(p, out, ones);
-        if (!max) {
-            if (padding.equals("same")) {
-                // divide each window's sum by its number of real (unpadded) elements, as TensorFlow does
-                long[] cs = s.clone();
-                cs[0] = 1;
-                cs[rank + 1] = 1;
-                NDArray count = reduceWindows(Spatial.padSpatial(NDArray.ones(h.dtype(), cs), pads, 0.0), out, ones);
-                y = Ops.div(y, count);
-            } else {
-                long k = 1;
-                for (long v : poolSize) k *= v;
-                y = Ops.mul(y, 1.0 / k);
-            }
-        }
+        Window w = Spatial.window(poolSize, strides, ones, padding, Arrays.copyOfRange(s, 1, rank + 1));
+        NDArray y = Ops.pool(h, max, w);
         return channelsFirst() ? Spatial.toChannelsFirst(y) : y;
-    }
-
-    /** max or sum over each window. */
-    private NDArray reduceWindows(NDArray p, long[] out, long[] dilation) {
-        // windows as [b, o.., K, c]: im2col, then split the patch axis into kernel offsets and channels
-        NDArray cols = Ops.patches(p, poolSize, strides, dilation, out);
-        long[] s = cols.shape();
-        long c = p.shape(-1);
-        long[] e = java.util.Arrays.copyOf(s, s.length + 1);
-        e[s.length - 1] = s[s.length - 1] / c;
-        e[s.length] = c;
-        NDArray stacked = Ops.reshape(cols, e);
-        return max ? Ops.max(stacked, rank + 1, false) : Ops.sum(stacked, rank + 1, false);
     }
 
     @Override

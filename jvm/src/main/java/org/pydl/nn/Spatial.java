@@ -1,18 +1,17 @@
 package org.pydl.nn;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 
 import org.pydl.io.Json;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.Ops;
+import org.pydl.ops.Window;
 
 /**
- * Window arithmetic shared by convolution and pooling layers (channels-last: [batch, s1..sr, channels]).
- * Convolution is computed as patches + one GEMM: every kernel offset contributes a strided view of the (padded)
- * input, the views are concatenated along channels in the order of Keras's kernel layout [k1..kr, in, out], and
- * one {@code Ops.linear} applies the kernel. Gradients come from autodiff through slice/concat/linear.
+ * Window arithmetic shared by convolution and pooling layers (channels-last: [batch, s1..sr, channels]): Keras's
+ * output sizes and padding rules ("valid", "same" with TensorFlow's split, "causal") turned into an
+ * {@link Window} for the native window ops ({@code Ops.conv}, {@code Ops.pool}, ...), config parsing, and the
+ * channels_first transposes.
  */
 final class Spatial {
     private Spatial() {}
@@ -35,36 +34,16 @@ final class Spatial {
         return new long[] {total / 2, total - total / 2};
     }
 
-    /** Pads the spatial axes of x [b, s.., c] (value fills). */
-    static NDArray padSpatial(NDArray x, long[][] amounts, double value) {
-        int r = amounts.length;
-        boolean any = false;
-        long[] before = new long[r + 2], after = new long[r + 2];
+    /** The window of a Keras convolution or pooling over spatial input sizes {@code in}: padding as numbers. */
+    static Window window(long[] kernel, long[] strides, long[] dilation, String padding, long[] in) {
+        int r = kernel.length;
+        long[] before = new long[r], after = new long[r];
         for (int i = 0; i < r; i++) {
-            before[i + 1] = amounts[i][0];
-            after[i + 1] = amounts[i][1];
-            any |= amounts[i][0] != 0 || amounts[i][1] != 0;
+            long[] p = padAmounts(in[i], kernel[i], strides[i], dilation[i], padding);
+            before[i] = p[0];
+            after[i] = p[1];
         }
-        return any ? Ops.pad(x, before, after, value) : x;
-    }
-
-    /** The strided views of x [b, s.., c] for every kernel offset, in row-major kernel order. */
-    static List<NDArray> windows(NDArray x, long[] k, long[] stride, long[] dilation, long[] out) {
-        int r = k.length;
-        List<NDArray> views = new ArrayList<>();
-        long[] idx = new long[r];
-        while (true) {
-            NDArray v = x;
-            for (int i = 0; i < r; i++) {
-                long start = idx[i] * dilation[i];
-                long end = out[i] == 0 ? start : start + (out[i] - 1) * stride[i] + 1;
-                v = Ops.slice(v, i + 1, start, end, stride[i]);
-            }
-            views.add(v);
-            int i = r - 1;
-            while (i >= 0 && ++idx[i] == k[i]) idx[i--] = 0;
-            if (i < 0) return views;
-        }
+        return new Window(kernel, strides, dilation, before, after);
     }
 
     /** channels_first [b, c, s..] to channels_last [b, s.., c], or back. */

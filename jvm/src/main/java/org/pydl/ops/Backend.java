@@ -55,11 +55,23 @@ public interface Backend {
     /** table [rows, d] += g [n, d] scattered to rows idx [n]. */
     void scatterAddRows(NDArray g, NDArray idx, NDArray table);
 
-    /** cols [b, o.., k.., c] = windows of contiguous channels-last x (see NativeOps.im2col). */
-    void im2col(NDArray x, NDArray cols, long[] kernel, long[] strides, long[] dilation, long[] out);
+    /** cols [b, o.., groups, k.., c/groups] = windows of contiguous channels-last x (see NativeOps.im2col). */
+    void im2col(NDArray x, NDArray cols, Window w, long[] out, long groups);
 
-    /** gx (overwritten) = col2im(g), the gradient of {@link #im2col}. */
-    void col2im(NDArray g, NDArray gx, long[] kernel, long[] strides, long[] dilation, long[] out);
+    /** gx (contiguous, overwritten) = col2im(cols), the gradient of {@link #im2col}. */
+    void col2im(NDArray cols, NDArray gx, Window w, long[] out, long groups);
+
+    /** y = max or mean pooling of contiguous x; idx (int32, may be null) = argmax positions (see NativeOps.pool). */
+    void pool(boolean max, NDArray x, NDArray y, NDArray idx, Window w);
+
+    /** gx (overwritten) = gradient of {@link #pool} for upstream gy. */
+    void poolBackward(boolean max, NDArray gy, NDArray idx, NDArray gx, Window w);
+
+    /** y = depthwise convolution of contiguous x with kernel [k.., c, dm] (+ bias, may be null; NativeOps.depthwiseConv). */
+    void depthwiseConv(NDArray x, NDArray kernel, NDArray bias, NDArray y, Window w);
+
+    /** gx and gkernel (either may be null; overwritten) = gradients of {@link #depthwiseConv} for upstream gy. */
+    void depthwiseConvBackward(NDArray x, NDArray kernel, NDArray gy, NDArray gx, NDArray gkernel, Window w);
 
     long countNonFinite(NDArray x);
 

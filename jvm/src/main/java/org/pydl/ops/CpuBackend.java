@@ -171,13 +171,47 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void im2col(NDArray x, NDArray cols, long[] kernel, long[] strides, long[] dilation, long[] out) {
-        NativeOps.im2col(x.dtype().code, x.address(), x.shape(), cols.address(), kernel, strides, dilation, out);
+    public void im2col(NDArray x, NDArray cols, Window w, long[] out, long groups) {
+        NativeOps.im2col(x.dtype().code, x.address(), x.shape(), cols.address(), w.kernel(), w.strides(), w.dilation(),
+                w.padBefore(), w.padAfter(), out, groups);
     }
 
     @Override
-    public void col2im(NDArray g, NDArray gx, long[] kernel, long[] strides, long[] dilation, long[] out) {
-        NativeOps.col2im(gx.dtype().code, g.address(), gx.address(), gx.shape(), kernel, strides, dilation, out);
+    public void col2im(NDArray cols, NDArray gx, Window w, long[] out, long groups) {
+        NativeOps.col2im(gx.dtype().code, cols.address(), gx.address(), gx.shape(), w.kernel(), w.strides(),
+                w.dilation(), w.padBefore(), w.padAfter(), out, groups);
+    }
+
+    @Override
+    public void pool(boolean max, NDArray x, NDArray y, NDArray idx, Window w) {
+        NativeOps.pool(x.dtype().code, max, x.address(), x.shape(), y.address(), idx == null ? 0 : idx.address(),
+                w.kernel(), w.strides(), w.padBefore(), w.padAfter(), spatialOut(y));
+    }
+
+    @Override
+    public void poolBackward(boolean max, NDArray gy, NDArray idx, NDArray gx, Window w) {
+        NativeOps.poolBackward(gx.dtype().code, max, gy.address(), idx == null ? 0 : idx.address(), gx.address(),
+                gx.shape(), w.kernel(), w.strides(), w.padBefore(), w.padAfter(), spatialOut(gy));
+    }
+
+    @Override
+    public void depthwiseConv(NDArray x, NDArray kernel, NDArray bias, NDArray y, Window w) {
+        NativeOps.depthwiseConv(x.dtype().code, x.address(), x.shape(), kernel.address(),
+                bias == null ? 0 : bias.address(), y.address(), w.kernel(), w.strides(), w.dilation(), w.padBefore(),
+                w.padAfter(), spatialOut(y), kernel.shape(-1));
+    }
+
+    @Override
+    public void depthwiseConvBackward(NDArray x, NDArray kernel, NDArray gy, NDArray gx, NDArray gkernel, Window w) {
+        NativeOps.depthwiseConvBackward(x.dtype().code, x.address(), x.shape(), kernel.address(), gy.address(),
+                gx == null ? 0 : gx.address(), gkernel == null ? 0 : gkernel.address(), w.kernel(), w.strides(),
+                w.dilation(), w.padBefore(), w.padAfter(), spatialOut(gy), kernel.shape(-1));
+    }
+
+    /** The spatial sizes of a channels-last [b, s.., c] array. */
+    private static long[] spatialOut(NDArray y) {
+        long[] s = y.shape();
+        return Arrays.copyOfRange(s, 1, s.length - 1);
     }
 
     @Override

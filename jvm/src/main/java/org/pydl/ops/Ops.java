@@ -502,6 +502,16 @@ public final class Ops {
         }, a, b);
     }
 
+    /** A new [m, n] array whose every row is the bias b [n] (the C operand of a GEMM with beta = 1). */
+    private static NDArray biasRows(NDArray b, long m) {
+        long n = b.shape(0);
+        NDArray rows = NDArray.empty(b.device(), b.dtype(), m, n);
+        try (NDArray brow = b.view(new long[] {m, n}, new long[] {0, b.strides()[0]}, b.offset())) {
+            be(b).copy(brow, rows);
+        }
+        return rows;
+    }
+
     /** x @ w + b for x [..., in], w [in, out], b [out] (b may be null): one GEMM with the bias as C. */
     public static NDArray linear(NDArray x, NDArray w, NDArray b) {
         if (b == null) return matmul(x, w);
@@ -517,10 +527,7 @@ public final class Ops {
         long in = w.shape(0), outF = w.shape(1);
         NDArray x2 = x.rank() == 2 ? x : reshape(x, -1, in);
         long m = x2.shape(0);
-        NDArray out2 = NDArray.empty(x.device(), x.dtype(), m, outF);
-        try (NDArray brow = b.view(new long[] {m, outF}, new long[] {0, b.strides()[0]}, b.offset())) {
-            be(x).copy(brow, out2);
-        }
+        NDArray out2 = biasRows(b, m);
         gemmInto(x2, w, out2, 1.0);
         long[] os = xs.clone();
         os[os.length - 1] = outF;
@@ -711,33 +718,240 @@ public final class Ops {
         }, inputs);
     }
 
-    /**
-     * Sliding windows of a channels-last x [batch, s1..sr, c] (r = 1..3, padding already applied): result
-     * [batch, o1..or, k1*..*kr*c], each window's kernel offsets row-major with channels innermost (Keras's kernel
-     * layout, so a convolution is one matmul with the kernel reshaped to [k*c, filters]). Output positions
-     * o*stride + k*dilation must lie inside x. Gradient: col2im (overlapping windows accumulate).
-     */
-    public static NDArray patches(NDArray x, long[] kernel, long[] strides, long[] dilation, long[] out) {
-        requireFloat("patches", x);
+    // ---- convolution and pooling (windows: native/cpu/conv.cpp) ----------------------------------------------
+    private static long[] checkWindowInput(String op, NDArray x, Window w) {
+        requireFloat(op, x);
         int r = x.rank() - 2;
-        if (r < 1 || r > 3 || kernel.length != r || strides.length != r || dilation.length != r || out.length != r) {
-            throw new IllegalArgumentException("patches: x must be [batch, 1-3 spatial axes, channels] with one kernel, "
-                    + "stride, dilation and output size per spatial axis; received x " + Shapes.str(x.shape()));
+        if (r != w.rank()) {
+            throw new IllegalArgumentException(op + ": x must be [batch, " + w.rank() + " spatial axes, channels] for a "
+                    + w.rank() + "-d window, received x " + Shapes.str(x.shape()));
         }
+        long[] out = w.out(Arrays.copyOfRange(x.shape(), 1, r + 1));
+        for (long o : out) {
+            if (o <= 0) {
+                throw new IllegalArgumentException(op + ": the window " + Arrays.toString(w.kernel()) + " (dilation "
+                        + Arrays.toString(w.dilation()) + ", padding " + Arrays.toString(w.padBefore()) + " / "
+                        + Arrays.toString(w.padAfter()) + ") does not fit in x " + Shapes.str(x.shape()));
+            }
+        }
+        return out;
+    }
+
+    /** [b, o.., c] for x [b, s.., _] and spatial sizes out. */
+    private static long[] spatialShape(long batch, long[] out, long c) {
+        long[] s = new long[out.length + 2];
+        s[0] = batch;
+        System.arraycopy(out, 0, s, 1, out.length);
+        s[out.length + 1] = c;
+        return s;
+    }
+
+    /**
+     * Sliding windows of a channels-last x [batch, s1..sr, c] (r = 1..3): result [batch, o1..or, k1*..*kr*c] (o from
+     * {@link Window#out}), each window's kernel offsets row-major with channels innermost (Keras's kernel layout, so a
+     * convolution is one matmul with the kernel reshaped to [k*c, filters]); padded positions read 0. Gradient:
+     * col2im (overlapping windows accumulate).
+     */
+    public static NDArray patches(NDArray x, Window w) {
+        long[] out = checkWindowInput("patches", x, w);
         NDArray c = x.contiguous();
-        long[] xs = c.shape();
-        long k = 1;
-        for (long v : kernel) k *= v;
-        long[] os = new long[r + 2];
-        os[0] = xs[0];
-        System.arraycopy(out, 0, os, 1, r);
-        os[r + 1] = Math.multiplyExact(k, xs[r + 1]);
-        NDArray cols = NDArray.empty(x.device(), x.dtype(), os);
-        be(c).im2col(c, cols, kernel, strides, dilation, out);
-        long[] kc = kernel.clone(), sc = strides.clone(), dc = dilation.clone(), oc = out.clone();
+        NDArray cols = NDArray.empty(x.device(), x.dtype(),
+                spatialShape(c.shape(0), out, Math.multiplyExact(w.kernelSize(), c.shape(-1))));
+        be(c).im2col(c, cols, w, out, 1);
         return Autograd.record("patches", cols, g -> {
             NDArray gx = emptyLike(c);
-            be(c).col2im(g.contiguous(), gx, kc, sc, dc, oc);
+            be(c).col2im(g.contiguous(), gx, w, out, 1);
+            return new NDArray[] {gx};
+        }, x);
+    }
+
+    /**
+     * N-d convolution (Keras's Conv1D/2D/3D): x [b, s.., in], kernel [k.., in/groups, filters], bias [filters] or
+     * null; result [b, o.., filters] with y[b, o, f] = bias[f] + sum over k, ci of x[b, pos(o, k), g*cg + ci] *
+     * kernel[k, ci, f] for f in group g = f / (filters/groups). Computed as im2col (group-major patches) and one GEMM
+     * per group straight into the output, the bias as the GEMM's C. Gradients: two GEMMs per group + col2im for x.
+     */
+    public static NDArray conv(NDArray x, NDArray kernel, NDArray bias, Window w, long groups) {
+        requireSameDtype("conv", x, kernel);
+        if (bias != null) requireSameDtype("conv", x, bias);
+        long[] out = checkWindowInput("conv", x, w);
+        int r = w.rank();
+        long[] ks = kernel.shape();
+        long cin = x.shape(-1);
+        long f = ks.length == r + 2 ? ks[r + 1] : -1;
+        if (ks.length != r + 2 || !Arrays.equals(Arrays.copyOf(ks, r), w.kernel()) || groups < 1 || cin % groups != 0
+                || ks[r] * groups != cin || f % groups != 0 || (bias != null && (bias.rank() != 1 || bias.shape(0) != f))) {
+            throw new IllegalArgumentException("conv: expected kernel " + Arrays.toString(w.kernel()) + " + [in/groups, "
+                    + "filters] with filters divisible by groups, and bias [filters]; received x " + Shapes.str(x.shape())
+                    + ", kernel " + Shapes.str(ks) + (bias == null ? "" : ", bias " + Shapes.str(bias.shape()))
+                    + ", groups=" + groups);
+        }
+        if (groups > 1 && groups == cin) {
+            // one input channel per group is a depthwise convolution: kernel [k.., 1, c * fg] is [k.., c, fg]
+            long[] dk = ks.clone();
+            dk[r] = cin;
+            dk[r + 1] = f / groups;
+            return depthwiseConv(x, reshape(kernel, dk), bias, w);
+        }
+        NDArray xc = x.contiguous(), kc = kernel.contiguous();
+        long batch = xc.shape(0), kk = w.kernelSize(), cg = cin / groups, fg = f / groups;
+        long rows = batch * Shapes.size(out);
+        long patch = kk * cin, kg = kk * cg;
+        NDArray cols = NDArray.empty(x.device(), x.dtype(), rows, patch);
+        be(xc).im2col(xc, cols, w, out, groups);
+        NDArray y2 = bias == null ? NDArray.empty(x.device(), x.dtype(), rows, f) : biasRows(bias, rows);
+        be(xc).gemm(false, false, rows, fg, kg, 1.0, cols, patch, kg, kc, f, fg, bias == null ? 0.0 : 1.0, y2, f, fg,
+                groups);
+        NDArray y = reshapeView(y2, spatialShape(batch, out, f));
+        if (!Autograd.needsGrad(x, kernel, bias)) {
+            cols.close(); // only the gradient reads the patches
+            return y;
+        }
+        return Autograd.record("conv", y, g -> {
+            NDArray g2 = reshapeView(g.contiguous(), new long[] {rows, f});
+            NDArray gx = null, gk = null;
+            if (x.requiresGrad()) {
+                try (NDArray gcols = NDArray.empty(x.device(), x.dtype(), rows, patch)) {
+                    be(g2).gemm(false, true, rows, kg, fg, 1.0, g2, f, fg, kc, f, fg, 0.0, gcols, patch, kg, groups);
+                    gx = emptyLike(xc);
+                    be(xc).col2im(gcols, gx, w, out, groups);
+                }
+            }
+            if (kernel.requiresGrad()) {
+                // per group gk^T [fg, kg] = g^T @ patches (measured faster in OpenBLAS than patches^T @ g, whose n is
+                // only fg), then one strided copy into the kernel layout [kg, groups * fg]
+                try (NDArray gkt = NDArray.empty(x.device(), x.dtype(), groups, fg, kg);
+                     NDArray view = gkt.view(new long[] {kg, groups, fg}, new long[] {1, fg * kg, kg}, gkt.offset())) {
+                    be(g2).gemm(true, false, fg, kg, rows, 1.0, g2, f, fg, cols, patch, kg, 0.0, gkt, kg, fg * kg,
+                            groups);
+                    gk = NDArray.empty(x.device(), x.dtype(), ks);
+                    try (NDArray dst = reshapeView(gk, new long[] {kg, groups, fg})) {
+                        be(gk).copy(view, dst);
+                    }
+                }
+            }
+            NDArray gb = bias != null && bias.requiresGrad() ? sum(g2, 0, false) : null;
+            return new NDArray[] {gx, gk, gb};
+        }, x, kernel, bias);
+    }
+
+    /**
+     * Depthwise convolution (Keras's DepthwiseConv1D/2D): x [b, s.., c], kernel [k.., c, dm], bias [c * dm] or null;
+     * result [b, o.., c * dm] with y[b, o, ch * dm + m] = bias[ch * dm + m] + sum over k of x[b, pos(o, k), ch] *
+     * kernel[k, ch, m] (TensorFlow's channel order). A direct native kernel (a GEMM per channel would have n = dm);
+     * gradients: one native kernel for x and the kernel, a sum for the bias.
+     */
+    public static NDArray depthwiseConv(NDArray x, NDArray kernel, NDArray bias, Window w) {
+        requireSameDtype("depthwise_conv", x, kernel);
+        if (bias != null) requireSameDtype("depthwise_conv", x, bias);
+        long[] out = checkWindowInput("depthwise_conv", x, w);
+        int r = w.rank();
+        long[] ks = kernel.shape();
+        long c = x.shape(-1), dm = ks.length == r + 2 ? ks[r + 1] : -1;
+        if (ks.length != r + 2 || !Arrays.equals(Arrays.copyOf(ks, r), w.kernel()) || ks[r] != c
+                || (bias != null && (bias.rank() != 1 || bias.shape(0) != c * dm))) {
+            throw new IllegalArgumentException("depthwise_conv: expected kernel " + Arrays.toString(w.kernel()) + " + ["
+                    + c + ", depth_multiplier] and bias [" + c + " * depth_multiplier]; received x "
+                    + Shapes.str(x.shape()) + ", kernel " + Shapes.str(ks) + (bias == null ? "" : ", bias "
+                    + Shapes.str(bias.shape())));
+        }
+        NDArray xc = x.contiguous(), kc = kernel.contiguous(), bc = bias == null ? null : bias.contiguous();
+        NDArray y = NDArray.empty(x.device(), x.dtype(), spatialShape(xc.shape(0), out, c * dm));
+        be(xc).depthwiseConv(xc, kc, bc, y, w);
+        return Autograd.record("depthwise_conv", y, g -> {
+            NDArray gc = g.contiguous();
+            NDArray gx = x.requiresGrad() ? emptyLike(xc) : null;
+            NDArray gk = kernel.requiresGrad() ? emptyLike(kc) : null;
+            if (gx != null || gk != null) be(xc).depthwiseConvBackward(xc, kc, gc, gx, gk, w);
+            NDArray gb = null;
+            if (bias != null && bias.requiresGrad()) gb = sum(reshapeView(gc, new long[] {gc.size() / (c * dm), c * dm}), 0, false);
+            return new NDArray[] {gx, gk, gb};
+        }, x, kernel, bias);
+    }
+
+    /**
+     * Transposed convolution (Keras's Conv1D/2D/3DTranspose; the input-gradient of {@link #conv}): x [b, n.., in],
+     * kernel [k.., filters, in] (Keras's transposed layout), bias [filters] or null, output [b, out.., filters] with
+     * y[b, pos(i, k), f] += sum over ci of x[b, i, ci] * kernel[k, f, ci] at the positions pos(i, k) = i * stride +
+     * k * dilation - padBefore that fall inside the output (the window's padAfter is ignored: it follows from out).
+     * Computed as one GEMM (x @ kernel^T as patches) and col2im; gradients: im2col of g and two GEMMs.
+     */
+    public static NDArray convTranspose(NDArray x, NDArray kernel, NDArray bias, Window w, long[] out) {
+        requireFloat("conv_transpose", x);
+        requireSameDtype("conv_transpose", x, kernel);
+        if (bias != null) requireSameDtype("conv_transpose", x, bias);
+        int r = w.rank();
+        long[] ks = kernel.shape(), xs = x.shape();
+        long cin = xs[xs.length - 1];
+        long f = ks.length == r + 2 ? ks[r] : -1;
+        if (x.rank() != r + 2 || out.length != r || ks.length != r + 2 || ks[r + 1] != cin
+                || !Arrays.equals(Arrays.copyOf(ks, r), w.kernel()) || (bias != null && (bias.rank() != 1
+                || bias.shape(0) != f))) {
+            throw new IllegalArgumentException("conv_transpose: expected x [batch, " + r + " spatial axes, in], kernel "
+                    + Arrays.toString(w.kernel()) + " + [filters, in], bias [filters] and " + r + " output sizes; received"
+                    + " x " + Shapes.str(xs) + ", kernel " + Shapes.str(ks) + (bias == null ? "" : ", bias "
+                    + Shapes.str(bias.shape())) + ", out " + Arrays.toString(out));
+        }
+        long[] n = Arrays.copyOfRange(xs, 1, r + 1);
+        long[] after = new long[r];
+        for (int i = 0; i < r; i++) {
+            long reach = (n[i] - 1) * w.strides()[i] + (w.kernel()[i] - 1) * w.dilation()[i];
+            after[i] = Math.max(0, reach + 1 - out[i] - w.padBefore()[i]);
+        }
+        Window wy = new Window(w.kernel(), w.strides(), w.dilation(), w.padBefore(), after); // windows over y
+        NDArray xc = x.contiguous(), kc = kernel.contiguous();
+        long rows = x.size() / Math.max(cin, 1), kf = w.kernelSize() * f;
+        NDArray y = NDArray.empty(x.device(), x.dtype(), spatialShape(xs[0], out, f));
+        try (NDArray cols = NDArray.empty(x.device(), x.dtype(), rows, kf)) {
+            be(xc).gemm(false, true, rows, kf, cin, 1.0, xc, cin, 0, kc, cin, 0, 0.0, cols, kf, 0, 1);
+            be(xc).col2im(cols, y, wy, n, 1);
+        }
+        if (bias != null) {
+            long[] bs = new long[r + 2];
+            bs[r + 1] = bias.strides()[0];
+            be(y).binary(BinaryOp.ADD, y, y.strides(), bias, bs, y); // in place, element by element
+        }
+        return Autograd.record("conv_transpose", y, g -> {
+            NDArray gc = g.contiguous();
+            NDArray gx = null, gk = null;
+            try (NDArray gcols = NDArray.empty(x.device(), x.dtype(), rows, kf)) {
+                be(gc).im2col(gc, gcols, wy, n, 1);
+                if (x.requiresGrad()) {
+                    gx = NDArray.empty(x.device(), x.dtype(), xs);
+                    be(gc).gemm(false, false, rows, cin, kf, 1.0, gcols, kf, 0, kc, cin, 0, 0.0, gx, cin, 0, 1);
+                }
+                if (kernel.requiresGrad()) {
+                    gk = NDArray.empty(x.device(), x.dtype(), ks);
+                    be(gc).gemm(true, false, kf, cin, rows, 1.0, gcols, kf, 0, xc, cin, 0, 0.0, gk, cin, 0, 1);
+                }
+            }
+            NDArray gb = null;
+            if (bias != null && bias.requiresGrad()) gb = sum(reshapeView(gc, new long[] {gc.size() / f, f}), 0, false);
+            return new NDArray[] {gx, gk, gb};
+        }, x, kernel, bias);
+    }
+
+    /**
+     * Max (or average) pooling of a channels-last x [b, s.., c] over the windows of w (dilation must be 1): the
+     * maximum (mean) of each window's real elements; padding is ignored and the mean divides by the number of real
+     * elements (TensorFlow's rule for "same"). Gradient: g to each window's first maximum (spread evenly).
+     */
+    public static NDArray pool(NDArray x, boolean max, Window w) {
+        String name = max ? "max_pool" : "avg_pool";
+        long[] out = checkWindowInput(name, x, w);
+        if (Arrays.stream(w.dilation()).anyMatch(v -> v != 1)) {
+            throw new IllegalArgumentException(name + ": pooling windows have no dilation, received "
+                    + Arrays.toString(w.dilation()));
+        }
+        NDArray c = x.contiguous();
+        NDArray y = NDArray.empty(x.device(), x.dtype(), spatialShape(c.shape(0), out, c.shape(-1)));
+        boolean grad = Autograd.needsGrad(x);
+        NDArray idx = max && grad ? NDArray.empty(x.device(), DType.INT32, y.shape()) : null;
+        be(c).pool(max, c, y, idx, w);
+        if (!grad) return y;
+        return Autograd.record(name, y, g -> {
+            NDArray gx = emptyLike(c);
+            be(c).poolBackward(max, g.contiguous(), idx, gx, w);
             return new NDArray[] {gx};
         }, x);
     }
