@@ -237,3 +237,15 @@ def test_loss_of_a_masked_sequence_output_averages_unmasked_steps():
     np.testing.assert_allclose(h1, h2, rtol=1e-12)
     for a, b in zip(w1, m.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_global_average_pooling_1d_averages_unmasked_steps():
+    ids_in = layers.Input((6,))
+    emb = layers.Embedding(10, 4, mask_zero=True)
+    h = layers.Dense(3)(emb(ids_in))
+    m = pydl.Model(ids_in, [h, layers.GlobalAveragePooling1D()(h), layers.GlobalMaxPooling1D()(h)], dtype="float64")
+    ids = _ids(np.random.default_rng(7), 4, 6, 10, [0, 2, 5, 1])
+    hv, avg, mx = m.predict(ids)
+    keep = (ids != 0)[:, :, None]
+    np.testing.assert_allclose(avg, (hv * keep).sum(1) / keep.sum(1), **TOL)
+    np.testing.assert_allclose(mx, hv.max(1), **TOL)          # Keras 3's GlobalMaxPooling1D ignores masks

@@ -9,7 +9,10 @@ import org.pydl.nd.NDArray;
 import org.pydl.ops.Ops;
 import org.pydl.ops.Window;
 
-/** GlobalMax/GlobalAveragePooling1D/2D/3D: max or mean over all spatial axes (keepdims as in Keras). */
+/**
+ * GlobalMax/GlobalAveragePooling1D/2D/3D: max or mean over all spatial axes (keepdims as in Keras).
+ * GlobalAveragePooling1D with a Keras mask averages over the unmasked steps (Keras 3).
+ */
 public class GlobalPooling extends Layer {
     public final boolean max;
     public final int rank;
@@ -55,6 +58,18 @@ public class GlobalPooling extends Layer {
     @Override
     public NDArray forward(NDArray x, Context ctx) {
         checkInput(x);
+        NDArray mask = ctx.mask(0);
+        if (!max && rank == 1 && mask != null) {
+            // Keras 3: the mean over the unmasked steps (a fully masked sample gives 0/0, as in Keras)
+            boolean cf = dataFormat.equals("channels_first");
+            if (mask.rank() != 2 || mask.shape(0) != x.shape(0) || mask.shape(1) != x.shape(cf ? 2 : 1)) {
+                throw configError("the mask " + org.pydl.nd.Shapes.str(mask.shape()) + " does not fit the input "
+                        + org.pydl.nd.Shapes.str(x.shape()));
+            }
+            NDArray m = cf ? Ops.reshape(mask, x.shape(0), 1, x.shape(2)) : Ops.reshape(mask, x.shape(0), x.shape(1), 1);
+            int[] ax = axes();
+            return Ops.div(Ops.sum(Ops.mul(x, m), ax, keepDims), Ops.sum(m, ax, keepDims));
+        }
         if (!max) return Ops.mean(x, axes(), keepDims);
         // one window over all positions: the native max pooling (argmax kept for the gradient), then the output shape
         NDArray h = dataFormat.equals("channels_first") ? Spatial.toChannelsLast(x) : x;
@@ -63,6 +78,13 @@ public class GlobalPooling extends Layer {
         NDArray y = Ops.pool(h, true, Window.of(spatial, spatial));
         long[] out = pooledShape(x.shape(0), s[rank + 1]);
         return Ops.reshape(y, out);
+    }
+
+    /** The spatial axes are gone: no mask is handed on. */
+    @Override
+    public java.util.List<NDArray> computeMasks(java.util.List<NDArray> xs, java.util.List<NDArray> outputs,
+                                                Context ctx) {
+        return java.util.Collections.singletonList(null);
     }
 
     /** [batch, channels], or with keepdims the input's rank with every spatial size 1. */
