@@ -6,6 +6,7 @@ import org.pydl.io.Json;
 import org.pydl.nd.DType;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.Ops;
+import org.pydl.ops.RnnCell;
 
 /**
  * Keras {@code GRU}, gate order z, r, h in kernel [features, 3*units] and recurrent_kernel [units, 3*units].
@@ -37,6 +38,13 @@ public final class GRU extends Recurrent {
     @Override
     protected int gates() {
         return 3;
+    }
+
+    /** Fused ({@link RnnCell#GRU} / {@link RnnCell#GRU_RESET_BEFORE}) with activation tanh, recurrent_activation sigmoid. */
+    @Override
+    protected RnnCell fusedCell() {
+        if (activation != Activation.TANH || recurrentActivation != Activation.SIGMOID) return null;
+        return resetAfter ? RnnCell.GRU : RnnCell.GRU_RESET_BEFORE;
     }
 
     @Override

@@ -8,6 +8,7 @@ import org.pydl.nd.DType;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.Autograd;
 import org.pydl.ops.Ops;
+import org.pydl.ops.RnnCell;
 
 /**
  * Keras {@code LSTM}, gate order i, f, c, o in kernel [features, 4*units], recurrent_kernel [units, 4*units] and
@@ -35,6 +36,12 @@ public final class LSTM extends Recurrent {
     @Override
     protected int gates() {
         return 4;
+    }
+
+    /** Fused ({@link RnnCell#LSTM}) with activation tanh and recurrent_activation sigmoid. */
+    @Override
+    protected RnnCell fusedCell() {
+        return activation == Activation.TANH && recurrentActivation == Activation.SIGMOID ? RnnCell.LSTM : null;
     }
 
     @Override
