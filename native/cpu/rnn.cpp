@@ -100,6 +100,126 @@ void gemm_t(int dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const 
 template <class T>
 constexpr int dtype_of() { return std::is_same_v<T, float> ? kFloat32 : kFloat64; }
 
+// ==== per-step product ========================================================================================
+// C [M, N] (+)= A [M, K] @ B [K, N], M small (the batch), B the recurrent kernel (or its transpose), the same at
+// every step. OpenBLAS packs B (~1 MB) again at every call, a third of the time of such small products. Here B is
+// packed once per sequence into column panels of NR = 2 vectors (panel j: B[k, j*NR .. j*NR+NR) for k = 0..K-1,
+// contiguous), and a register-blocked kernel accumulates MR rows x NR columns over all of K, so a panel (16 KB for
+// K = 256 floats) stays in L1 while the rows of A pass over it. Column panels are split over threads. Used when
+// units is a multiple of NR and not in reference mode; otherwise gemm() on the unpacked matrix.
+
+template <class T>
+struct VecOf;
+template <>
+struct VecOf<float> {
+  typedef float type __attribute__((vector_size(32), aligned(4)));  // 8 floats, unaligned access allowed
+};
+template <>
+struct VecOf<double> {
+  typedef double type __attribute__((vector_size(32), aligned(8)));
+};
+template <class T>
+using Vec = typename VecOf<T>::type;
+
+template <class T>
+constexpr int64_t kPanel = 64 / sizeof(T);  // NR: two vectors
+
+/// B [K, N] (leading dimension ldb, N a multiple of NR) packed into N / NR panels of K x NR.
+template <class T>
+std::vector<T> pack_panels(const T* B, int64_t K, int64_t N, int64_t ldb, bool transposed) {
+  constexpr int64_t NR = kPanel<T>;
+  std::vector<T> P(static_cast<size_t>(K * N));
+  for (int64_t j = 0; j < N / NR; ++j)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t c = 0; c < NR; ++c)  // transposed: B[k, n] = src[n, k]
+        P[(j * K + k) * NR + c] = transposed ? B[(j * NR + c) * ldb + k] : B[k * ldb + j * NR + c];
+  return P;
+}
+
+template <class T, int MR, bool ACC>
+PYDL_VECTOR_MATH void step_block(const T* A, int64_t lda, const T* P, T* C, int64_t ldc, int64_t K) {
+  constexpr int W = 32 / sizeof(T);
+  Vec<T> c0[MR], c1[MR];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    if (ACC) {
+      c0[r] = *reinterpret_cast<const Vec<T>*>(C + r * ldc);
+      c1[r] = *reinterpret_cast<const Vec<T>*>(C + r * ldc + W);
+    } else {
+      c0[r] = Vec<T>{};
+      c1[r] = Vec<T>{};
+    }
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const Vec<T> b0 = *reinterpret_cast<const Vec<T>*>(P + k * 2 * W);
+    const Vec<T> b1 = *reinterpret_cast<const Vec<T>*>(P + k * 2 * W + W);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const T a = A[r * lda + k];
+      c0[r] += a * b0;
+      c1[r] += a * b1;
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    *reinterpret_cast<Vec<T>*>(C + r * ldc) = c0[r];
+    *reinterpret_cast<Vec<T>*>(C + r * ldc + W) = c1[r];
+  }
+}
+
+template <class T, bool ACC>
+void step_panel(int64_t M, int64_t K, const T* A, int64_t lda, const T* P, T* C, int64_t ldc) {
+  constexpr int MR = 6;
+  int64_t i = 0;
+  for (; i + MR <= M; i += MR) step_block<T, MR, ACC>(A + i * lda, lda, P, C + i * ldc, ldc, K);
+  switch (M - i) {
+    case 5: step_block<T, 5, ACC>(A + i * lda, lda, P, C + i * ldc, ldc, K); break;
+    case 4: step_block<T, 4, ACC>(A + i * lda, lda, P, C + i * ldc, ldc, K); break;
+    case 3: step_block<T, 3, ACC>(A + i * lda, lda, P, C + i * ldc, ldc, K); break;
+    case 2: step_block<T, 2, ACC>(A + i * lda, lda, P, C + i * ldc, ldc, K); break;
+    case 1: step_block<T, 1, ACC>(A + i * lda, lda, P, C + i * ldc, ldc, K); break;
+    default: break;
+  }
+}
+
+/// The recurrent kernel (or its transpose) for the per-step products: packed panels when `packed`, else the matrix.
+template <class T>
+struct StepMatrix {
+  const T* B;       // unpacked [K_total, N_total], leading dimension ldb
+  int64_t ldb;
+  std::vector<T> P;  // packed panels (empty when not packed)
+  int64_t K_total;   // rows of the packed matrix (panel stride = K_total * NR)
+
+  StepMatrix(const T* b, int64_t k_total, int64_t n_total, int64_t ld, bool transposed, bool packed)
+      : B(b), ldb(ld), K_total(k_total) {
+    if (packed) P = pack_panels(b, k_total, n_total, ld, transposed);
+  }
+
+  /// C = A @ B[k0:k0+K, n0:n0+N] (beta 0) or C += ... (beta 1). Unpacked transposed matrices go through gemm's transB.
+  void apply(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t n0, const T* A, int64_t lda, double beta, T* C,
+             int64_t ldc, bool transposed) const {
+    constexpr int64_t NR = kPanel<T>;
+    if (P.empty()) {
+      const T* b = transposed ? B + n0 * ldb + k0 : B + k0 * ldb + n0;
+      gemm(std::is_same_v<T, float> ? kFloat32 : kFloat64, false, transposed, M, N, K, 1.0, A, lda, 0, b, ldb, 0,
+           beta, C, ldc, 0, 1);
+      return;
+    }
+    const T* base = P.data() + (n0 / NR) * K_total * NR + k0 * NR;
+    const int64_t stride = K_total * NR;
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(M * K, 1));
+    parallel_for(N / NR, grain, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j) {
+        if (beta == 0.0) step_panel<T, false>(M, K, A, lda, base + j * stride, C + j * NR, ldc);
+        else step_panel<T, true>(M, K, A, lda, base + j * stride, C + j * NR, ldc);
+      }
+    }, 1);
+  }
+};
+
+template <class T>
+bool use_packed(int64_t U) { return !reference_mode() && U % kPanel<T> == 0; }
+
 // ==== forward =================================================================================================
 
 template <class M, class T>
@@ -108,6 +228,7 @@ void forward(const Seq<T>& q, const T* bias, const T* h0, const T* c0, T* out, T
   const int64_t B = q.B, TT = q.T_, U = q.U, G = q.G, ldz = TT * G, ldh = TT * U;
   // input projection of every step at once (biases are added by the gate kernels)
   gemm_t<T>(dt, false, false, B * TT, G, q.F, q.x, q.F, q.W, G, 0.0, q.Z, G);
+  const StepMatrix<T> R(q.R, U, G, G, false, use_packed<T>(U));
   std::vector<T> mtmp;  // GRU: the recurrent products of one step
   if (q.cell == kGruAfter || q.cell == kGruBefore) mtmp.resize(static_cast<size_t>(B * G));
   const T* bi = bias;                                                          // input bias [G] or null
@@ -135,11 +256,11 @@ void forward(const Seq<T>& q, const T* bias, const T* h0, const T* c0, T* out, T
     const int64_t o = q.out_index(s), op = s > 0 ? q.out_index(s - 1) : 0;
     // recurrent products
     if (q.cell == kSimple || q.cell == kLstm) {
-      gemm_t<T>(dt, false, false, B, G, U, hp_base, ldh, q.R, G, 1.0, z_base, ldz);
+      R.apply(B, G, U, 0, 0, hp_base, ldh, 1.0, z_base, ldz, false);
     } else if (q.cell == kGruAfter) {
-      gemm_t<T>(dt, false, false, B, G, U, hp_base, ldh, q.R, G, 0.0, mtmp.data(), G);
+      R.apply(B, G, U, 0, 0, hp_base, ldh, 0.0, mtmp.data(), G, false);
     } else {
-      gemm_t<T>(dt, false, false, B, 2 * U, U, hp_base, ldh, q.R, G, 0.0, mtmp.data(), G);
+      R.apply(B, 2 * U, U, 0, 0, hp_base, ldh, 0.0, mtmp.data(), G, false);
       // phase 1: z, r and r * h (the input of the candidate's recurrent product)
       for_rows<M>(B, 3 * U, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
@@ -153,7 +274,7 @@ void forward(const Seq<T>& q, const T* bias, const T* h0, const T* c0, T* out, T
           for (int64_t j = 0; j < U; ++j) rh[j] = z[U + j] * hp[j];
         }
       });
-      gemm_t<T>(dt, false, false, B, U, U, q.E + t * U, ldh, q.R + 2 * U, G, 0.0, mtmp.data(), G);
+      R.apply(B, U, U, 0, 2 * U, q.E + t * U, ldh, 0.0, mtmp.data(), G, false);
     }
     for_rows<M>(B, G, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
@@ -247,6 +368,8 @@ void backward(const Seq<T>& q, const T* gout, const T* ghT, const T* gcT, T* gx,
   if (ghT) std::memcpy(dh.data(), ghT, sizeof(T) * B * U);
   if (gcT && q.cell == kLstm) std::memcpy(dc.data(), gcT, sizeof(T) * B * U);
   if (q.cell == kGruBefore) tmp.resize(dh.size());
+  // the per-step dh products: dz @ recurrent_kernel^T, i.e. the packed transpose [G, U] of the kernel
+  const StepMatrix<T> RT(q.R, G, U, G, true, use_packed<T>(U));
   T* const dz_all = dZ.data();
   T* const dm_all = q.cell == kGruAfter ? dM.data() : dz_all;
   for (int64_t s = TT - 1; s >= 0; --s) {
@@ -331,7 +454,7 @@ void backward(const Seq<T>& q, const T* gout, const T* ghT, const T* gcT, T* gx,
     });
     if (q.cell == kGruBefore) {
       // d(r*h) = d(candidate) @ R_h^T; then dr and the direct part of dh
-      gemm_t<T>(dt, false, true, B, U, U, dz_all + t * G + 2 * U, ldz, q.R + 2 * U, G, 0.0, tmp.data(), U);
+      RT.apply(B, U, U, 2 * U, 0, dz_all + t * G + 2 * U, ldz, 0.0, tmp.data(), U, true);
       for_rows<M>(B, 2 * U, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
           if (!q.real(b, t)) continue;
@@ -348,9 +471,9 @@ void backward(const Seq<T>& q, const T* gout, const T* ghT, const T* gcT, T* gx,
           }
         }
       });
-      gemm_t<T>(dt, false, true, B, U, 2 * U, dz_all + t * G, ldz, q.R, G, 1.0, dhp.data(), U);
+      RT.apply(B, U, 2 * U, 0, 0, dz_all + t * G, ldz, 1.0, dhp.data(), U, true);
     } else {
-      gemm_t<T>(dt, false, true, B, U, G, dm_all + t * G, ldz, q.R, G, 1.0, dhp.data(), U);
+      RT.apply(B, U, G, 0, 0, dm_all + t * G, ldz, 1.0, dhp.data(), U, true);
     }
     dh.swap(dhp);
   }

@@ -26,7 +26,7 @@ import org.pydl.testing.GradCheck;
  * The fused recurrent sequence op {@link Ops#rnn}: float64 gradient checks of every cell (with initial states,
  * masks, go_backwards, zero_output_for_mask, reversed output), the mask semantics (Keras's: states carried, output
  * repeated or zeros), the layers' fused path against their composed path (forward and gradients, 1e-12), and the
- * optimised native kernels against the reference ones (float32, 2e-5).
+ * optimised native kernels against the reference ones (float32 2e-5, float64 1e-11, relative to the largest value).
  */
 class RnnOpTest {
     static final long B = 3, T = 4, F = 2, U = 3;
@@ -212,19 +212,32 @@ class RnnOpTest {
         x.close();
     }
 
+    /**
+     * units 32: the packed per-step products (units a multiple of 16 floats / 8 doubles); 33: the OpenBLAS fallback and
+     * SIMD tails of the gate kernels. Batch 7: a full and a partial row block of the per-step kernel.
+     */
     @Test
     void optimisedKernelsMatchReference() {
-        for (RnnCell cell : RnnCell.values()) {
-            long b = 5, t = 7, f = 6, u = 33, g = cell.gates * u;  // u not a multiple of the SIMD width
+        for (long u : new long[] {32, 33}) {
+            for (RnnCell cell : RnnCell.values()) {
+                optimisedMatchesReference(cell, u, DType.FLOAT32, 2e-5);
+                optimisedMatchesReference(cell, u, DType.FLOAT64, 1e-11);
+            }
+        }
+    }
+
+    static void optimisedMatchesReference(RnnCell cell, long u, DType dt, double tol) {
+        {
+            long b = 7, t = 7, f = 6, g = cell.gates * u;
             try (MemoryScope s = MemoryScope.open()) {
-                NDArray x = rand(1, -2, 2, b, t, f).cast(DType.FLOAT32);
-                NDArray k = rand(2, -0.5, 0.5, f, g).cast(DType.FLOAT32);
-                NDArray r = rand(3, -0.5, 0.5, u, g).cast(DType.FLOAT32);
-                NDArray bias = (cell == RnnCell.GRU ? rand(4, -0.5, 0.5, 2, g) : rand(4, -0.5, 0.5, g)).cast(DType.FLOAT32);
-                NDArray h0 = rand(5, -1, 1, b, u).cast(DType.FLOAT32);
+                NDArray x = rand(1, -2, 2, b, t, f).cast(dt);
+                NDArray k = rand(2, -0.5, 0.5, f, g).cast(dt);
+                NDArray r = rand(3, -0.5, 0.5, u, g).cast(dt);
+                NDArray bias = (cell == RnnCell.GRU ? rand(4, -0.5, 0.5, 2, g) : rand(4, -0.5, 0.5, g)).cast(dt);
+                NDArray h0 = rand(5, -1, 1, b, u).cast(dt);
                 double[] mv = new double[(int) (b * t)];
                 for (int i = 0; i < mv.length; i++) mv[i] = (i * 7) % 5 == 0 ? 0 : 1;
-                NDArray m = NDArray.of(mv, new long[] {b, t}).cast(DType.FLOAT32);
+                NDArray m = NDArray.of(mv, new long[] {b, t}).cast(dt);
                 double[][] opt = forwardBackward(cell, x, k, r, bias, h0, m);
                 NativeOps.setReference(true);
                 double[][] ref;
@@ -237,7 +250,8 @@ class RnnOpTest {
                     double scale = 0;
                     for (double v : ref[i]) scale = Math.max(scale, Math.abs(v));
                     assertTrue(scale > 1e-3, cell + " result " + i + " is all zeros");
-                    assertArrayEquals(ref[i], opt[i], 2e-5 * Math.max(1, scale), cell + " result " + i);
+                    assertArrayEquals(ref[i], opt[i], tol * Math.max(1, scale), cell + " " + dt + " units " + u
+                            + " result " + i);
                 }
             }
         }
@@ -251,7 +265,7 @@ class RnnOpTest {
         }
         try (MemoryScope s = MemoryScope.open()) {
             NDArray[] o = Ops.rnn(cell, a[0], a[1], a[2], a[3], a[4], null, a[5], true, false, false);
-            NDArray w = rand(9, -1, 1, o[0].shape()).cast(DType.FLOAT32);
+            NDArray w = rand(9, -1, 1, o[0].shape()).cast(a[0].dtype());
             Ops.add(Ops.sum(Ops.mul(o[0], w)), Ops.sum(o[1])).backward();
             List<double[]> r = new ArrayList<>(List.of(o[0].toDoubleArray(), o[1].toDoubleArray()));
             for (NDArray l : leaves) r.add(l.grad().toDoubleArray());
