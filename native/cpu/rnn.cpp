@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -360,9 +361,10 @@ void backward(const Seq<T>& q, const T* gout, const T* ghT, const T* gcT, T* gx,
               T* gc0) {
   constexpr int dt = dtype_of<T>();
   const int64_t B = q.B, TT = q.T_, U = q.U, G = q.G, ldz = TT * G, ldh = TT * U;
-  std::vector<T> dZ(static_cast<size_t>(B * TT * G));
-  std::vector<T> dM;  // GRU reset_after: gradient of the recurrent products h @ R + b_r
-  if (q.cell == kGruAfter) dM.resize(dZ.size());
+  // every row of dZ (and dM) is written at its step before it is read: no zero fill of these large buffers
+  std::unique_ptr<T[]> dZ(new T[static_cast<size_t>(B * TT * G)]);
+  std::unique_ptr<T[]> dM;  // GRU reset_after: gradient of the recurrent products h @ R + b_r
+  if (q.cell == kGruAfter) dM.reset(new T[static_cast<size_t>(B * TT * G)]);
   std::vector<T> dh(static_cast<size_t>(B * U), T(0)), dhp(dh.size()), dO(dh.size(), T(0)), tmp;
   std::vector<T> dc(q.cell == kLstm ? dh.size() : 0, T(0));
   if (ghT) std::memcpy(dh.data(), ghT, sizeof(T) * B * U);
@@ -370,8 +372,8 @@ void backward(const Seq<T>& q, const T* gout, const T* ghT, const T* gcT, T* gx,
   if (q.cell == kGruBefore) tmp.resize(dh.size());
   // the per-step dh products: dz @ recurrent_kernel^T, i.e. the packed transpose [G, U] of the kernel
   const StepMatrix<T> RT(q.R, G, U, G, true, use_packed<T>(U));
-  T* const dz_all = dZ.data();
-  T* const dm_all = q.cell == kGruAfter ? dM.data() : dz_all;
+  T* const dz_all = dZ.get();
+  T* const dm_all = q.cell == kGruAfter ? dM.get() : dz_all;
   for (int64_t s = TT - 1; s >= 0; --s) {
     const int64_t t = q.time(s), o = q.out_index(s);
     for_rows<M>(B, G, [&](int64_t b0, int64_t b1) {
