@@ -17,6 +17,9 @@ import org.pydl.ops.RnnCell;
  * {@code hh = act(x_h + (r * h) @ recurrent_kernel[:, 2u:])}.</li>
  * </ul>
  * Both: {@code z = ra(x_z + m_z), r = ra(x_r + m_r), h = z * h + (1 - z) * hh}, x_* = x_t @ kernel + input bias.
+ * With activation tanh and recurrent_activation sigmoid (the defaults) the layer runs as one fused op
+ * ({@link RnnCell#GRU} / {@link RnnCell#GRU_RESET_BEFORE}, see {@link Recurrent}); other activations run the
+ * per-step {@link #step}.
  */
 public final class GRU extends Recurrent {
     public final boolean resetAfter;

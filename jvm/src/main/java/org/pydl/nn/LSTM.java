@@ -14,7 +14,9 @@ import org.pydl.ops.RnnCell;
  * Keras {@code LSTM}, gate order i, f, c, o in kernel [features, 4*units], recurrent_kernel [units, 4*units] and
  * bias [4*units]. With z = x_t @ kernel + h @ recurrent_kernel + bias:
  * {@code i = ra(z_i), f = ra(z_f), c = f * c + i * act(z_c), o = ra(z_o), h = o * act(c)} (ra: recurrent_activation).
- * {@code unit_forget_bias} (default true) initialises the forget-gate bias to ones.
+ * {@code unit_forget_bias} (default true) initialises the forget-gate bias to ones. With activation tanh and
+ * recurrent_activation sigmoid (the defaults) the layer runs as one fused op ({@link RnnCell#LSTM}, see
+ * {@link Recurrent}); other activations run the per-step {@link #step}.
  */
 public final class LSTM extends Recurrent {
     public final boolean unitForgetBias;

@@ -5,7 +5,10 @@ import java.util.Map;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.RnnCell;
 
-/** Keras {@code SimpleRNN}: {@code h_t = activation(x_t @ kernel + bias + h_{t-1} @ recurrent_kernel)}. */
+/**
+ * Keras {@code SimpleRNN}: {@code h_t = activation(x_t @ kernel + bias + h_{t-1} @ recurrent_kernel)}. With activation
+ * tanh (the default) it runs as one fused op ({@link RnnCell#SIMPLE_RNN}, see {@link Recurrent}).
+ */
 public final class SimpleRNN extends Recurrent {
     public SimpleRNN(Map<String, Object> config) {
         super(config);
