@@ -1,11 +1,12 @@
 // Fused recurrent layers over a whole sequence (SimpleRNN, LSTM, GRU with reset_after true or false; activation tanh,
 // recurrent activation sigmoid) and their backpropagation through time.
 //
-// Forward: one GEMM projects every step's input ([B*T, F] @ kernel), then per step one GEMM h @ recurrent_kernel
-// (two dependent ones for GRU reset_after=false) and one fused gate kernel that adds the biases, applies the
-// activations, updates the states, applies the mask and writes the output. What backward needs is kept in a
-// workspace (layout below). Backward: per step one fused gate-gradient kernel and one GEMM dz @ recurrent_kernel^T
-// for the gradient of the previous state; then one GEMM each for d kernel, d recurrent_kernel and d x over all steps.
+// Forward: one GEMM projects every step's input ([B*T, F] @ kernel), then per step one product h @ recurrent_kernel
+// (two dependent ones for GRU reset_after=false; the kernel packed once per sequence, see "per-step product") and
+// one fused gate kernel that adds the biases, applies the activations, updates the states, applies the mask and
+// writes the output. What backward needs is kept in a workspace (layout below). Backward: per step one fused
+// gate-gradient kernel and one product dz @ recurrent_kernel^T for the gradient of the previous state; then one GEMM
+// each for d kernel, d recurrent_kernel and d x over all steps (d x only when x needs a gradient).
 //
 // Layouts (row-major, "time" is the input's time index t, whatever the processing direction):
 //   x [B, T, F], kernel [F, G], recurrent_kernel [U, G], G = gates * U (SimpleRNN 1, GRU 3, LSTM 4 gates; Keras's
@@ -17,8 +18,8 @@
 // Masked step (mask 0): states are carried over unchanged; the output repeats the previous output (zeros before the
 // first real step), or is zeros when zero_output_for_mask (Keras's rnn backend).
 //
-// The reference implementation is the same driver with scalar double-precision gate math, single-threaded, and the
-// reference GEMM (gemm() follows reference_mode()).
+// The reference implementation is the same driver with scalar double-precision gate math, single-threaded, the
+// plain reference GEMM (gemm() follows reference_mode()) and no packed per-step kernel.
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
