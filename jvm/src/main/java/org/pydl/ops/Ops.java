@@ -582,12 +582,16 @@ public final class Ops {
             requireShape(what, "initial c", c0, n, u);
         }
         if (mask != null) requireShape(what, "mask", mask, n, t);
-        NDArray xc = x.contiguous(), kc = kernel.contiguous(), rc = recurrentKernel.contiguous();
-        NDArray bc = bias == null ? null : bias.contiguous(), mc = mask == null ? null : mask.contiguous();
-        Backend be = be(x);
         NDArray out = NDArray.empty(x.device(), x.dtype(), n, t, u);
         NDArray hT = NDArray.empty(x.device(), x.dtype(), n, u);
         NDArray cT = cell == RnnCell.LSTM ? NDArray.empty(x.device(), x.dtype(), n, u) : null;
+        if (n == 0 || t == 0) {  // nothing to compute (an empty batch; or no steps: the states are the initial ones)
+            if (t == 0 && n > 0) throw new IllegalArgumentException(what + "needs at least one time step");
+            return cT == null ? new NDArray[] {out, hT} : new NDArray[] {out, hT, cT};
+        }
+        NDArray xc = x.contiguous(), kc = kernel.contiguous(), rc = recurrentKernel.contiguous();
+        NDArray bc = bias == null ? null : bias.contiguous(), mc = mask == null ? null : mask.contiguous();
+        Backend be = be(x);
         NDArray work = NDArray.empty(x.device(), x.dtype(), be.rnnWorkspaceSize(cell, n, t, u));
         be.rnnForward(cell, xc, kc, rc, bc, h0 == null ? null : h0.contiguous(), c0 == null ? null : c0.contiguous(),
                 mc, goBackwards, zeroOutputForMask, reverseOutput, out, hT, cT, work);

@@ -291,6 +291,10 @@ class RnnOpTest {
             e = assertThrows(IllegalArgumentException.class, () -> Ops.rnn(RnnCell.LSTM, x, rand(2, 0, 1, F, 4 * U),
                     rand(3, 0, 1, U, 4 * U), null, null, null, rand(5, 0, 1, B, T + 1), false, false, false));
             assertTrue(e.getMessage().contains("mask"), e.getMessage());
+            NDArray[] empty = Ops.rnn(RnnCell.LSTM, rand(1, -1, 1, 0, T, F), rand(2, 0, 1, F, 4 * U),
+                    rand(3, 0, 1, U, 4 * U), null, null, null, null, false, false, false);
+            assertArrayEquals(new long[] {0, T, U}, empty[0].shape(), "empty batch");
+            assertArrayEquals(new long[] {0, U}, empty[2].shape(), "empty batch");
         }
     }
 }
