@@ -132,11 +132,8 @@ public abstract class Recurrent extends Layer {
     }
 
     /**
-     * Steps over time. x is transposed once to [time, batch, features] so that each step's input is a contiguous
-     * view. Steps slice the input rather than a precomputed [time, batch, gates] projection: when the input needs
-     * no gradient (a first layer) the slices record nothing, and otherwise the gradient of each slice is a
-     * zero-filled [time, batch, features] array (O(time^2) in backward; a split/unstack op with one backward
-     * would remove it). The layer holds no per-call state, so concurrent forward passes are safe.
+     * The fused op {@link Ops#rnn} when the activations allow it, else the composed path. The layer holds no
+     * per-call state, so concurrent forward passes are safe.
      */
     @Override
     public NDArray forward(NDArray x, Context ctx) {
@@ -187,7 +184,12 @@ public abstract class Recurrent extends Layer {
         return composed(x, reverseOutput);
     }
 
-    /** The composed path (Ops per step); returns {output, final states...}. */
+    /**
+     * The composed path (Ops per step); returns {output, final states...}. x is transposed once to [time, batch,
+     * features] so that each step's input is a contiguous view. Steps slice the input rather than a precomputed
+     * [time, batch, gates] projection: when the input needs no gradient (a first layer) the slices record nothing, and
+     * otherwise the gradient of each slice is a zero-filled [time, batch, features] array (O(time^2) in backward).
+     */
     private NDArray[] composed(NDArray x, boolean reverseOutput) {
         long batch = x.shape(0), time = x.shape(1), features = x.shape(2);
         NDArray xT = Ops.contiguous(Ops.transpose(x, 0, 1));
