@@ -7,7 +7,8 @@ the median of paired per-round ratios. Synthetic seeded data: normal inputs (N, 
 uniform labels.
 
 Steps: 3 warm-up steps, then per round PyTorch times >= 20 steps and pydl as many as fit its time budget
-(PYDL_BENCH_BUDGET_S seconds a round, default 20), at least 10 and at most 40 (pydl's LSTM is not yet optimised).
+(PYDL_BENCH_BUDGET_S seconds a round, default 20), at least 20 and at most 60. pydl's LSTM is one fused op
+(Ops.rnn, native/cpu/rnn.cpp). Threads: all cores, or PYDL_BENCH_THREADS (both contenders).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import common
 
 BATCH = 32
 SEQ, FEAT, UNITS = 50, 64, 256
-PYDL_MIN_STEPS, PYDL_MAX_STEPS = 10, 40
+PYDL_MIN_STEPS, PYDL_MAX_STEPS = 20, 60
 TORCH_STEPS = 20
 BUDGET_S = float(os.environ.get("PYDL_BENCH_BUDGET_S", "20"))
 N = BATCH * (common.WARMUP + max(PYDL_MAX_STEPS, TORCH_STEPS))
@@ -66,7 +67,7 @@ def torch_net():
 
 
 def main(rounds=5):
-    threads = os.cpu_count()
+    threads = int(os.environ.get("PYDL_BENCH_THREADS", os.cpu_count()))
     x, y = data()
     return [common.budgeted_rounds(
         "W4", "train samples/s (b=32)", lambda steps: pydl_train(x, y, threads, steps),

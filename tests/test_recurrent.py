@@ -205,6 +205,111 @@ def test_gru_reset_after_vs_torch():
     check(m.predict(x), _torch_run(t, x), rtol=1e-10, atol=1e-12)
 
 
+# ---- the fused sequence op (Ops.rnn: initial states, masks, gradients) ----------------------------------------
+def _jvm_classes():
+    from pydl import _jvm
+    return _jvm.jclass("org.pydl.ops.Ops"), _jvm.jclass("org.pydl.ops.RnnCell"), _jvm.jclass("org.pydl.nn.Recurrent")
+
+
+def _fused(cell, x, k, rk, b, h0=None, c0=None, mask=None, go_backwards=False, weights=None):
+    """Runs Ops.rnn in float64; returns its outputs and, with `weights` (one array per output), the gradients of
+    sum(output_i * weights_i) w.r.t. x, kernel, recurrent_kernel, bias, h0, c0 (None where absent)."""
+    from pydl import _array
+    Ops, RnnCell, _ = _jvm_classes()
+    ins = [None if a is None else _array.to_java(np.ascontiguousarray(a, dtype=np.float64))
+           for a in (x, k, rk, b, h0, c0)]
+    jm = None if mask is None else _array.to_java(mask.astype(np.float64))
+    for a in ins:
+        if a is not None and weights is not None:
+            a.setRequiresGrad(True)
+    outs = Ops.rnn(getattr(RnnCell, cell), *ins, jm, go_backwards, False, False)
+    res = [_array.to_numpy(o).copy() for o in outs]
+    if weights is None:
+        return res, None
+    total = None
+    for o, w in zip(outs, weights):
+        term = Ops.sum(Ops.mul(o, _array.to_java(w)))
+        total = term if total is None else Ops.add(total, term)
+    total.backward()
+    return res, [None if a is None else _array.to_numpy(a.grad()).copy() for a in ins]
+
+
+def _torch_lstm(k, rk, b):
+    t = torch.nn.LSTM(k.shape[0], rk.shape[0], batch_first=True).double()
+    with torch.no_grad():
+        t.weight_ih_l0.copy_(torch.from_numpy(k.T.copy()))
+        t.weight_hh_l0.copy_(torch.from_numpy(rk.T.copy()))
+        t.bias_ih_l0.copy_(torch.from_numpy(b))
+        t.bias_hh_l0.zero_()
+    return t
+
+
+def test_fused_lstm_vs_torch_with_initial_states_and_gradients():
+    """Ops.rnn(LSTM) with h0/c0: outputs, final states and every gradient (x, weights, bias, h0, c0) equal
+    torch.nn.LSTM's autograd ones (float64)."""
+    r = np.random.default_rng(5)
+    x, k, rk, b = seq(), r.uniform(-.6, .6, (F, 4 * U)), r.uniform(-.6, .6, (U, 4 * U)), r.uniform(-.6, .6, 4 * U)
+    h0, c0 = r.uniform(-1, 1, (B, U)), r.uniform(-1, 1, (B, U))
+    ws = [r.standard_normal((B, T, U)), r.standard_normal((B, U)), r.standard_normal((B, U))]
+    (out, h, c), grads = _fused("LSTM", x, k, rk, b, h0, c0, weights=ws)
+    t = _torch_lstm(k, rk, b)
+    tx, th0, tc0 = (torch.from_numpy(a).requires_grad_() for a in (x, h0, c0))
+    to, (th, tc) = t(tx, (th0[None], tc0[None]))
+    ((to * torch.from_numpy(ws[0])).sum() + (th[0] * torch.from_numpy(ws[1])).sum()
+     + (tc[0] * torch.from_numpy(ws[2])).sum()).backward()
+    tol = dict(rtol=1e-10, atol=1e-12)
+    check(out, to.detach().numpy(), **tol, what="sequence")
+    check(h, th[0].detach().numpy(), **tol, what="final h")
+    check(c, tc[0].detach().numpy(), **tol, what="final c")
+    check(grads[0], tx.grad.numpy(), **tol, what="d x")
+    check(grads[1], t.weight_ih_l0.grad.numpy().T, **tol, what="d kernel")
+    check(grads[2], t.weight_hh_l0.grad.numpy().T, **tol, what="d recurrent_kernel")
+    check(grads[3], t.bias_ih_l0.grad.numpy(), **tol, what="d bias")
+    check(grads[4], th0.grad.numpy(), **tol, what="d h0")
+    check(grads[5], tc0.grad.numpy(), **tol, what="d c0")
+
+
+def test_fused_mask_final_states_vs_torch_packed_sequences():
+    """A post-padding mask (lengths 5, 3, 1) gives the final states of torch's packed sequences (the state at each
+    row's last real step); Keras's masked outputs repeat the last real output."""
+    r = np.random.default_rng(6)
+    x, k, rk, b = seq(), r.uniform(-.6, .6, (F, 4 * U)), r.uniform(-.6, .6, (U, 4 * U)), r.uniform(-.6, .6, 4 * U)
+    lengths = [5, 3, 1]
+    mask = (np.arange(T)[None, :] < np.array(lengths)[:, None]).astype(np.float64)
+    (out, h, c), _ = _fused("LSTM", x, k, rk, b, mask=mask)
+    t = _torch_lstm(k, rk, b)
+    with torch.no_grad():
+        packed = torch.nn.utils.rnn.pack_padded_sequence(torch.from_numpy(x), lengths, batch_first=True)
+        to, (th, tc) = t(packed)
+        to, _ = torch.nn.utils.rnn.pad_packed_sequence(to, batch_first=True, total_length=T)
+    check(h, th[0].numpy(), rtol=1e-10, atol=1e-12, what="final h")
+    check(c, tc[0].numpy(), rtol=1e-10, atol=1e-12, what="final c")
+    for i, n in enumerate(lengths):
+        check(out[i, :n], to[i, :n].numpy(), rtol=1e-10, atol=1e-12, what=f"row {i} real steps")
+        check(out[i, n:], np.repeat(out[i, n - 1:n], T - n, axis=0), rtol=0, atol=0, what=f"row {i} masked steps")
+
+
+FUSED_CASES = [("SimpleRNN", {}), ("LSTM", {}), ("LSTM", dict(use_bias=False)), ("GRU", {}),
+               ("GRU", dict(reset_after=False)), ("GRU", dict(use_bias=False, reset_after=False))]
+
+
+@pytest.mark.parametrize("kind,kw", FUSED_CASES, ids=[f"{k}-{kw}" for k, kw in FUSED_CASES])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_fused_kernels_match_composed_path_float32(kind, kw, go_backwards):
+    """float32, 16 units (the packed per-step kernel): the fused path equals the composed per-step Ops path."""
+    _, _, Recurrent = _jvm_classes()
+    m = make(getattr(layers, kind)(16, return_sequences=True, go_backwards=go_backwards, **kw), dtype="float32")
+    random_weights(m, scale=0.4)
+    x = seq().astype(np.float32)
+    fused = m.predict(x)
+    Recurrent.setFusedKernels(False)
+    try:
+        composed = m.predict(x)
+    finally:
+        Recurrent.setFusedKernels(True)
+    check(fused, composed, rtol=1e-5, atol=2e-6, what=f"{kind} {kw}")
+
+
 # ---- weights, counts, initialisers ---------------------------------------------------------------------------
 @pytest.mark.parametrize("kind,kw,shapes", [
     ("SimpleRNN", {}, [(F, U), (U, U), (U,)]),

@@ -149,29 +149,6 @@ void affine(const T* x, T* y, int64_t n, double scale, double shift) {
 
 namespace opt {
 
-template <class T>
-PYDL_VECTOR_MATH T vsigmoid(T x) {
-  T e = vexp<T>(-std::fabs(x));
-  T r = T(1) / (T(1) + e);
-  return x >= T(0) ? r : e * r;
-}
-
-template <class T>
-PYDL_VECTOR_MATH T vtanh(T x) {
-  return std::tanh(x);
-}
-template <>
-PYDL_VECTOR_MATH float vtanh<float>(float x) {
-  float ax = std::fabs(x);
-  float t = fast_expf(-2.0f * ax);
-  float r = (1.0f - t) / (1.0f + t);
-  float x2 = x * x;  // series for small |x| where 1 - t cancels
-  float s = ax * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f))));
-  r = ax < 0.1f ? s : r;
-  r = std::copysign(r, x);
-  return x != x ? x : r;
-}
-
 #define PYDL_UNARY(NAME, FWD, BWD)                                   \
   struct NAME {                                                       \
     template <class T>                                                \

@@ -80,4 +80,18 @@ void adam_update(int dtype, void* param, const void* grad, void* m, void* v, int
 void rmsprop_update(int dtype, void* param, const void* grad, void* sq, void* mom, int64_t n, double lr, double rho,
                     double eps, double momentum);
 
+// ---- rnn.cpp (fused recurrent sequences; layouts and cell ids in rnn.cpp) ----
+extern const char* const kRnnCellNames[4];
+/// Elements of the workspace rnn_forward fills and rnn_backward reads.
+int64_t rnn_workspace_size(int cell, int64_t batch, int64_t time, int64_t units);
+void rnn_forward(int cell, int dtype, int64_t batch, int64_t time, int64_t features, int64_t units, const void* x,
+                 const void* kernel, const void* recurrent_kernel, const void* bias, const void* h0, const void* c0,
+                 const void* mask, bool go_backwards, bool zero_output_for_mask, bool reverse_output, void* out,
+                 void* h_last, void* c_last, void* work);
+void rnn_backward(int cell, int dtype, int64_t batch, int64_t time, int64_t features, int64_t units, const void* x,
+                  const void* kernel, const void* recurrent_kernel, const void* mask, bool go_backwards,
+                  bool zero_output_for_mask, bool reverse_output, const void* work, const void* g_out,
+                  const void* g_h_last, const void* g_c_last, void* gx, void* g_kernel, void* g_recurrent_kernel,
+                  void* g_bias, void* g_h0, void* g_c0);
+
 }  // namespace pydl

@@ -155,4 +155,29 @@ PYDL_VECTOR_MATH float vexp<float>(float x) {
   return fast_expf(x);
 }
 
+/// sigmoid(x), branch-free (vexp of -|x|); float uses fast_expf.
+template <class T>
+PYDL_VECTOR_MATH T vsigmoid(T x) {
+  T e = vexp<T>(-std::fabs(x));
+  T r = T(1) / (T(1) + e);
+  return x >= T(0) ? r : e * r;
+}
+
+/// tanh(x); float: from fast_expf, a short series below |x| = 0.1 where 1 - e^(-2|x|) cancels.
+template <class T>
+PYDL_VECTOR_MATH T vtanh(T x) {
+  return std::tanh(x);
+}
+template <>
+PYDL_VECTOR_MATH float vtanh<float>(float x) {
+  float ax = std::fabs(x);
+  float t = fast_expf(-2.0f * ax);
+  float r = (1.0f - t) / (1.0f + t);
+  float x2 = x * x;  // series for small |x| where 1 - t cancels
+  float s = ax * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f))));
+  r = ax < 0.1f ? s : r;
+  r = std::copysign(r, x);
+  return x != x ? x : r;
+}
+
 }  // namespace pydl

@@ -154,6 +154,35 @@ public final class NativeOps {
                                                     long[] kernel, long[] strides, long[] dilation, long[] padBefore,
                                                     long[] padAfter, long[] out, long dm);
 
+    // ---- recurrent sequences (native/cpu/rnn.cpp) ------------------------------------------------------------
+    /** Names of the fused recurrent cells in id order (see org.pydl.ops.RnnCell). */
+    public static native String[] rnnCellNames();
+    /** Elements of the workspace of {@link #rnnForward} (what {@link #rnnBackward} reads back). */
+    public static native long rnnWorkspaceSize(int cell, long batch, long time, long units);
+    /**
+     * A whole recurrent layer (activation tanh, recurrent activation sigmoid; Keras's equations and gate order) over
+     * x [batch, time, features] with kernel [features, G], recurrentKernel [units, G] (G = gates * units) and bias
+     * [G] (GRU reset_after: [2, G], input then recurrent bias), all contiguous. Optional (address 0 = absent): bias,
+     * initial states h0/c0 [batch, units] (zeros when absent), mask [batch, time] of x's dtype (nonzero = real step;
+     * at a masked step the states are carried over and the output repeats the previous one, zeros before the first
+     * real step, or is zeros with zeroOutputForMask). Writes out [batch, time, units] (processing order; input order
+     * with reverseOutput), the final states hT, cT (LSTM only) and the workspace work.
+     */
+    public static native void rnnForward(int cell, int dtype, long batch, long time, long features, long units, long x,
+                                         long kernel, long recurrentKernel, long bias, long h0, long c0, long mask,
+                                         boolean goBackwards, boolean zeroOutputForMask, boolean reverseOutput,
+                                         long out, long hT, long cT, long work);
+    /**
+     * Backpropagation through time of {@link #rnnForward} (same shapes and flags, its workspace): upstream gradients
+     * gOut, ghT, gcT (0 = zero) in, gradients gx, gKernel, gRecurrentKernel, gBias, gh0, gc0 out (0 = not wanted;
+     * each is overwritten).
+     */
+    public static native void rnnBackward(int cell, int dtype, long batch, long time, long features, long units,
+                                          long x, long kernel, long recurrentKernel, long mask, boolean goBackwards,
+                                          boolean zeroOutputForMask, boolean reverseOutput, long work, long gOut,
+                                          long ghT, long gcT, long gx, long gKernel, long gRecurrentKernel, long gBias,
+                                          long gh0, long gc0);
+
     // ---- random (native/cpu/random.cpp) --------------------------------------------------------------------
     /**
      * Inverted-dropout mask: mask[i] = (u(seed, i) >= rate) ? 1/(1-rate) : 0 with u a counter-based uniform in

@@ -6,6 +6,7 @@ import org.pydl.io.Json;
 import org.pydl.nd.DType;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.Ops;
+import org.pydl.ops.RnnCell;
 
 /**
  * Keras {@code GRU}, gate order z, r, h in kernel [features, 3*units] and recurrent_kernel [units, 3*units].
@@ -16,6 +17,9 @@ import org.pydl.ops.Ops;
  * {@code hh = act(x_h + (r * h) @ recurrent_kernel[:, 2u:])}.</li>
  * </ul>
  * Both: {@code z = ra(x_z + m_z), r = ra(x_r + m_r), h = z * h + (1 - z) * hh}, x_* = x_t @ kernel + input bias.
+ * With activation tanh and recurrent_activation sigmoid (the defaults) the layer runs as one fused op
+ * ({@link RnnCell#GRU} / {@link RnnCell#GRU_RESET_BEFORE}, see {@link Recurrent}); other activations run the
+ * per-step {@link #step}.
  */
 public final class GRU extends Recurrent {
     public final boolean resetAfter;
@@ -37,6 +41,13 @@ public final class GRU extends Recurrent {
     @Override
     protected int gates() {
         return 3;
+    }
+
+    /** Fused ({@link RnnCell#GRU} / {@link RnnCell#GRU_RESET_BEFORE}) with activation tanh, recurrent_activation sigmoid. */
+    @Override
+    protected RnnCell fusedCell() {
+        if (activation != Activation.TANH || recurrentActivation != Activation.SIGMOID) return null;
+        return resetAfter ? RnnCell.GRU : RnnCell.GRU_RESET_BEFORE;
     }
 
     @Override

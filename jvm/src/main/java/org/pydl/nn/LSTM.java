@@ -8,12 +8,15 @@ import org.pydl.nd.DType;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.Autograd;
 import org.pydl.ops.Ops;
+import org.pydl.ops.RnnCell;
 
 /**
  * Keras {@code LSTM}, gate order i, f, c, o in kernel [features, 4*units], recurrent_kernel [units, 4*units] and
  * bias [4*units]. With z = x_t @ kernel + h @ recurrent_kernel + bias:
  * {@code i = ra(z_i), f = ra(z_f), c = f * c + i * act(z_c), o = ra(z_o), h = o * act(c)} (ra: recurrent_activation).
- * {@code unit_forget_bias} (default true) initialises the forget-gate bias to ones.
+ * {@code unit_forget_bias} (default true) initialises the forget-gate bias to ones. With activation tanh and
+ * recurrent_activation sigmoid (the defaults) the layer runs as one fused op ({@link RnnCell#LSTM}, see
+ * {@link Recurrent}); other activations run the per-step {@link #step}.
  */
 public final class LSTM extends Recurrent {
     public final boolean unitForgetBias;
@@ -35,6 +38,12 @@ public final class LSTM extends Recurrent {
     @Override
     protected int gates() {
         return 4;
+    }
+
+    /** Fused ({@link RnnCell#LSTM}) with activation tanh and recurrent_activation sigmoid. */
+    @Override
+    protected RnnCell fusedCell() {
+        return activation == Activation.TANH && recurrentActivation == Activation.SIGMOID ? RnnCell.LSTM : null;
     }
 
     @Override

@@ -11,15 +11,27 @@ import org.pydl.nd.DType;
 import org.pydl.nd.MemoryScope;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.Ops;
+import org.pydl.ops.RnnCell;
 
 /**
  * Base of the Keras recurrent layers (SimpleRNN, LSTM, GRU): input [batch, time, features], output [batch, units]
  * (last step) or [batch, time, units] ({@code return_sequences}). Weights in Keras's layout: kernel [features,
- * gates*units], recurrent_kernel [units, gates*units], bias. The forward pass composes {@link Ops}, so the gradient
- * is backpropagation through time by autodiff: per step one GEMM {@code [x_t, h] @ [kernel; recurrent_kernel]}
+ * gates*units], recurrent_kernel [units, gates*units], bias.
+ *
+ * <p>Two ways to compute the same equations:
+ * <ul>
+ * <li><b>Fused</b> (the default whenever the activations allow it: activation {@code tanh} and, for LSTM and GRU,
+ * recurrent_activation {@code sigmoid}, Keras's defaults; GRU with reset_after true or false): the whole sequence is
+ * one op, {@link Ops#rnn}, with native forward and backward kernels (native/cpu/rnn.cpp): one GEMM for the input
+ * projection of all steps, per step one GEMM {@code h @ recurrent_kernel} and one fused gate kernel, and
+ * backpropagation through time in native code. It supports initial states, a mask and the final states
+ * ({@link #runSequence}).</li>
+ * <li><b>Composed</b> (any other activation): the forward pass composes {@link Ops} per step, so the gradient is
+ * backpropagation through time by autodiff: per step one GEMM {@code [x_t, h] @ [kernel; recurrent_kernel]}
  * (SimpleRNN, LSTM) or {@code x_t @ kernel} and {@code h @ recurrent_kernel} (GRU), gate slices (views) and
- * elementwise ops. Initial states are zeros (the first step skips the recurrent products); {@code return_state},
- * initial states and masking need a multi-input/multi-output API and are not supported yet.
+ * elementwise ops; initial states are zeros and there is no mask.</li>
+ * </ul>
+ * {@link #setFusedKernels} turns the fused path off (tests compare the two; benchmarks).
  *
  * <p>With {@code go_backwards} the sequence is processed from the last step to the first and, as in Keras, the
  * returned sequence is in processing order (reversed).
@@ -38,6 +50,17 @@ public abstract class Recurrent extends Layer {
     protected Parameter recurrentKernel;
     protected Parameter bias;
 
+    private static volatile boolean fusedKernels = true;
+
+    /** Whether layers use the fused sequence op when their activations allow it (default true). */
+    public static void setFusedKernels(boolean on) {
+        fusedKernels = on;
+    }
+
+    public static boolean fusedKernels() {
+        return fusedKernels;
+    }
+
     protected Recurrent(Map<String, Object> c) {
         this.units = Json.getLong(c, "units");
         this.activation = Activation.of(Json.getString(c, "activation", "tanh"));
@@ -53,6 +76,12 @@ public abstract class Recurrent extends Layer {
             if (!n.equals("orthogonal")) Initializer.of(n);
         }
     }
+
+    /**
+     * The cell of the fused op {@link Ops#rnn} that computes this layer's configuration, or null when only the
+     * composed path does (activations other than tanh / sigmoid).
+     */
+    protected abstract RnnCell fusedCell();
 
     /** Number of gate blocks of the kernel (SimpleRNN 1, GRU 3, LSTM 4). */
     protected abstract int gates();
@@ -103,11 +132,8 @@ public abstract class Recurrent extends Layer {
     }
 
     /**
-     * Steps over time. x is transposed once to [time, batch, features] so that each step's input is a contiguous
-     * view. Steps slice the input rather than a precomputed [time, batch, gates] projection: when the input needs
-     * no gradient (a first layer) the slices record nothing, and otherwise the gradient of each slice is a
-     * zero-filled [time, batch, features] array (O(time^2) in backward; a split/unstack op with one backward
-     * would remove it). The layer holds no per-call state, so concurrent forward passes are safe.
+     * The fused op {@link Ops#rnn} when the activations allow it, else the composed path. The layer holds no
+     * per-call state, so concurrent forward passes are safe.
      */
     @Override
     public NDArray forward(NDArray x, Context ctx) {
@@ -120,7 +146,51 @@ public abstract class Recurrent extends Layer {
      * nothing, instead of reversing the result.
      */
     NDArray run(NDArray x, boolean reverseOutput) {
+        return runSequence(x, null, null, false, reverseOutput)[0];
+    }
+
+    /**
+     * The forward pass with the options of the fused op: {@code mask} [batch, time] (x's dtype, nonzero = real step)
+     * or null, {@code initialStates} (h, and c for LSTM; [batch, units] each; null entries or null = zeros),
+     * {@code zeroOutputForMask} (a masked step outputs zeros instead of repeating the previous output), and
+     * {@code reverseOutput} (see {@link #run}). Returns {output, final states...}: output is the sequence with
+     * return_sequences, else the last step's output (Keras's last_output). Masks and initial states need the fused
+     * path (activation tanh, recurrent_activation sigmoid); the composed path throws for them.
+     */
+    public NDArray[] runSequence(NDArray x, NDArray mask, NDArray[] initialStates, boolean zeroOutputForMask,
+                                 boolean reverseOutput) {
         checkInput(x);
+        NDArray h0 = initialStates != null && initialStates.length > 0 ? initialStates[0] : null;
+        NDArray c0 = initialStates != null && initialStates.length > 1 ? initialStates[1] : null;
+        RnnCell cell = fusedKernels ? fusedCell() : null;
+        if (cell != null) {
+            NDArray[] r = Ops.rnn(cell, x, kernel.value(), recurrentKernel.value(), useBias ? bias.value() : null, h0,
+                    c0, mask, goBackwards, zeroOutputForMask, reverseOutput && returnSequences);
+            NDArray[] res = r.clone();
+            if (!returnSequences) {
+                // the last step's output: the final h, unless a mask made it repeat an earlier output (or zeros)
+                long time = x.shape(1);
+                res[0] = mask == null ? r[1]
+                        : Ops.reshape(Ops.slice(r[0], 1, time - 1, time), x.shape(0), units);
+            }
+            return res;
+        }
+        if (mask != null || h0 != null || c0 != null || zeroOutputForMask) {
+            throw configError("masks and initial states need activation='tanh'"
+                    + (gates() > 1 ? " and recurrent_activation='sigmoid'" : "") + " (the fused kernels), received "
+                    + "activation='" + activation.kerasName + "'"
+                    + (gates() > 1 ? ", recurrent_activation='" + recurrentActivation.kerasName + "'" : ""));
+        }
+        return composed(x, reverseOutput);
+    }
+
+    /**
+     * The composed path (Ops per step); returns {output, final states...}. x is transposed once to [time, batch,
+     * features] so that each step's input is a contiguous view. Steps slice the input rather than a precomputed
+     * [time, batch, gates] projection: when the input needs no gradient (a first layer) the slices record nothing, and
+     * otherwise the gradient of each slice is a zero-filled [time, batch, features] array (O(time^2) in backward).
+     */
+    private NDArray[] composed(NDArray x, boolean reverseOutput) {
         long batch = x.shape(0), time = x.shape(1), features = x.shape(2);
         NDArray xT = Ops.contiguous(Ops.transpose(x, 0, 1));
         NDArray[] states = null;
@@ -133,9 +203,15 @@ public abstract class Recurrent extends Layer {
             states = step(xt, states, stacked);
             if (outs != null) outs.add(Ops.reshape(states[0], batch, 1, units));
         }
-        if (outs == null) return states[0];
-        if (reverseOutput) java.util.Collections.reverse(outs);
-        return Ops.concat(outs, 1);
+        NDArray[] res = new NDArray[1 + states.length];
+        System.arraycopy(states, 0, res, 1, states.length);
+        if (outs == null) {
+            res[0] = states[0];
+        } else {
+            if (reverseOutput) java.util.Collections.reverse(outs);
+            res[0] = Ops.concat(outs, 1);
+        }
+        return res;
     }
 
     /** Columns [k*units, (k+1)*units) of a [batch, gates*units] array. */

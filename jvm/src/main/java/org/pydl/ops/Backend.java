@@ -41,6 +41,20 @@ public interface Backend {
     void gemm(boolean transA, boolean transB, long m, long n, long k, double alpha, NDArray a, long lda, long strideA,
               NDArray b, long ldb, long strideB, double beta, NDArray c, long ldc, long strideC, long batch);
 
+    /** Workspace elements of {@link #rnnForward} (see NativeOps.rnnWorkspaceSize). */
+    long rnnWorkspaceSize(RnnCell cell, long batch, long time, long units);
+
+    /** A fused recurrent layer over a sequence (see NativeOps.rnnForward); absent optionals are null. */
+    void rnnForward(RnnCell cell, NDArray x, NDArray kernel, NDArray recurrentKernel, NDArray bias, NDArray h0,
+                    NDArray c0, NDArray mask, boolean goBackwards, boolean zeroOutputForMask, boolean reverseOutput,
+                    NDArray out, NDArray hT, NDArray cT, NDArray work);
+
+    /** Backpropagation through time of {@link #rnnForward} (see NativeOps.rnnBackward); null = absent/not wanted. */
+    void rnnBackward(RnnCell cell, NDArray x, NDArray kernel, NDArray recurrentKernel, NDArray mask,
+                     boolean goBackwards, boolean zeroOutputForMask, boolean reverseOutput, NDArray work,
+                     NDArray gOut, NDArray ghT, NDArray gcT, NDArray gx, NDArray gKernel, NDArray gRecurrentKernel,
+                     NDArray gBias, NDArray gh0, NDArray gc0);
+
     void softmaxCrossEntropy(NDArray logits, NDArray labels, NDArray loss, NDArray probs);
 
     void softmaxCrossEntropyBackward(NDArray probs, NDArray labels, NDArray gy, NDArray gx);

@@ -21,6 +21,7 @@ public final class CpuBackend implements Backend {
         checkTable("unary", NativeOps.unaryOpNames(), UnaryOp.values());
         checkTable("binary", NativeOps.binaryOpNames(), BinaryOp.values());
         checkTable("reduce", NativeOps.reduceOpNames(), ReduceOp.values());
+        checkTable("rnn cell", NativeOps.rnnCellNames(), RnnCell.values());
     }
 
     private static void checkTable(String what, String[] nativeNames, Enum<?>[] javaOps) {
@@ -134,6 +135,36 @@ public final class CpuBackend implements Backend {
                      long batch) {
         NativeOps.gemm(c.dtype().code, transA, transB, m, n, k, alpha, a.address(), lda, strideA, b.address(), ldb,
                 strideB, beta, c.address(), ldc, strideC, batch);
+    }
+
+    @Override
+    public long rnnWorkspaceSize(RnnCell cell, long batch, long time, long units) {
+        return NativeOps.rnnWorkspaceSize(cell.ordinal(), batch, time, units);
+    }
+
+    private static long addr(NDArray a) {
+        return a == null ? 0 : a.address();
+    }
+
+    @Override
+    public void rnnForward(RnnCell cell, NDArray x, NDArray kernel, NDArray recurrentKernel, NDArray bias, NDArray h0,
+                           NDArray c0, NDArray mask, boolean goBackwards, boolean zeroOutputForMask,
+                           boolean reverseOutput, NDArray out, NDArray hT, NDArray cT, NDArray work) {
+        NativeOps.rnnForward(cell.ordinal(), x.dtype().code, x.shape(0), x.shape(1), x.shape(2),
+                recurrentKernel.shape(0), x.address(), kernel.address(), recurrentKernel.address(), addr(bias),
+                addr(h0), addr(c0), addr(mask), goBackwards, zeroOutputForMask, reverseOutput, out.address(),
+                hT.address(), addr(cT), work.address());
+    }
+
+    @Override
+    public void rnnBackward(RnnCell cell, NDArray x, NDArray kernel, NDArray recurrentKernel, NDArray mask,
+                            boolean goBackwards, boolean zeroOutputForMask, boolean reverseOutput, NDArray work,
+                            NDArray gOut, NDArray ghT, NDArray gcT, NDArray gx, NDArray gKernel,
+                            NDArray gRecurrentKernel, NDArray gBias, NDArray gh0, NDArray gc0) {
+        NativeOps.rnnBackward(cell.ordinal(), x.dtype().code, x.shape(0), x.shape(1), x.shape(2),
+                recurrentKernel.shape(0), x.address(), kernel.address(), recurrentKernel.address(), addr(mask),
+                goBackwards, zeroOutputForMask, reverseOutput, work.address(), addr(gOut), addr(ghT), addr(gcT),
+                addr(gx), addr(gKernel), addr(gRecurrentKernel), addr(gBias), addr(gh0), addr(gc0));
     }
 
     @Override

@@ -541,6 +541,97 @@ public final class Ops {
         }, x, w, b);
     }
 
+    // ---- recurrent sequences ---------------------------------------------------------------------------------
+    /**
+     * A whole recurrent layer over a sequence as one op (Keras's equations and gate order; activation tanh,
+     * recurrent activation sigmoid; {@link RnnCell}): native kernels do the input projection of all steps in one GEMM,
+     * per step one GEMM {@code h @ recurrentKernel} and one fused gate kernel, and backpropagation through time.
+     *
+     * @param x               [batch, time, features]
+     * @param kernel          [features, G], G = cell.gates * units
+     * @param recurrentKernel [units, G]
+     * @param bias            [G] ({@link RnnCell#GRU}: [2, G], input bias then recurrent bias), or null
+     * @param h0              initial h [batch, units], or null (zeros)
+     * @param c0              initial c [batch, units] (LSTM only), or null (zeros)
+     * @param mask            [batch, time] of x's dtype, nonzero = real step, or null (all real). At a masked step the
+     *                        states are carried over unchanged and the output repeats the previous output (zeros
+     *                        before the first real step), or is zeros when {@code zeroOutputForMask}.
+     * @param goBackwards     process the steps from the last to the first
+     * @param reverseOutput   return the sequence in input time order instead of processing order (differs only with
+     *                        goBackwards: what Keras's Bidirectional does to its backward layer's output)
+     * @return {sequence [batch, time, units], h_last [batch, units]} and, for LSTM, c_last [batch, units]; the
+     *         final states are those after the last processed step. One gradient rule for all outputs: gradients to
+     *         x, kernel, recurrentKernel, bias, h0 and c0 (not mask).
+     */
+    public static NDArray[] rnn(RnnCell cell, NDArray x, NDArray kernel, NDArray recurrentKernel, NDArray bias,
+                                NDArray h0, NDArray c0, NDArray mask, boolean goBackwards, boolean zeroOutputForMask,
+                                boolean reverseOutput) {
+        requireFloat("rnn", x);
+        for (NDArray a : new NDArray[] {kernel, recurrentKernel, bias, h0, c0, mask}) {
+            if (a != null) requireSameDtype("rnn", x, a);
+        }
+        if (x.rank() != 3 || recurrentKernel.rank() != 2) {
+            throw new IllegalArgumentException("rnn: expected x [batch, time, features] and recurrent_kernel [units, "
+                    + cell.gates + "*units], received x " + Shapes.str(x.shape()) + " and recurrent_kernel "
+                    + Shapes.str(recurrentKernel.shape()));
+        }
+        long n = x.shape(0), t = x.shape(1), f = x.shape(2), u = recurrentKernel.shape(0), g = cell.gates * u;
+        String what = "rnn (" + cell.name().toLowerCase() + ", x " + Shapes.str(x.shape()) + ", units " + u + "): ";
+        requireShape(what, "kernel", kernel, f, g);
+        requireShape(what, "recurrent_kernel", recurrentKernel, u, g);
+        if (bias != null) {
+            if (cell == RnnCell.GRU) requireShape(what, "bias", bias, 2, g);
+            else requireShape(what, "bias", bias, g);
+        }
+        if (h0 != null) requireShape(what, "initial h", h0, n, u);
+        if (c0 != null) {
+            if (cell != RnnCell.LSTM) throw new IllegalArgumentException(what + "only LSTM has an initial c state");
+            requireShape(what, "initial c", c0, n, u);
+        }
+        if (mask != null) requireShape(what, "mask", mask, n, t);
+        NDArray out = NDArray.empty(x.device(), x.dtype(), n, t, u);
+        NDArray hT = NDArray.empty(x.device(), x.dtype(), n, u);
+        NDArray cT = cell == RnnCell.LSTM ? NDArray.empty(x.device(), x.dtype(), n, u) : null;
+        if (n == 0 || t == 0) {  // nothing to compute (an empty batch; or no steps: the states are the initial ones)
+            if (t == 0 && n > 0) throw new IllegalArgumentException(what + "needs at least one time step");
+            return cT == null ? new NDArray[] {out, hT} : new NDArray[] {out, hT, cT};
+        }
+        NDArray xc = x.contiguous(), kc = kernel.contiguous(), rc = recurrentKernel.contiguous();
+        NDArray bc = bias == null ? null : bias.contiguous(), mc = mask == null ? null : mask.contiguous();
+        Backend be = be(x);
+        NDArray work = NDArray.empty(x.device(), x.dtype(), be.rnnWorkspaceSize(cell, n, t, u));
+        be.rnnForward(cell, xc, kc, rc, bc, h0 == null ? null : h0.contiguous(), c0 == null ? null : c0.contiguous(),
+                mc, goBackwards, zeroOutputForMask, reverseOutput, out, hT, cT, work);
+        NDArray[] outs = cT == null ? new NDArray[] {out, hT} : new NDArray[] {out, hT, cT};
+        if (!Autograd.needsGrad(x, kernel, recurrentKernel, bias, h0, c0)) {
+            work.close();
+            return outs;
+        }
+        return Autograd.recordMulti("rnn", outs, gs -> {
+            NDArray gx = x.requiresGrad() ? emptyLike(xc) : null;
+            NDArray gk = kernel.requiresGrad() ? emptyLike(kc) : null;
+            NDArray gr = recurrentKernel.requiresGrad() ? emptyLike(rc) : null;
+            NDArray gb = bias != null && bias.requiresGrad() ? emptyLike(bc) : null;
+            NDArray gh0 = h0 != null && h0.requiresGrad() ? emptyLike(h0) : null;
+            NDArray gc0 = c0 != null && c0.requiresGrad() ? emptyLike(c0) : null;
+            be.rnnBackward(cell, xc, kc, rc, mc, goBackwards, zeroOutputForMask, reverseOutput, work,
+                    contiguousOrNull(gs[0]), contiguousOrNull(gs[1]), gs.length > 2 ? contiguousOrNull(gs[2]) : null,
+                    gx, gk, gr, gb, gh0, gc0);
+            return new NDArray[] {gx, gk, gr, gb, gh0, gc0, null};
+        }, x, kernel, recurrentKernel, bias, h0, c0, mask);
+    }
+
+    private static NDArray contiguousOrNull(NDArray a) {
+        return a == null ? null : a.contiguous();
+    }
+
+    private static void requireShape(String what, String name, NDArray a, long... shape) {
+        if (!Arrays.equals(a.shape(), shape)) {
+            throw new IllegalArgumentException(what + name + " must be " + Shapes.str(shape) + ", received "
+                    + Shapes.str(a.shape()));
+        }
+    }
+
     // ---- shape ---------------------------------------------------------------------------------------------
     private static long[] resolveShape(long[] shape, long size, long[] from) {
         long[] s = shape.clone();
