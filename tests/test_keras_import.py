@@ -27,9 +27,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras_models as km  # noqa: E402
 
 TOL = dict(rtol=1e-4, atol=1e-4)
-MASKED_RNN = ("masked recurrent layers: pydl's LSTM/GRU do not apply Keras masks yet (mask support for recurrent "
-              "layers is the lead's pending merge); unmasked inputs already match")
-RETURN_STATE = "LSTM return_state / initial_state: pending the lead's recurrent-state merge"
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +68,9 @@ def _compare(model, g):
 
 
 SMALL = ["mlp", "cnn", "two_io", "nested", "transformer", "preprocessing", "compiled",
-         pytest.param("lstm_text", marks=pytest.mark.xfail(strict=True, reason=MASKED_RNN)),
-         pytest.param("gru_bidir", marks=pytest.mark.xfail(strict=True, reason=MASKED_RNN)),
-         pytest.param("rnn_state", marks=pytest.mark.xfail(strict=True, reason=RETURN_STATE))]
+         "lstm_text",
+         "gru_bidir",
+         "rnn_state"]
 
 
 @pytest.mark.parametrize("fmt", ["keras", "h5", "json"])
@@ -84,7 +81,7 @@ def test_matches_keras(name, fmt, kdir):
 
 
 @pytest.mark.parametrize("name", ["cnn", "transformer",
-                                  pytest.param("lstm_text", marks=pytest.mark.xfail(strict=True, reason=MASKED_RNN))])
+                                  "lstm_text"])
 def test_intermediate_activations(name, kdir):
     g = fixture_model(name, kdir)
     acts = _load(g, "keras").activations(g["inputs"] if len(g["inputs"]) > 1 else g["inputs"][0])
@@ -124,7 +121,7 @@ def test_applications(name, kdir):
 
 # ---- Keras 2 (tf_keras) files ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["k2_cnn", "k2_functional",
-                                  pytest.param("k2_lstm", marks=pytest.mark.xfail(strict=True, reason=MASKED_RNN))])
+                                  "k2_lstm"])
 def test_keras2_h5(name, kdir):
     g = fixture_model(name, kdir)
     _compare(_load(g, "h5"), g)

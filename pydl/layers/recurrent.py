@@ -3,8 +3,10 @@ TimeDistributed.
 
 Input ``(batch, timesteps, features)``; output ``(batch, units)`` (last step) or ``(batch, timesteps, units)`` with
 ``return_sequences=True``. Weights in Keras's layout (``kernel``, ``recurrent_kernel``, ``bias``), so Keras weights
-load with ``set_weights`` unchanged. Initial states are zeros; ``return_state``, initial states and masking are not
-supported yet (they need a multi-input/multi-output model API).
+load with ``set_weights`` unchanged. As in Keras: ``return_state=True`` makes the layer return ``[output, *states]``
+(LSTM: h and c), ``layer(x, initial_state=[...])`` starts from given states (functional models), and a Keras mask
+(from ``Embedding(mask_zero=True)`` or ``Masking``) makes masked steps keep the previous state. ``dropout`` applies
+one input mask per sequence, ``recurrent_dropout`` one state mask, in training only.
 """
 from __future__ import annotations
 
@@ -34,17 +36,27 @@ def _check_initializer(layer, what, value, valid):
 class _RNN(Layer):
     """Shared arguments of SimpleRNN, LSTM and GRU (Keras's names and defaults)."""
 
+    _n_states = 1
+
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 return_sequences=False, go_backwards=False, input_shape=None, name=None, trainable=True, **kwargs):
+                 return_sequences=False, go_backwards=False, input_shape=None, name=None, trainable=True,
+                 return_state=False, dropout=0.0, recurrent_dropout=0.0, unroll=False, zero_output_for_mask=False,
+                 **kwargs):
         super().__init__(name, trainable)
         cls = self.class_name
-        for k in ("return_state", "stateful", "unroll", "dropout", "recurrent_dropout"):
-            if kwargs.get(k):
-                raise ValueError(f"{cls}: `{k}` is not supported by pydl yet. Received: {k}={kwargs[k]!r}")
-            kwargs.pop(k, None)
+        if kwargs.get("stateful"):
+            raise ValueError(f"{cls}: `stateful` is not supported by pydl. Received: stateful={kwargs['stateful']!r}")
+        kwargs.pop("stateful", None)
         if kwargs:
             raise TypeError(f"{cls}: unexpected keyword arguments {sorted(kwargs)}")
+        for what, v in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not 0 <= v < 1:
+                raise ValueError(f"{cls}: `{what}` must be a float in [0, 1). Received: {what}={v!r}")
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.return_state = bool(return_state)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.unroll = bool(unroll)   # accepted for Keras configs; the result is the same either way
         self.units = _check_units(cls, units)
         self.activation = _check_activation(cls, activation)
         try:
@@ -69,8 +81,31 @@ class _RNN(Layer):
         cfg.update(units=self.units, activation=self.activation, recurrent_activation=self.recurrent_activation,
                    use_bias=self.use_bias, return_sequences=self.return_sequences, go_backwards=self.go_backwards,
                    kernel_initializer=self.kernel_initializer, recurrent_initializer=self.recurrent_initializer,
-                   bias_initializer=self.bias_initializer)
+                   bias_initializer=self.bias_initializer, return_state=self.return_state, dropout=self.dropout,
+                   recurrent_dropout=self.recurrent_dropout)
+        if self.zero_output_for_mask:
+            cfg.update(zero_output_for_mask=True)
         return cfg
+
+    def __call__(self, inputs, initial_state=None, mask=None, training=None):
+        """``layer(x)`` or ``layer(x, initial_state=[h]`` (LSTM: ``[h, c]``) ``)``; returns the output, or
+        ``[output, *states]`` with ``return_state=True``."""
+        if mask is not None:
+            raise ValueError(f"{self.class_name}: explicit `mask` call arguments are not supported; masks come from "
+                             "Embedding(mask_zero=True) or Masking layers upstream")
+        items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(items) != 1:
+            if initial_state is not None:
+                raise ValueError(f"{self.class_name}: pass the initial states either in the inputs list or as "
+                                 "initial_state, not both")
+            items, initial_state = items[:1], items[1:]
+        if initial_state is not None:
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            if len(states) != self._n_states:
+                raise ValueError(f"{self.class_name}: initial_state must hold {self._n_states} tensor"
+                                 f"{'s' if self._n_states > 1 else ''} (batch, units), received {len(states)}")
+            items += states
+        return self._apply(items, {}, 1 + self._n_states if self.return_state else 1)
 
 
 @register
@@ -101,6 +136,7 @@ class LSTM(_RNN):
     to ones at initialisation."""
 
     class_name = "LSTM"
+    _n_states = 2
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -170,21 +206,24 @@ class TimeDistributed(Layer):
 @register
 class Bidirectional(Layer):
     """Runs a recurrent layer forwards and a copy of it backwards over the sequence and merges the two outputs
-    (``merge_mode`` "concat" (default), "sum", "mul" or "ave"). With ``return_sequences`` the backward output is
-    re-reversed so both align in time. Weights: the forward layer's, then the backward layer's."""
+    (``merge_mode`` "concat" (default), "sum", "mul", "ave", or None: both outputs, forward first). With
+    ``return_sequences`` the backward output is re-reversed so both align in time (and masked steps output zeros).
+    Weights: the forward layer's, then the backward layer's."""
 
     class_name = "Bidirectional"
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None, name=None,
                  trainable=True):
         super().__init__(name, trainable)
+        self._n_states = getattr(layer, "_n_states", 2 if isinstance(layer, dict) and layer.get("class") == "LSTM"
+                                 else 1)
         self.layer = _wrapped_spec("Bidirectional", layer)
         if self.layer.get("class") not in ("SimpleRNN", "LSTM", "GRU"):
             raise ValueError("Bidirectional: `layer` must be a SimpleRNN, LSTM or GRU layer. "
                              f"Received: layer={self.layer.get('class')!r}")
-        if merge_mode not in _MERGE_MODES:
+        if merge_mode is not None and merge_mode not in _MERGE_MODES:
             raise ValueError(f"Bidirectional: invalid merge_mode. Received: merge_mode={merge_mode!r}; valid: "
-                             f"{list(_MERGE_MODES)} (None is not supported yet)")
+                             f"{list(_MERGE_MODES)} or None (two outputs)")
         self.merge_mode = merge_mode
         self.backward_layer = None if backward_layer is None else _wrapped_spec("Bidirectional", backward_layer)
         self.input_shape = None if input_shape is None else Input(input_shape).shape
@@ -195,3 +234,20 @@ class Bidirectional(Layer):
         if self.backward_layer is not None:
             cfg.update(backward_layer=self.backward_layer)
         return cfg
+
+    def __call__(self, inputs, initial_state=None, mask=None, training=None):
+        """``bi(x)`` or ``bi(x, initial_state=[forward states..., backward states...])``; with the wrapped layer's
+        ``return_state=True`` returns ``[output, *forward_states, *backward_states]``."""
+        if mask is not None:
+            raise ValueError("Bidirectional: explicit `mask` call arguments are not supported; masks come from "
+                             "Embedding(mask_zero=True) or Masking layers upstream")
+        items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if initial_state is not None:
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            if len(states) != 2 * self._n_states:
+                raise ValueError(f"Bidirectional: initial_state must hold {2 * self._n_states} tensors (the forward "
+                                 f"layer's states, then the backward layer's), received {len(states)}")
+            items += states
+        return_state = bool(self.layer.get("config", {}).get("return_state"))
+        outputs = 2 if self.merge_mode is None else 1
+        return self._apply(items, {}, outputs + (2 * self._n_states if return_state else 0))

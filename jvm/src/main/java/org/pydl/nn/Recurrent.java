@@ -26,15 +26,20 @@ import org.pydl.ops.RnnCell;
  * projection of all steps, per step one GEMM {@code h @ recurrent_kernel} and one fused gate kernel, and
  * backpropagation through time in native code. It supports initial states, a mask and the final states
  * ({@link #runSequence}).</li>
- * <li><b>Composed</b> (any other activation): the forward pass composes {@link Ops} per step, so the gradient is
- * backpropagation through time by autodiff: per step one GEMM {@code [x_t, h] @ [kernel; recurrent_kernel]}
- * (SimpleRNN, LSTM) or {@code x_t @ kernel} and {@code h @ recurrent_kernel} (GRU), gate slices (views) and
- * elementwise ops; initial states are zeros and there is no mask.</li>
+ * <li><b>Composed</b> (any other activation, and training with {@code recurrent_dropout}): the forward pass
+ * composes {@link Ops} per step, so the gradient is backpropagation through time by autodiff: per step one GEMM
+ * {@code [x_t, h] @ [kernel; recurrent_kernel]} (SimpleRNN, LSTM) or {@code x_t @ kernel} and
+ * {@code h @ recurrent_kernel} (GRU), gate slices (views) and elementwise ops.</li>
  * </ul>
  * {@link #setFusedKernels} turns the fused path off (tests compare the two; benchmarks).
  *
- * <p>With {@code go_backwards} the sequence is processed from the last step to the first and, as in Keras, the
- * returned sequence is in processing order (reversed).
+ * <p>As Keras: with {@code go_backwards} the sequence is processed from the last step to the first and the returned
+ * sequence is in processing order (reversed). In a functional graph the layer may take its initial states as extra
+ * inputs ([batch, units] each: h, and c for LSTM) and, with {@code return_state}, returns {@code [output, states...]}.
+ * A Keras mask (from Embedding(mask_zero) or Masking) makes masked steps keep the previous states and repeat the
+ * previous output (zeros with {@code zero_output_for_mask}, which Bidirectional sets with return_sequences); the
+ * output keeps the mask when return_sequences. {@code dropout} multiplies the inputs by one dropout mask per sequence
+ * ([batch, features], shared by all steps), {@code recurrent_dropout} the previous h likewise, in training only.
  */
 public abstract class Recurrent extends Layer {
     public final long units;
@@ -43,6 +48,10 @@ public abstract class Recurrent extends Layer {
     public final boolean useBias;
     public final boolean returnSequences;
     public final boolean goBackwards;
+    public final boolean returnState;
+    public final boolean zeroOutputForMask;
+    public final double dropout;
+    public final double recurrentDropout;
     public final String kernelInitializer;
     public final String recurrentInitializer;
     public final String biasInitializer;
@@ -68,6 +77,14 @@ public abstract class Recurrent extends Layer {
         this.useBias = Json.getBoolean(c, "use_bias", true);
         this.returnSequences = Json.getBoolean(c, "return_sequences", false);
         this.goBackwards = Json.getBoolean(c, "go_backwards", false);
+        this.returnState = Json.getBoolean(c, "return_state", false);
+        this.zeroOutputForMask = Json.getBoolean(c, "zero_output_for_mask", false);
+        this.dropout = Json.getDouble(c, "dropout", 0.0);
+        this.recurrentDropout = Json.getDouble(c, "recurrent_dropout", 0.0);
+        if (Json.getBoolean(c, "stateful", false)) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " layer '" + c.get("name")
+                    + "': stateful=true is not supported; pass the states explicitly (initial states and return_state)");
+        }
         this.kernelInitializer = initName(c.getOrDefault("kernel_initializer", "glorot_uniform"));
         this.recurrentInitializer = initName(c.getOrDefault("recurrent_initializer", "orthogonal"));
         this.biasInitializer = initName(c.getOrDefault("bias_initializer", "zeros"));
@@ -115,6 +132,10 @@ public abstract class Recurrent extends Layer {
     @Override
     protected long[] doBuild(long[] in, DType dtype, long seed) {
         if (units <= 0) throw configError("units must be a positive integer, received units=" + units);
+        if (!(dropout >= 0 && dropout < 1) || !(recurrentDropout >= 0 && recurrentDropout < 1)) {
+            throw configError("dropout and recurrent_dropout must be in [0, 1), received dropout=" + dropout
+                    + ", recurrent_dropout=" + recurrentDropout);
+        }
         if (in.length != 2) {
             throw configError("expects input of rank 3 (batch, timesteps, features), received input shape "
                     + batchShape(in));
@@ -131,13 +152,97 @@ public abstract class Recurrent extends Layer {
         return returnSequences ? new long[] {in[0], units} : new long[] {units};
     }
 
+    /** Shapes of one call's outputs: the output, then with return_state the states ([units] each). */
+    List<long[]> outputShapes(long[] out) {
+        List<long[]> r = new ArrayList<>();
+        r.add(out);
+        for (int i = 0; returnState && i < stateCount(); i++) r.add(new long[] {units});
+        return r;
+    }
+
+    /** Inputs: the sequence, optionally followed by the initial states (h, and c for LSTM), each (batch, units). */
+    @Override
+    public List<long[]> buildCall(List<long[]> shapes, Map<String, Object> args, DType dtype, long seed) {
+        if (!args.isEmpty()) throw configError("takes no call arguments, received " + args.keySet());
+        checkStateShapes(shapes, 1);
+        return outputShapes(build(shapes.get(0), dtype, seed));
+    }
+
+    /** Checks that shapes[from..] are absent or exactly the initial states: stateCount() arrays of [units]. */
+    void checkStateShapes(List<long[]> shapes, int from) {
+        int n = shapes.size() - from;
+        if (n != 0 && n != stateCount()) {
+            throw configError("takes the sequence and optionally its initial state" + (stateCount() > 1 ? "s [h, c]" : " [h]")
+                    + ", received " + shapes.size() + " inputs");
+        }
+        for (int i = from; i < shapes.size(); i++) {
+            if (shapes.get(i).length != 1 || shapes.get(i)[0] != units) {
+                throw configError("initial states must have shape (None, " + units + "), received " + batchShape(shapes.get(i)));
+            }
+        }
+    }
+
+    @Override
+    public long[] buildMulti(List<long[]> shapes, DType dtype, long seed) {
+        checkStateShapes(shapes, 1);
+        return build(shapes.get(0), dtype, seed);
+    }
+
     /**
      * The fused op {@link Ops#rnn} when the activations allow it, else the composed path. The layer holds no
      * per-call state, so concurrent forward passes are safe.
      */
     @Override
     public NDArray forward(NDArray x, Context ctx) {
-        return run(x, false);
+        return call(x, null, ctx, zeroOutputForMask, false)[0];
+    }
+
+    @Override
+    public NDArray forwardMulti(List<NDArray> xs, Context ctx) {
+        return forwardOutputs(xs, ctx).get(0);
+    }
+
+    @Override
+    public List<NDArray> forwardOutputs(List<NDArray> xs, Context ctx) {
+        NDArray[] init = xs.size() > 1 ? xs.subList(1, xs.size()).toArray(new NDArray[0]) : null;
+        NDArray[] r = call(xs.get(0), init, ctx, zeroOutputForMask, false);
+        if (!returnState) return List.of(r[0]);
+        return java.util.Arrays.asList(r);
+    }
+
+    /** The output keeps the input's mask with return_sequences; the states and a last-step output have none. */
+    @Override
+    public List<NDArray> computeMasks(List<NDArray> xs, List<NDArray> outputs, Context ctx) {
+        List<NDArray> r = new ArrayList<>(java.util.Collections.nCopies(outputs.size(), (NDArray) null));
+        if (returnSequences) r.set(0, ctx.mask(0));
+        return r;
+    }
+
+    /**
+     * One application: the context's mask, dropout in training, initial states; returns {output, final states...}.
+     * Used by this layer and by Bidirectional.
+     */
+    NDArray[] call(NDArray x, NDArray[] init, Context ctx, boolean zeroOut, boolean reverseOutput) {
+        checkInput(x);
+        NDArray mask = ctx.mask(0);
+        if (mask != null) Masks.check(this, mask, x);
+        if (init != null) {
+            for (NDArray s : init) {
+                if (s.rank() != 2 || s.shape(0) != x.shape(0) || s.shape(1) != units) {
+                    throw configError("initial states must have shape (" + x.shape(0) + ", " + units + "), received "
+                            + org.pydl.nd.Shapes.str(s.shape()));
+                }
+            }
+        }
+        NDArray recMask = null;
+        if (ctx.training && dropout > 0) {
+            long[] s = {x.shape(0), 1, x.shape(2)};
+            x = Ops.mul(x, Ops.dropout(NDArray.ones(x.dtype(), s), dropout, ctx.seed));
+        }
+        if (ctx.training && recurrentDropout > 0) {
+            recMask = Ops.dropout(NDArray.ones(x.dtype(), x.shape(0), units), recurrentDropout, ctx.seed + 1);
+        }
+        return runSequence(x, mask, init, zeroOut, reverseOutput, recMask);
     }
 
     /**
@@ -146,7 +251,7 @@ public abstract class Recurrent extends Layer {
      * nothing, instead of reversing the result.
      */
     NDArray run(NDArray x, boolean reverseOutput) {
-        return runSequence(x, null, null, false, reverseOutput)[0];
+        return runSequence(x, null, null, false, reverseOutput, null)[0];
     }
 
     /**
@@ -154,15 +259,15 @@ public abstract class Recurrent extends Layer {
      * or null, {@code initialStates} (h, and c for LSTM; [batch, units] each; null entries or null = zeros),
      * {@code zeroOutputForMask} (a masked step outputs zeros instead of repeating the previous output), and
      * {@code reverseOutput} (see {@link #run}). Returns {output, final states...}: output is the sequence with
-     * return_sequences, else the last step's output (Keras's last_output). Masks and initial states need the fused
-     * path (activation tanh, recurrent_activation sigmoid); the composed path throws for them.
+     * return_sequences, else the last step's output (Keras's last_output). {@code recurrentMask} ([batch, units] or
+     * null) multiplies the previous h at every step (recurrent dropout); it needs the composed path.
      */
     public NDArray[] runSequence(NDArray x, NDArray mask, NDArray[] initialStates, boolean zeroOutputForMask,
-                                 boolean reverseOutput) {
+                                 boolean reverseOutput, NDArray recurrentMask) {
         checkInput(x);
         NDArray h0 = initialStates != null && initialStates.length > 0 ? initialStates[0] : null;
         NDArray c0 = initialStates != null && initialStates.length > 1 ? initialStates[1] : null;
-        RnnCell cell = fusedKernels ? fusedCell() : null;
+        RnnCell cell = fusedKernels && recurrentMask == null ? fusedCell() : null;
         if (cell != null) {
             NDArray[] r = Ops.rnn(cell, x, kernel.value(), recurrentKernel.value(), useBias ? bias.value() : null, h0,
                     c0, mask, goBackwards, zeroOutputForMask, reverseOutput && returnSequences);
@@ -175,13 +280,7 @@ public abstract class Recurrent extends Layer {
             }
             return res;
         }
-        if (mask != null || h0 != null || c0 != null || zeroOutputForMask) {
-            throw configError("masks and initial states need activation='tanh'"
-                    + (gates() > 1 ? " and recurrent_activation='sigmoid'" : "") + " (the fused kernels), received "
-                    + "activation='" + activation.kerasName + "'"
-                    + (gates() > 1 ? ", recurrent_activation='" + recurrentActivation.kerasName + "'" : ""));
-        }
-        return composed(x, reverseOutput);
+        return composed(x, mask, initialStates, zeroOutputForMask, reverseOutput, recurrentMask);
     }
 
     /**
@@ -190,23 +289,51 @@ public abstract class Recurrent extends Layer {
      * [time, batch, gates] projection: when the input needs no gradient (a first layer) the slices record nothing, and
      * otherwise the gradient of each slice is a zero-filled [time, batch, features] array (O(time^2) in backward).
      */
-    private NDArray[] composed(NDArray x, boolean reverseOutput) {
+    private NDArray[] composed(NDArray x, NDArray mask, NDArray[] init, boolean zeroOut, boolean reverseOutput,
+                               NDArray recMask) {
         long batch = x.shape(0), time = x.shape(1), features = x.shape(2);
         NDArray xT = Ops.contiguous(Ops.transpose(x, 0, 1));
+        NDArray mT = mask == null ? null : Ops.contiguous(Ops.transpose(Ops.reshape(mask, batch, time, 1), 0, 1));
         NDArray[] states = null;
+        if (init != null) {
+            states = new NDArray[stateCount()];
+            for (int i = 0; i < states.length; i++) {
+                states[i] = i < init.length && init[i] != null ? init[i] : NDArray.zeros(x.dtype(), batch, units);
+            }
+        }
+        NDArray prevOut = null;   // with a mask: the output carried over masked steps (zeros before the first)
         List<NDArray> outs = returnSequences ? new ArrayList<>((int) time) : null;
-        NDArray stacked = stacksKernels() && time > 1
+        NDArray stacked = stacksKernels() && (time > 1 || states != null)
                 ? Ops.concat(List.of(kernel.value(), recurrentKernel.value()), 0) : null;
         for (long s = 0; s < time; s++) {
             long t = goBackwards ? time - 1 - s : s;
             NDArray xt = Ops.reshape(Ops.slice(xT, 0, t, t + 1), batch, features);
-            states = step(xt, states, stacked);
-            if (outs != null) outs.add(Ops.reshape(states[0], batch, 1, units));
+            NDArray[] in = states;
+            if (recMask != null && in != null) {
+                in = in.clone();
+                in[0] = Ops.mul(in[0], recMask);
+            }
+            NDArray[] next = step(xt, in, stacked);
+            NDArray out = next[0];
+            if (mT != null) {
+                // masked steps keep the previous states and repeat the previous output (or output zeros)
+                NDArray m = Ops.reshape(Ops.slice(mT, 0, t, t + 1), batch, 1);
+                NDArray keepOld = Ops.affine(m, -1.0, 1.0);
+                for (int i = 0; i < next.length; i++) {
+                    NDArray old = states != null ? states[i] : null;
+                    next[i] = old == null ? Ops.mul(m, next[i]) : Ops.add(Ops.mul(m, next[i]), Ops.mul(keepOld, old));
+                }
+                NDArray kept = Ops.mul(m, out);
+                out = zeroOut || prevOut == null ? kept : Ops.add(kept, Ops.mul(keepOld, prevOut));
+                prevOut = out;
+            }
+            states = next;
+            if (outs != null) outs.add(Ops.reshape(out, batch, 1, units));
         }
         NDArray[] res = new NDArray[1 + states.length];
         System.arraycopy(states, 0, res, 1, states.length);
         if (outs == null) {
-            res[0] = states[0];
+            res[0] = mT != null ? prevOut : states[0];
         } else {
             if (reverseOutput) java.util.Collections.reverse(outs);
             res[0] = Ops.concat(outs, 1);
@@ -232,6 +359,10 @@ public abstract class Recurrent extends Layer {
         c.put("use_bias", useBias);
         c.put("return_sequences", returnSequences);
         c.put("go_backwards", goBackwards);
+        c.put("return_state", returnState);
+        if (zeroOutputForMask) c.put("zero_output_for_mask", true);
+        c.put("dropout", dropout);
+        c.put("recurrent_dropout", recurrentDropout);
         c.put("kernel_initializer", kernelInitializer);
         c.put("recurrent_initializer", recurrentInitializer);
         c.put("bias_initializer", biasInitializer);

@@ -51,7 +51,13 @@ public final class Sequential extends Network {
         long[] s = this.inputShape;
         int i = 0;
         for (Layer l : this.layers) {
-            s = l.build(s, dtype, seed * 1_000_003L + 7919L * i++);
+            List<long[]> outs = l.buildCall(List.of(s), Map.of(), dtype, seed * 1_000_003L + 7919L * i++);
+            if (outs.size() != 1) {
+                throw new IllegalArgumentException("Sequential '" + this.name + "': layer '" + l.name() + "' ("
+                        + l.type() + ") has " + outs.size() + " outputs (return_state, or merge_mode=None); every "
+                        + "layer of a Sequential has one output: use a functional Model");
+            }
+            s = outs.get(0);
         }
     }
 

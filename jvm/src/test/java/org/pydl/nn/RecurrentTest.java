@@ -86,6 +86,39 @@ class RecurrentTest {
         }
     }
 
+    /**
+     * The composed path (also used for recurrent dropout and other activations) with a mask, initial states and
+     * recurrent dropout: gradients of the input, the initial states and every weight by central differences.
+     */
+    @Test
+    void composedPathWithMaskStatesAndRecurrentDropout() {
+        boolean was = Recurrent.fusedKernels();
+        Recurrent.setFusedKernels(false);
+        NDArray mask = MemoryScope.detach(NDArray.of(new double[] {1, 0, 1, 0, 1, 1}, BATCH, TIME));
+        try {
+            for (String type : new String[] {"LSTM", "GRU", "SimpleRNN"}) {
+                Recurrent l = (Recurrent) layer(type, "{\"units\": 3, \"return_sequences\": true, \"go_backwards\": true, "
+                        + "\"recurrent_dropout\": 0.4, \"dropout\": 0.3}");
+                l.build(new long[] {TIME, FEATURES}, DType.FLOAT64, 7);
+                List<NDArray> inputs = new ArrayList<>();
+                inputs.add(rand(1, -1.5, 1.5, BATCH, TIME, FEATURES));
+                int states = type.equals("LSTM") ? 2 : 1;
+                for (int i = 0; i < states; i++) inputs.add(rand(20 + i, -1, 1, BATCH, 3));
+                long seed = 10;
+                for (Parameter p : l.parameters()) p.set(rand(seed++, -0.8, 0.8, p.value().shape()));
+                Layer.Context ctx = new Layer.Context(true, 5, List.of(mask), Map.of());
+                NDArray[] params = l.parameters().stream().map(Parameter::value).toArray(NDArray[]::new);
+                // inputs: the sequence, then the initial states
+                GradCheck.checkGradient(in -> l.forwardOutputs(java.util.Arrays.asList(in), ctx).get(0), params,
+                        inputs.toArray(new NDArray[0]));
+                for (NDArray a : inputs) a.close();
+            }
+        } finally {
+            mask.close();
+            Recurrent.setFusedKernels(was);
+        }
+    }
+
     @Test
     void simpleRnn() {
         checkLayer(layer("SimpleRNN", "{\"units\": 3}"), new long[] {3});
