@@ -1,5 +1,5 @@
 """W3: LeNet training (1x28x28 -> Conv 5x5x20 -> MaxPool 2 -> Conv 5x5x50 -> MaxPool 2 -> Dense 500 ReLU -> Dense 10,
-softmax cross-entropy, Adam 1e-3, batch 64), pydl vs PyTorch (CPU).
+softmax cross-entropy, Adam 1e-3, batch 64), pydl vs PyTorch (CPU) and Keras 3 (TensorFlow, `keras_ref.py`, when installed).
 
     python bench/bench_w3.py
 Prints samples/s for each and the ratio pydl/PyTorch. Same process, contenders alternate round by round; the ratio is
@@ -60,10 +60,11 @@ def main(rounds=5):
     threads = int(os.environ.get("PYDL_BENCH_THREADS", os.cpu_count()))
     x, y = data()
     x_nchw = x.transpose(0, 3, 1, 2)  # the same values, NHWC -> NCHW for PyTorch
-    return [common.budgeted_rounds(
+    t = common.budgeted_rounds(
         "W3", "train samples/s (b=64)", lambda steps: pydl_train(x, y, threads, steps),
         lambda: common.torch_train_rate(torch_net, x_nchw, y, BATCH, TORCH_STEPS, threads), rounds,
-        PYDL_MIN_STEPS, PYDL_MAX_STEPS, TORCH_STEPS, BUDGET_S)]
+        PYDL_MIN_STEPS, PYDL_MAX_STEPS, TORCH_STEPS, BUDGET_S)
+    return [t] + common.keras_row("W3", "train samples/s (b=64)", t["pydl"], threads)
 
 
 if __name__ == "__main__":

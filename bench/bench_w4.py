@@ -1,5 +1,5 @@
 """W4: LSTM training (sequence 50 x 64 features -> LSTM 256 -> last step -> Dense 10, softmax cross-entropy,
-Adam 1e-3, batch 32), pydl vs PyTorch (CPU).
+Adam 1e-3, batch 32), pydl vs PyTorch (CPU) and Keras 3 (TensorFlow, `keras_ref.py`, when installed).
 
     python bench/bench_w4.py
 Prints samples/s for each and the ratio pydl/PyTorch. Same process, contenders alternate round by round; the ratio is
@@ -69,10 +69,11 @@ def torch_net():
 def main(rounds=5):
     threads = int(os.environ.get("PYDL_BENCH_THREADS", os.cpu_count()))
     x, y = data()
-    return [common.budgeted_rounds(
+    t = common.budgeted_rounds(
         "W4", "train samples/s (b=32)", lambda steps: pydl_train(x, y, threads, steps),
         lambda: common.torch_train_rate(torch_net, x, y, BATCH, TORCH_STEPS, threads), rounds,
-        PYDL_MIN_STEPS, PYDL_MAX_STEPS, TORCH_STEPS, BUDGET_S)]
+        PYDL_MIN_STEPS, PYDL_MAX_STEPS, TORCH_STEPS, BUDGET_S)
+    return [t] + common.keras_row("W4", "train samples/s (b=32)", t["pydl"], threads)
 
 
 if __name__ == "__main__":

@@ -116,3 +116,32 @@ def budgeted_rounds(workload, metric, pydl_fn, torch_fn, rounds, min_steps, max_
           f"warm-up each); per-round pydl/PyTorch samples/s {[(round(p), round(t)) for p, t in rs]}")
     return row(workload, metric, med(p for p, _ in rs), "PyTorch", med(t for _, t in rs),
                ratio=med(p / t for p, t in rs), pydl_steps=used, torch_steps=torch_steps)
+
+
+def keras_train_rate(workload, threads):
+    """Keras 3 (TensorFlow) samples/s for W3/W4 from `keras_ref.py` in a subprocess (TensorFlow's thread pools are
+    fixed at start), or None when Keras is not installed."""
+    import subprocess
+    import sys
+
+    try:
+        import importlib.util
+
+        if importlib.util.find_spec("keras") is None or importlib.util.find_spec("tensorflow") is None:
+            return None
+    except ValueError:
+        return None
+    out = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras_ref.py"),
+                          workload, str(threads)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["samples_per_s"]
+
+
+def keras_row(workload, metric, pydl_rate, threads):
+    """A pydl-vs-Keras row after pydl's rounds: the median of two Keras runs against pydl's median rate (not paired
+    round by round: TensorFlow runs in its own process)."""
+    rates = [r for r in (keras_train_rate(workload.lower(), threads) for _ in range(2)) if r is not None]
+    if not rates:
+        print(f"{workload}: Keras not installed; no Keras row")
+        return []
+    print(f"{workload}: Keras samples/s {[round(r) for r in rates]} (model.fit, {threads} threads)")
+    return [row(workload, metric, pydl_rate, "Keras", statistics.median(rates))]
