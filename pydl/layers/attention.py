@@ -55,7 +55,10 @@ class _AttentionBase(Layer):
         if mask is not None:
             raise ValueError(f"{self.class_name}: explicit `mask` call arguments are not supported; masks come from "
                              "Embedding(mask_zero=True) or Masking layers upstream")
-        args = {}
+        return self._attend(items, {}, return_attention_scores, use_causal_mask)
+
+    def _attend(self, items, args, return_attention_scores, use_causal_mask):
+        """Records the call with Keras's call arguments; returns the output, or (output, scores)."""
         if _check_bool(self.class_name, "use_causal_mask", use_causal_mask):
             args["use_causal_mask"] = True
         scores = _check_bool(self.class_name, "return_attention_scores", return_attention_scores)
@@ -96,13 +99,7 @@ class MultiHeadAttention(_AttentionBase):
                              "attention_mask")
         items = [query, value] + ([] if key is None else [key]) + [attention_mask]
         args = {"inputs": ["query", "value"] + ([] if key is None else ["key"]) + ["attention_mask"]}
-        if _check_bool(self.class_name, "use_causal_mask", use_causal_mask):
-            args["use_causal_mask"] = True
-        scores = _check_bool(self.class_name, "return_attention_scores", return_attention_scores)
-        if scores:
-            args["return_attention_scores"] = True
-        out = self._apply(items, args, 2 if scores else 1)
-        return tuple(out) if scores else out
+        return self._attend(items, args, return_attention_scores, use_causal_mask)
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",

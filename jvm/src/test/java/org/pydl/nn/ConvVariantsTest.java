@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
@@ -34,12 +33,7 @@ class ConvVariantsTest {
 
     // ---- helpers (copied from GradientCheckTest: tests cannot share code across packages) ---------------------
     static NDArray rand(long seed, double lo, double hi, long... shape) {
-        Random r = new Random(seed);
-        int n = 1;
-        for (long d : shape) n *= (int) d;
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * r.nextDouble();
-        return MemoryScope.detach(NDArray.of(v, shape));
+        return GradCheck.uniform(seed, lo, hi, shape);
     }
 
 

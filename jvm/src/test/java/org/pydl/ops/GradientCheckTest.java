@@ -29,12 +29,7 @@ class GradientCheckTest {
     // ---- helpers -------------------------------------------------------------------------------------------
     /** Uniform float64 values in [lo, hi), detached from any scope. */
     static NDArray rand(long seed, double lo, double hi, long... shape) {
-        Random r = new Random(seed);
-        int n = 1;
-        for (long d : shape) n *= (int) d;
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * r.nextDouble();
-        return MemoryScope.detach(NDArray.of(v, shape.length == 0 ? new long[] {1} : shape)).reshape(shape);
+        return GradCheck.uniform(seed, lo, hi, shape);
     }
 
     /** Values in [-hi, -lo] U [lo, hi] with random signs: away from the kink at 0. */

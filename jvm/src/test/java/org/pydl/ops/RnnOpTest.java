@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 import org.pydl.io.Json;
@@ -32,12 +31,7 @@ class RnnOpTest {
     static final long B = 3, T = 4, F = 2, U = 3;
 
     static NDArray rand(long seed, double lo, double hi, long... shape) {
-        Random r = new Random(seed);
-        int n = 1;
-        for (long d : shape) n *= (int) d;
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * r.nextDouble();
-        return MemoryScope.detach(NDArray.of(v, shape));
+        return GradCheck.uniform(seed, lo, hi, shape);
     }
 
     /** mask [B, T]: row 0 all real, row 1 post-padded (1 1 0 0), row 2 pre-padded with a hole (0 1 0 1). */

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Random;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
@@ -22,12 +21,7 @@ import org.pydl.testing.GradCheck;
  */
 class WindowOpsTest {
     static NDArray rand(long seed, DType dtype, long... shape) {
-        Random r = new Random(seed);
-        int n = 1;
-        for (long d : shape) n *= (int) d;
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) v[i] = r.nextDouble() * 2 - 1;
-        NDArray a = MemoryScope.detach(NDArray.of(v, shape));
+        NDArray a = GradCheck.uniform(seed, -1, 1, shape);
         return dtype == DType.FLOAT64 ? a : MemoryScope.detach(a.cast(dtype));
     }
 

@@ -30,6 +30,19 @@ public final class GradCheck {
 
     private GradCheck() {}
 
+    /**
+     * The tests' one random array: float64 values uniform in [lo, hi) from {@code new Random(seed)}, detached from
+     * any memory scope (a contiguous leaf, as {@link #checkGradient} wants); shape [] gives a scalar.
+     */
+    public static NDArray uniform(long seed, double lo, double hi, long... shape) {
+        Random r = new Random(seed);
+        int n = 1;
+        for (long d : shape) n *= (int) d;
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * r.nextDouble();
+        return MemoryScope.detach(shape.length == 0 ? NDArray.scalar(v[0], DType.FLOAT64) : NDArray.of(v, shape));
+    }
+
     /** Checks every float64 input of {@code f}; integer inputs (labels, indices) pass through unchanged. */
     public static void checkGradient(Function<NDArray[], NDArray> f, NDArray... inputs) {
         checkGradient(f, new NDArray[0], inputs);
