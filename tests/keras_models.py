@@ -231,6 +231,28 @@ def attention_zoo():
     return keras.Model([q, v], [out1, out2], name="attention_zoo")
 
 
+def k3_ops():
+    """Keras 3 operations in a functional graph: operators with numbers and tensors, keras.ops activations."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((6,), name="x")
+    h = keras.ops.tanh(L.Dense(4, name="d1")(x) * 2.0 + 1.0)
+    h = (1.0 - h) / 4.0
+    h = keras.ops.add(h, L.Dense(4, name="d2")(x))
+    h = keras.ops.sigmoid(h) * h
+    return keras.Model(x, L.Dense(2, name="head")(h), name="k3_ops")
+
+
+def masking_ops():
+    """Masking before an LSTM in a functional model: Keras 3 records the mask as NotEqual / Any operations passed
+    as the LSTM's mask= argument (inputs here have no all-zero steps: the graph, not masking, is tested)."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((5, 3), name="x")
+    h = L.LSTM(4, name="lstm")(L.Masking(0.0, name="mask")(x))
+    return keras.Model(x, L.Dense(2, name="head")(h), name="masking_ops")
+
+
 def _perturb(model):
     """Random init leaves biases, BN statistics and PReLU alphas at 0/1: perturb every weight (variances stay > 0)
     so that a swapped or ignored weight shows in the outputs."""
@@ -246,7 +268,24 @@ def _perturb(model):
 GENERAL = {"cf_cnn": (cf_cnn, [(3, 12, 12)]), "cf_gap": (cf_gap, [(2, 9, 9)]),
            "time_distributed": (time_distributed, [(4, 8, 8, 2)]), "bidir_backward": (bidir_backward, [(6, 5)]),
            "text_cnn": (text_cnn, [("int", 20, 50)]), "branches": (branches, [(10, 10, 3)]),
-           "conv_zoo": (conv_zoo, [(9, 9, 3)]), "attention_zoo": (attention_zoo, [(5, 8), (7, 8)])}
+           "conv_zoo": (conv_zoo, [(9, 9, 3)]), "attention_zoo": (attention_zoo, [(5, 8), (7, 8)]),
+           "k3_ops": (k3_ops, [(6,)]), "masking_ops": (masking_ops, [(5, 3)])}
+
+
+def scheduled(kind):
+    """A compiled model whose optimizer has a learning-rate schedule."""
+    def build():
+        keras = _k()
+        L = keras.layers
+        S = keras.optimizers.schedules
+        lr = {"exponential": S.ExponentialDecay(0.01, decay_steps=10, decay_rate=0.5, staircase=True),
+              "cosine": S.CosineDecay(0.02, decay_steps=100, alpha=0.1),
+              "piecewise": S.PiecewiseConstantDecay([10, 20], [0.01, 0.005, 0.001])}[kind]
+        m = keras.Sequential([keras.Input((4,)), L.Dense(3, activation="softmax")], name=f"sched_{kind}")
+        m.compile(optimizer=keras.optimizers.SGD(lr, momentum=0.9), loss="sparse_categorical_crossentropy")
+        return m
+    build.__name__ = f"scheduled_{kind}"
+    return build
 
 
 def app(name):
@@ -271,6 +310,9 @@ MODELS = {
     "preprocessing": (preprocessing, [(5,)]),
     "compiled": (compiled, [(8,)]),
     "lambda_unit": (lambda_unit, [(4,)]),
+    "sched_exponential": (scheduled("exponential"), [(4,)]),
+    "sched_cosine": (scheduled("cosine"), [(4,)]),
+    "sched_piecewise": (scheduled("piecewise"), [(4,)]),
     "lambda_relu": (lambda_relu, [("normal", 4)]),
 }
 MODELS.update(GENERAL)
@@ -334,7 +376,7 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
             paths["weights"] = os.path.join(outdir, f"{name}.weights.h5")
             model.save_weights(paths["weights"])
     acts = {}
-    if name in PROBED:
+    if name in PROBED or (name in GENERAL and name not in CHANNELS_FIRST):
         probes = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
         probe = keras.Model(model.inputs, [l.output for l in probes])
         acts = {l.name: np.asarray(a) for l, a in zip(probes, probe(feed, training=False))}

@@ -136,7 +136,8 @@ def test_applications(name, kdir):
 # ---- generality: one small model per family of layers / options (weights perturbed) -------------------------------
 GENERAL = {"cf_cnn": ("keras", "h5"), "cf_gap": ("keras",), "time_distributed": ("keras",),
            "bidir_backward": ("keras", "h5"), "text_cnn": ("keras", "json"), "branches": ("keras", "h5"),
-           "conv_zoo": ("keras",), "attention_zoo": ("keras",)}
+           "conv_zoo": ("keras",), "attention_zoo": ("keras",), "k3_ops": ("keras", "json"),
+           "masking_ops": ("keras",)}
 GENERAL_XFAIL = {}
 
 
@@ -144,7 +145,12 @@ GENERAL_XFAIL = {}
                                       if n in GENERAL_XFAIL else (n, f) for n, fs in GENERAL.items() for f in fs])
 def test_generality(name, fmt, kdir):
     g = fixture_model(name, kdir, formats=GENERAL[name])
-    _compare(_load(g, fmt), g)
+    m = _load(g, fmt)
+    _compare(m, g)
+    if fmt == "keras" and g["activations"]:        # every layer, not only the outputs
+        acts = m.activations(g["inputs"] if len(g["inputs"]) > 1 else g["inputs"][0])
+        for lname, theirs in g["activations"].items():
+            np.testing.assert_allclose(acts[lname], theirs, **TOL, err_msg=f"layer {lname}")
 
 
 # ---- Keras 2 (tf_keras) files ----------------------------------------------------------------------------------------
@@ -293,6 +299,27 @@ def test_finetune_compiled_model_and_round_trip(kdir, tmp_path):
     m.save(p)
     again = pydl.load(p)
     np.testing.assert_allclose(again.predict(x), m.predict(x), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_learning_rate_schedules(kdir, fmt):
+    """Keras schedules with a pydl equivalent are imported as such; others warn and use the initial rate."""
+    from pydl import optimizers as O
+
+    m = ki.load(fixture_model("sched_exponential", kdir, formats=("keras", "h5"))["paths"][fmt])
+    assert type(m.optimizer).__name__ == "SGD" and abs(m.optimizer.momentum - 0.9) < 1e-9
+    lr = m.optimizer.learning_rate
+    assert isinstance(lr, O.schedules.StepDecay)
+    assert (lr.initial_learning_rate, lr.step_size, lr.gamma) == (0.01, 10, 0.5)
+    assert abs(lr(25) - 0.01 * 0.25) < 1e-12
+    lr = ki.load(fixture_model("sched_cosine", kdir, formats=("keras", "h5"))["paths"][fmt]).optimizer.learning_rate
+    assert isinstance(lr, O.schedules.CosineDecay)
+    assert (lr.initial_learning_rate, lr.decay_steps, lr.alpha) == (0.02, 100, pytest.approx(0.1))
+    with pytest.warns(UserWarning, match=r"PiecewiseConstantDecay.*no pydl equivalent.*constant rate 0.01"):
+        m = ki.load(fixture_model("sched_piecewise", kdir, formats=("keras", "h5"))["paths"][fmt])
+    assert m.optimizer.learning_rate == 0.01
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
+    m.fit(x, (x[:, 0] > 0).astype(np.int64), epochs=1, batch_size=8, verbose=0)     # the model trains
 
 
 def test_cli_import_keras(kdir, tmp_path):

@@ -587,6 +587,16 @@ def _build_functional(mcfg, ctx, overrides, name):
                 t = L.Input(shape, name=lname)
                 tensors[(lname, 0, 0)] = t
             continue
+        if str(lc.get("module") or "").startswith("keras.src.ops"):
+            # a Keras 3 operation recorded in the graph (x * 2.0, keras.ops.tanh(x), a mask computed by ops)
+            for k, node in enumerate(lc.get("inbound_nodes", [])):
+                op = _translate_op(lname, cls, cfg, node, ctx, keras2)
+                if op is _MASK_OP:
+                    tensors[(lname, k, 0)] = _MASK_OP
+                elif op is not None:
+                    objs[(lname, k)] = op[0]
+                    pending.append((lname, cls, k, op[1]))
+            continue
         if cls in _MODELS:
             sub = _build_model(lc, ctx, overrides)
             if sub is not None:
@@ -637,10 +647,14 @@ def _build_functional(mcfg, ctx, overrides, name):
             training = kw.pop("training", None)
             if training:
                 ctx.warn(lname, cls, "called with training=True in Keras; pydl runs it in inference mode in predict")
-            if kw.get("mask", "absent") is None:
-                kw.pop("mask")
+            if kw.get("mask", "absent") is None or kw.get("mask", "absent") is _MASK_OP:
+                kw.pop("mask")          # a mask computed by ops (Masking, Embedding): pydl propagates it itself
+            if any(v is _MASK_OP for v in _refs_values(a)):
+                ctx.problem(lname, cls, "uses a boolean mask computed by Keras operations as data; only the mask= "
+                            "argument of a layer can take such a mask")
+                continue
             try:
-                out = objs[lname](*a, **kw)
+                out = (objs[(lname, k)] if (lname, k) in objs else objs[lname])(*a, **kw)
             except (TypeError, ValueError) as e:
                 ctx.problem(lname, cls, f"call {k} is not supported: {e}")
                 continue
@@ -671,6 +685,61 @@ def _build_functional(mcfg, ctx, overrides, name):
     model = Model(inputs, outputs[0] if single or len(outputs) == 1 else outputs, name=name, seed=0,
                   dtype=ctx.dtype)
     return _Built(model, entries)
+
+
+_MASK_OP = object()     # the output of a Keras op that only computes a mask (NotEqual / Any / LogicalAnd ...)
+_MASK_OPS = {"NotEqual", "Any", "All", "LogicalAnd", "LogicalOr", "LogicalNot", "Equal"}
+_UNARY_OPS = {"Tanh": "tanh", "Sigmoid": "sigmoid", "Relu": "relu", "Relu6": "relu6", "Silu": "silu",
+              "Swish": "silu", "Softplus": "softplus", "Softsign": "softsign", "Exp": "exponential", "Elu": "elu",
+              "Selu": "selu", "HardSigmoid": "hard_sigmoid", "HardSilu": "hard_silu", "HardSwish": "hard_silu",
+              "Mish": "mish", "LogSoftmax": "log_softmax", "Softmax": "softmax"}
+_BINARY_OPS = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide"}
+
+
+def _refs_values(v):
+    if isinstance(v, (list, tuple)):
+        return [x for e in v for x in _refs_values(e)]
+    if isinstance(v, dict):
+        return [x for e in v.values() for x in _refs_values(e)]
+    return [v]
+
+
+def _translate_op(lname, cls, cfg, node, ctx, keras2):
+    """A Keras 3 operation node of a functional graph -> (pydl layer, node calling it on tensors only), _MASK_OP
+    for the boolean ops of a mask computation, or None (a problem recorded)."""
+    from .. import layers as L
+
+    args, kwargs = _node_call(node, keras2)
+    tensors = [a for a in args if _is_tensor_ref(a, keras2)]
+    consts = [a for a in args if not _is_tensor_ref(a, keras2)]
+    if cls in _MASK_OPS:
+        return _MASK_OP
+    extra = {k: v for k, v in cfg.items() if k not in ("name", "dtype")}
+    as_node = (lambda targs: {"args": targs, "kwargs": {}}) if isinstance(node, dict) else None
+    if cls in _UNARY_OPS and len(tensors) == 1 and not consts:
+        axis = extra.pop("axis", kwargs.pop("axis", -1))
+        if extra or kwargs or (cls in ("Softmax", "LogSoftmax") and axis not in (-1, None)):
+            ctx.problem(lname, cls, f"operation {cls} with {dict(extra, **kwargs)} is not supported")
+            return None
+        return L.Activation(_UNARY_OPS[cls], name=lname), as_node(tensors) if as_node else node
+    if cls in _BINARY_OPS and len(args) == 2 and not kwargs and not extra:
+        if len(tensors) == 2:
+            merge = {"Add": L.Add, "Subtract": L.Subtract, "Multiply": L.Multiply}.get(cls)
+            if merge is not None:
+                return merge(name=lname), as_node([tensors]) if as_node else node
+        elif len(tensors) == 1 and isinstance(consts[0], (int, float)) and not isinstance(consts[0], bool):
+            c = float(consts[0])
+            first = _is_tensor_ref(args[0], keras2)
+            scale, offset = {"Add": (1.0, c), "Multiply": (c, 0.0),
+                             "Subtract": (1.0, -c) if first else (-1.0, c),
+                             "Divide": (1.0 / c, 0.0) if first and c != 0 else None,
+                             "TrueDivide": (1.0 / c, 0.0) if first and c != 0 else None}.get(cls) or (None, None)
+            if scale is not None:
+                return L.Rescaling(scale, offset=offset, name=lname), as_node(tensors) if as_node else node
+    ctx.problem(lname, cls, f"Keras operation {cls} (in the graph through keras.ops or an operator on tensors) is "
+                "not supported: supported are elementwise activations, +, -, *, / with a number or between "
+                "tensors, and mask computations")
+    return None
 
 
 def _collect_layers(t, seen_layers, seen_nodes=None):
