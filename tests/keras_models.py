@@ -243,6 +243,16 @@ def k3_ops():
     return keras.Model(x, L.Dense(2, name="head")(h), name="k3_ops")
 
 
+def k3_bad_ops():
+    """Operations the importer does not translate: reported by name with the other problems, never a crash."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((6,), name="x")
+    h = keras.ops.mean(L.Dense(4, name="d")(x), axis=-1, keepdims=True)
+    h = keras.ops.power(h, 3.0)
+    return keras.Model(x, L.Dense(2, name="head")(h), name="k3_bad_ops")
+
+
 def masking_ops():
     """Masking before an LSTM in a functional model: Keras 3 records the mask as NotEqual / Any operations passed
     as the LSTM's mask= argument (inputs here have no all-zero steps: the graph, not masking, is tested)."""
@@ -310,6 +320,7 @@ MODELS = {
     "preprocessing": (preprocessing, [(5,)]),
     "compiled": (compiled, [(8,)]),
     "lambda_unit": (lambda_unit, [(4,)]),
+    "k3_bad_ops": (k3_bad_ops, [(6,)]),
     "sched_exponential": (scheduled("exponential"), [(4,)]),
     "sched_cosine": (scheduled("cosine"), [(4,)]),
     "sched_piecewise": (scheduled("piecewise"), [(4,)]),
@@ -491,6 +502,15 @@ def generate_keras2(name, outdir):
         m = k2.Sequential([L.Conv2D(4, 3, groups=1, input_shape=(8, 8, 2)), L.DepthwiseConv2D(3, depth_multiplier=2),
                            L.GlobalAveragePooling2D(), L.Dense(2, activation="hard_sigmoid")], name="k2_groups")
         xs = [np.random.default_rng(0).normal(size=(3, 8, 8, 2)).astype(np.float32)]
+    elif name == "k2_transformer":  # Keras 2 MultiHeadAttention config (query_shape ...), TFOpLambda ops (h + f, * 0.5)
+        x = k2.Input((6, 16), name="x")
+        a = L.MultiHeadAttention(2, 8, name="mha")(x, x)
+        h = L.LayerNormalization(epsilon=1e-6, name="ln1")(L.Add()([x, a]))
+        f = L.Dense(16, name="ff2")(L.Dense(32, activation="gelu", name="ff1")(h))
+        h = L.LayerNormalization(name="ln2")(h + f * 0.5)
+        m = k2.Model(x, L.Dense(3, name="head")(k2.activations.tanh(L.GlobalAveragePooling1D()(h))),
+                     name="k2_transformer")
+        xs = [np.random.default_rng(0).normal(size=(3, 6, 16)).astype(np.float32)]
     elif name == "k2_hard_sigmoid":
         m = k2.Sequential([L.Dense(3, activation="hard_sigmoid", input_shape=(4,))], name="k2_hs")
         xs = [np.random.default_rng(0).random((3, 4), dtype=np.float32)]
@@ -506,7 +526,7 @@ def generate_keras2(name, outdir):
     return {"paths": {"h5": path}, "inputs": xs, "outputs": outs, "activations": {}, "extra": {}}
 
 
-KERAS2_MODELS = ["k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups"]
+KERAS2_MODELS = ["k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer"]
 
 
 if __name__ == "__main__":

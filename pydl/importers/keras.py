@@ -237,7 +237,7 @@ class _LegacyStore:
 # ---- config translation --------------------------------------------------------------------------------------------
 _DROP = {"name", "trainable", "dtype", "seed", "build_config", "batch_input_shape", "batch_shape", "input_shape",
          "shared_object_id", "module", "registered_name", "autocast", "unroll", "implementation", "input_length",
-         "compile_config", "zero_output_for_mask"}
+         "compile_config", "zero_output_for_mask", "query_shape", "key_shape", "value_shape"}
 # options that only matter for training or performance, ignored with a warning when pydl lacks them
 _TRAINING_ONLY = ("_constraint", "activity_regularizer", "recurrent_dropout")
 # options pydl may lack: accepted when they have this (Keras default) value
@@ -251,7 +251,7 @@ _DEFAULTS = {"stateful": False, "time_major": False, "sparse": False, "ragged": 
              "depth_multiplier": 1, "dilation_rate": 1, "padding": "valid", "strides": 1, "output_padding": None,
              "unit_forget_bias": True, "reset_after": True, "go_backwards": False, "return_sequences": False,
              "merge_mode": "concat", "invert": False, "offset": 0.0, "min_value": None, "max_value": None,
-             "negative_slope": 0.0, "threshold": 0.0}
+             "negative_slope": 0.0, "threshold": 0.0, "softmax_robust_masking": False}
 _SIZE_KEYS = {"units", "filters", "input_dim", "output_dim", "num_heads", "key_dim", "value_dim", "n", "target_shape",
               "kernel_size", "pool_size", "size", "cropping", "padding", "groups", "depth_multiplier", "output_shape",
               "batch_shape", "batch_input_shape", "dims"}
@@ -555,7 +555,9 @@ def _node_call(node, keras2):
     """A Keras inbound node -> (args list, kwargs dict), tensors as references."""
     if isinstance(node, dict):                      # Keras 3
         return list(node.get("args", [])), dict(node.get("kwargs", {}))
-    # Keras 2: [[layer, node, index, kwargs], ...]
+    # Keras 2: [[layer, node, index, kwargs], ...]; a TFOpLambda node is one flat [layer, node, index, kwargs]
+    if node and isinstance(node[0], str):
+        return [[node[0], node[1], node[2]]], dict(node[3]) if len(node) > 3 and node[3] else {}
     items = [[x[0], x[1], x[2]] for x in node]
     kwargs = dict(node[0][3]) if node and len(node[0]) > 3 and node[0][3] else {}
     return ([items[0]] if len(items) == 1 else [items]), kwargs
@@ -587,7 +589,7 @@ def _build_functional(mcfg, ctx, overrides, name):
                 t = L.Input(shape, name=lname)
                 tensors[(lname, 0, 0)] = t
             continue
-        if str(lc.get("module") or "").startswith("keras.src.ops"):
+        if str(lc.get("module") or "").startswith("keras.src.ops") or cls in ("TFOpLambda", "SlicingOpLambda"):
             # a Keras 3 operation recorded in the graph (x * 2.0, keras.ops.tanh(x), a mask computed by ops)
             for k, node in enumerate(lc.get("inbound_nodes", [])):
                 op = _translate_op(lname, cls, cfg, node, ctx, keras2)
@@ -694,6 +696,13 @@ _UNARY_OPS = {"Tanh": "tanh", "Sigmoid": "sigmoid", "Relu": "relu", "Relu6": "re
               "Selu": "selu", "HardSigmoid": "hard_sigmoid", "HardSilu": "hard_silu", "HardSwish": "hard_silu",
               "Mish": "mish", "LogSoftmax": "log_softmax", "Softmax": "softmax"}
 _BINARY_OPS = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide"}
+_TF_OPS = {"__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subtract", "math.multiply": "Multiply",
+           "math.truediv": "TrueDivide", "math.divide": "TrueDivide", "math.tanh": "Tanh", "math.sigmoid": "Sigmoid",
+           "nn.sigmoid": "Sigmoid", "nn.relu": "Relu", "nn.relu6": "Relu6", "nn.silu": "Silu", "nn.swish": "Silu",
+           "nn.elu": "Elu", "nn.selu": "Selu", "math.exp": "Exp", "math.softplus": "Softplus",
+           "nn.softplus": "Softplus", "nn.softsign": "Softsign", "math.softsign": "Softsign",
+           "nn.softmax": "Softmax", "nn.log_softmax": "LogSoftmax", "math.not_equal": "NotEqual",
+           "math.reduce_any": "Any"}
 
 
 def _refs_values(v):
@@ -710,23 +719,33 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
     from .. import layers as L
 
     args, kwargs = _node_call(node, keras2)
+    if cls in ("TFOpLambda", "SlicingOpLambda"):           # Keras 2: tf.math.multiply(x, y=2.0), x + y, ...
+        fn = str(cfg.get("function", ""))
+        kwargs.pop("name", None)
+        if "y" in kwargs:
+            args = args + [kwargs.pop("y")]
+        cls = _TF_OPS.get(fn, f"{cls}({fn})")
+        cfg = {}
     tensors = [a for a in args if _is_tensor_ref(a, keras2)]
     consts = [a for a in args if not _is_tensor_ref(a, keras2)]
     if cls in _MASK_OPS:
         return _MASK_OP
     extra = {k: v for k, v in cfg.items() if k not in ("name", "dtype")}
-    as_node = (lambda targs: {"args": targs, "kwargs": {}}) if isinstance(node, dict) else None
+
+    def as_node(targs):
+        return {"args": targs, "kwargs": {}}
+
     if cls in _UNARY_OPS and len(tensors) == 1 and not consts:
         axis = extra.pop("axis", kwargs.pop("axis", -1))
         if extra or kwargs or (cls in ("Softmax", "LogSoftmax") and axis not in (-1, None)):
             ctx.problem(lname, cls, f"operation {cls} with {dict(extra, **kwargs)} is not supported")
             return None
-        return L.Activation(_UNARY_OPS[cls], name=lname), as_node(tensors) if as_node else node
+        return L.Activation(_UNARY_OPS[cls], name=lname), as_node(tensors)
     if cls in _BINARY_OPS and len(args) == 2 and not kwargs and not extra:
         if len(tensors) == 2:
             merge = {"Add": L.Add, "Subtract": L.Subtract, "Multiply": L.Multiply}.get(cls)
             if merge is not None:
-                return merge(name=lname), as_node([tensors]) if as_node else node
+                return merge(name=lname), as_node([tensors])
         elif len(tensors) == 1 and isinstance(consts[0], (int, float)) and not isinstance(consts[0], bool):
             c = float(consts[0])
             first = _is_tensor_ref(args[0], keras2)
@@ -735,7 +754,7 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
                              "Divide": (1.0 / c, 0.0) if first and c != 0 else None,
                              "TrueDivide": (1.0 / c, 0.0) if first and c != 0 else None}.get(cls) or (None, None)
             if scale is not None:
-                return L.Rescaling(scale, offset=offset, name=lname), as_node(tensors) if as_node else node
+                return L.Rescaling(scale, offset=offset, name=lname), as_node(tensors)
     ctx.problem(lname, cls, f"Keras operation {cls} (in the graph through keras.ops or an operator on tensors) is "
                 "not supported: supported are elementwise activations, +, -, *, / with a number or between "
                 "tensors, and mask computations")
