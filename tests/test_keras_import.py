@@ -404,6 +404,20 @@ def test_java_loads_converted_model(kdir, tmp_path):
     np.testing.assert_allclose(got, g["outputs"][0], **TOL)
 
 
+def test_zero_filled_build_is_scoped(kdir):
+    """The import builds with zero-filled weights (replaced by the file's); the switch is restored afterwards, also
+    when the import fails, so models built later get their random initial values."""
+    from pydl import _jvm, layers
+
+    init = _jvm.jclass("org.pydl.nn.Initializer")
+    ki.load(fixture_model("mlp", kdir)["paths"]["keras"])
+    with pytest.raises(ki.KerasImportError):
+        ki.load(fixture_model("lambda_unit", kdir, formats=("keras",))["paths"]["keras"])
+    assert not init.zeroFill(False)
+    m = pydl.Sequential([layers.Input(4), layers.Dense(3)], seed=0)
+    assert np.abs(m.get_weights()[0]).min() > 0
+
+
 def test_read_from_memory_only(kdir, tmp_path, monkeypatch):
     """A .keras file is read in memory: loading writes nothing to the working directory."""
     g = fixture_model("mlp", kdir)
