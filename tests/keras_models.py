@@ -298,6 +298,24 @@ def scheduled(kind):
     return build
 
 
+def trained_adam():
+    """Compiled with Adam and trained 3 steps: the file holds Adam's moments and iteration count."""
+    keras = _k()
+    L = keras.layers
+    m = keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.Dense(3, activation="softmax")],
+                         name="trained_adam")
+    m.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    x, y = _adam_data()
+    m.fit(x, y, epochs=3, batch_size=len(x), shuffle=False, verbose=0)
+    return m
+
+
+def _adam_data():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(16, 6)).astype(np.float32)
+    return x, (x[:, 0] > 0).astype(np.int32) + (x[:, 1] > 0)
+
+
 def app(name):
     def build():
         keras = _k()
@@ -320,6 +338,7 @@ MODELS = {
     "preprocessing": (preprocessing, [(5,)]),
     "compiled": (compiled, [(8,)]),
     "lambda_unit": (lambda_unit, [(4,)]),
+    "trained_adam": (trained_adam, [(6,)]),
     "k3_bad_ops": (k3_bad_ops, [(6,)]),
     "sched_exponential": (scheduled("exponential"), [(4,)]),
     "sched_cosine": (scheduled("cosine"), [(4,)]),
@@ -396,6 +415,10 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
         probe = keras.Model(model.inputs, last.input)
         acts = {model.layers[-2].name: np.asarray(probe(feed, training=False))}
     extra = {}
+    if name == "trained_adam":      # Keras's outputs after one more Adam step on the training batch
+        x, y = _adam_data()
+        model.fit(x, y, epochs=1, batch_size=len(x), shuffle=False, verbose=0)
+        extra["next_step"] = ([x, y], _numpy(model(xs[0], training=False)))
     if name in UNMASKED:            # the same tokens without padding (no mask involved)
         x = xs[0].copy()
         x[x == 0] = 3

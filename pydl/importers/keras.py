@@ -836,6 +836,7 @@ def _assign(pyl, cls, datasets, label):
             d.read_direct(dst)
         else:
             np.copyto(dst, np.asarray(d[()]), casting="unsafe")
+    return params
 
 
 def _set_weights(built, store, path, label):
@@ -856,7 +857,9 @@ def _set_weights(built, store, path, label):
                 continue
             raise KerasImportError(f"{label}: the weights file has no weights for layer '{kname}' ({cls}), which "
                                    f"needs {n}")
-        _assign(pyl, cls, ds, label)
+        order = _assign(pyl, cls, ds, label)
+        if hasattr(store, "order"):
+            store.order.extend(order)
 
 
 def _set_flat(built, flat, label):
@@ -979,6 +982,40 @@ def _compile(model, training, label):
         warnings.warn(f"{label}: {n}", stacklevel=3)
 
 
+def _optimizer_state(model, h5, order, label):
+    """Adam / AdamW moments and the iteration count of a ``.keras`` file (``optimizer/vars``: iteration, learning
+    rate unless a schedule, then momentum and velocity of each trainable weight, interleaved, in the model's
+    trainable-weights order), so fine-tuning continues where Keras stopped. Skipped with a warning when the file's
+    layout does not match; files of an optimizer never run hold no moments and are left alone."""
+    from .. import _array, _jvm
+
+    g = h5.get("optimizer")
+    if g is None or "vars" not in g or type(model.optimizer).__name__ not in ("Adam", "AdamW"):
+        return
+    v = g["vars"]
+    arrays = [v[k] for k in sorted(v.keys(), key=int)]
+    trainable = [p for p in order if bool(p.trainable)]
+    fixed = len(arrays) - 2 * len(trainable)
+    slots = arrays[fixed:]
+    if fixed not in (1, 2) or any(tuple(a.shape) != tuple(int(d) for d in p.value().shape())
+                                  for i, p in enumerate(trainable) for a in slots[2 * i:2 * i + 2]):
+        warnings.warn(f"{label}: the optimizer state ({len(arrays)} variables) does not match the model's "
+                      f"{len(trainable)} trainable weights; Adam's moments start fresh", stacklevel=3)
+        return
+    iterations = int(np.asarray(arrays[0][()]))
+    if iterations == 0:
+        return
+    jopt = model._java.optimizer()
+    NDArray = _jvm.jclass("org.pydl.nd.NDArray")
+    import jpype
+
+    for i, p in enumerate(trainable):
+        pair = [_array.to_java(np.asarray(slots[2 * i + j][()]), np.float64 if model.dtype == np.float64
+                               else np.float32) for j in (0, 1)]
+        jopt.setSlots(p, jpype.JArray(NDArray)(pair))
+    jopt.setIterations(iterations)
+
+
 # ---- entry point ---------------------------------------------------------------------------------------------------
 def _keras2(version):
     v = str(version or "")
@@ -1010,6 +1047,7 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
         version = metadata.get("keras_version", "3")
         training = config.get("compile_config")
         store = _Store(h5, label)
+        store.order = []            # pydl parameters in Keras's weights order (optimizer state follows it)
     elif kind == "h5":
         h5 = _open_h5(p)
         if "model_config" not in h5.attrs:
@@ -1068,6 +1106,8 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
         _set_weights(built, store, [], label)
         if compile:
             _compile(built.model, training, label)
+            if kind == "zip" and built.model.optimizer is not None:
+                _optimizer_state(built.model, h5, store.order, label)
         return built.model
     finally:
         if h5 is not None:
