@@ -40,7 +40,11 @@ def kdir(request, tmp_path_factory):
     generator's source (kept across runs: a second run generates nothing), else a session tmp dir."""
     cache = getattr(request.config, "cache", None)
     if cache is not None and not os.environ.get("PYDL_KERAS_FIXTURES_FRESH"):
-        return str(cache.mkdir(f"keras_models-{km.cache_key()}"))
+        d = cache.mkdir(f"keras_models-{km.cache_key()}")
+        for old in d.parent.glob("keras_models-*"):            # sets of older generators / Keras versions
+            if old != d:
+                shutil.rmtree(old, ignore_errors=True)
+        return str(d)
     return str(tmp_path_factory.mktemp("keras_models"))
 
 
