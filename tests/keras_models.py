@@ -7,6 +7,7 @@ Formats per model: ``<name>.keras`` (Keras 3 native zip), ``<name>.h5`` (Keras 3
 """
 from __future__ import annotations
 
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -117,6 +118,204 @@ def compiled():
     return m
 
 
+def lambda_unit():
+    """A Lambda layer (refused: Python code) and a class pydl lacks: both must be listed in one error."""
+    keras = _k()
+    x = keras.Input((4,), name="x")
+    h = keras.layers.Lambda(lambda t: t * 2.0, name="double")(x)
+    h = keras.layers.Dense(3, name="d")(h)
+    h = keras.layers.UnitNormalization(name="unit")(h)
+    return keras.Model(x, keras.layers.Dense(2, name="out")(h), name="lambda_unit")
+
+
+def lambda_relu():
+    """A Lambda layer a test replaces with a registered pydl layer."""
+    keras = _k()
+    x = keras.Input((4,))
+    h = keras.layers.Lambda(lambda t: keras.ops.relu(t), name="myrelu")(x)
+    return keras.Model(x, keras.layers.Dense(2, name="out")(h), name="lambda_relu")
+
+
+# ---- generality: layers and options one at a time, in small models (weights perturbed: see _perturb) ----------------
+def cf_cnn(cf="channels_first"):
+    """channels_first (TF's CPU kernels lack NCHW: Keras's outputs come from the channels_last twin, same weights)."""
+    keras = _k()
+    L = keras.layers
+    shape = (3, 12, 12) if cf == "channels_first" else (12, 12, 3)
+    return keras.Sequential([keras.Input(shape), L.Conv2D(4, 3, padding="same", data_format=cf, name="c1"),
+                             L.BatchNormalization(axis=1 if cf == "channels_first" else -1, name="bn"),
+                             L.Activation("relu"), L.MaxPooling2D(2, data_format=cf, name="mp"),
+                             L.Conv2D(5, 3, strides=2, data_format=cf, activation="relu", name="c2"),
+                             L.AveragePooling2D(1, data_format=cf, name="ap"), L.Flatten(data_format=cf, name="fl"),
+                             L.Dense(3, name="head")], name="cf_cnn")
+
+
+def cf_gap(cf="channels_first"):
+    keras = _k()
+    L = keras.layers
+    shape = (2, 9, 9) if cf == "channels_first" else (9, 9, 2)
+    return keras.Sequential([keras.Input(shape), L.Conv2D(4, 3, data_format=cf, name="c1"),
+                             L.ZeroPadding2D(1, data_format=cf, name="zp"),
+                             L.GlobalAveragePooling2D(data_format=cf, name="gap"), L.Dense(3, name="head")],
+                            name="cf_gap")
+
+
+def time_distributed():
+    keras = _k()
+    L = keras.layers
+    return keras.Sequential([keras.Input((4, 8, 8, 2)), L.TimeDistributed(L.Conv2D(3, 3, activation="relu"), name="tdc"),
+                             L.TimeDistributed(L.Flatten(), name="tdf"), L.TimeDistributed(L.Dense(5), name="tdd"),
+                             L.GlobalAveragePooling1D(), L.Dense(2, name="head")], name="time_distributed")
+
+
+def bidir_backward():
+    keras = _k()
+    L = keras.layers
+    fwd = L.LSTM(4, return_sequences=True)
+    bwd = L.LSTM(4, return_sequences=True, go_backwards=True)
+    return keras.Sequential([keras.Input((6, 5)), L.Bidirectional(fwd, backward_layer=bwd, name="bi"),
+                             L.Bidirectional(L.GRU(3), merge_mode="sum", name="bi2"), L.Dense(2, name="head")],
+                            name="bidir_backward")
+
+
+def text_cnn():
+    keras = _k()
+    L = keras.layers
+    return keras.Sequential([keras.Input((20,), dtype="int32"), L.Embedding(50, 8, name="emb"),
+                             L.SpatialDropout1D(0.2), L.Conv1D(6, 3, activation="relu", name="conv"),
+                             L.MaxPooling1D(2), L.Conv1D(5, 3, padding="causal", dilation_rate=2, name="causal"),
+                             L.GlobalMaxPooling1D(name="gmp"), L.Dense(2, activation="softmax", name="head")],
+                            name="text_cnn")
+
+
+def branches():
+    """Two convolution branches concatenated, two outputs (one from a single branch)."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((10, 10, 3), name="img")
+    a = L.Conv2D(4, 3, padding="same", activation="relu", name="a")(x)
+    b = L.Conv2D(3, 1, activation="tanh", name="b")(x)
+    h = L.Concatenate(name="cat")([a, b])
+    g = L.GlobalAveragePooling2D(name="gap")(h)
+    out1 = L.Dense(4, activation="softmax", name="cls")(g)
+    out2 = L.Dense(1, name="reg")(L.GlobalMaxPooling2D(name="gmp")(b))
+    return keras.Model(x, [out1, out2], name="branches")
+
+
+def conv_zoo():
+    keras = _k()
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input((9, 9, 3)), L.ZeroPadding2D(((1, 2), (2, 1)), name="zp"),
+        L.SeparableConv2D(6, 3, depth_multiplier=2, name="sep"), L.LeakyReLU(0.2, name="lrelu"),
+        L.Conv2DTranspose(4, 3, strides=2, padding="same", name="convt"), L.PReLU(shared_axes=[1, 2], name="prelu"),
+        L.UpSampling2D(2, interpolation="bilinear", name="up"), L.Cropping2D(((2, 1), (1, 3)), name="crop"),
+        L.ELU(0.7, name="elu"), L.SpatialDropout2D(0.2, name="sd"), L.GaussianNoise(0.1, name="noise"),
+        L.ReLU(max_value=0.5, name="relu6ish"), L.Conv2D(4, 1, name="c"), L.GroupNormalization(2, name="gn"),
+        L.LayerNormalization(name="ln"), L.Softmax(name="softmax"), L.GlobalAveragePooling2D(),
+        L.Dense(3, name="head")], name="conv_zoo")
+
+
+def attention_zoo():
+    keras = _k()
+    L = keras.layers
+    q, v = keras.Input((5, 8), name="q"), keras.Input((7, 8), name="v")
+    a = L.Attention(use_scale=True, name="att")([q, v])
+    c = L.Attention(score_mode="concat", name="att_concat")([q, v])
+    ad = L.AdditiveAttention(name="add_att")([q, v])
+    d = L.Dot(axes=(2, 2), name="dot")([q, v])
+    dn = L.Dot(axes=2, normalize=True, name="dot_cos")([q, v])
+    h = L.LayerNormalization(name="ln")(L.Concatenate(name="cat")([a, c, ad]))
+    out1 = L.Dense(3, name="o1")(L.GlobalAveragePooling1D()(h))
+    out2 = L.Dense(2, name="o2")(L.Flatten()(L.Add()([d, dn])))
+    return keras.Model([q, v], [out1, out2], name="attention_zoo")
+
+
+def k3_ops():
+    """Keras 3 operations in a functional graph: operators with numbers and tensors, keras.ops activations."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((6,), name="x")
+    h = keras.ops.tanh(L.Dense(4, name="d1")(x) * 2.0 + 1.0)
+    h = (1.0 - h) / 4.0
+    h = keras.ops.add(h, L.Dense(4, name="d2")(x))
+    h = keras.ops.sigmoid(h) * h
+    return keras.Model(x, L.Dense(2, name="head")(h), name="k3_ops")
+
+
+def k3_bad_ops():
+    """Operations the importer does not translate: reported by name with the other problems, never a crash."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((6,), name="x")
+    h = keras.ops.mean(L.Dense(4, name="d")(x), axis=-1, keepdims=True)
+    h = keras.ops.power(h, 3.0)
+    return keras.Model(x, L.Dense(2, name="head")(h), name="k3_bad_ops")
+
+
+def masking_ops():
+    """Masking before an LSTM in a functional model: Keras 3 records the mask as NotEqual / Any operations passed
+    as the LSTM's mask= argument (inputs here have no all-zero steps: the graph, not masking, is tested)."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((5, 3), name="x")
+    h = L.LSTM(4, name="lstm")(L.Masking(0.0, name="mask")(x))
+    return keras.Model(x, L.Dense(2, name="head")(h), name="masking_ops")
+
+
+def _perturb(model):
+    """Random init leaves biases, BN statistics and PReLU alphas at 0/1: perturb every weight (variances stay > 0)
+    so that a swapped or ignored weight shows in the outputs."""
+    rng = np.random.default_rng(1)
+    ws = []
+    for v in model.weights:
+        w = np.asarray(v)
+        noise = rng.normal(0.0, 0.2, size=w.shape).astype(w.dtype)
+        ws.append(w + np.abs(noise) if "variance" in v.path else w + noise)
+    model.set_weights(ws)
+
+
+GENERAL = {"cf_cnn": (cf_cnn, [(3, 12, 12)]), "cf_gap": (cf_gap, [(2, 9, 9)]),
+           "time_distributed": (time_distributed, [(4, 8, 8, 2)]), "bidir_backward": (bidir_backward, [(6, 5)]),
+           "text_cnn": (text_cnn, [("int", 20, 50)]), "branches": (branches, [(10, 10, 3)]),
+           "conv_zoo": (conv_zoo, [(9, 9, 3)]), "attention_zoo": (attention_zoo, [(5, 8), (7, 8)]),
+           "k3_ops": (k3_ops, [(6,)]), "masking_ops": (masking_ops, [(5, 3)])}
+
+
+def scheduled(kind):
+    """A compiled model whose optimizer has a learning-rate schedule."""
+    def build():
+        keras = _k()
+        L = keras.layers
+        S = keras.optimizers.schedules
+        lr = {"exponential": S.ExponentialDecay(0.01, decay_steps=10, decay_rate=0.5, staircase=True),
+              "cosine": S.CosineDecay(0.02, decay_steps=100, alpha=0.1),
+              "piecewise": S.PiecewiseConstantDecay([10, 20], [0.01, 0.005, 0.001])}[kind]
+        m = keras.Sequential([keras.Input((4,)), L.Dense(3, activation="softmax")], name=f"sched_{kind}")
+        m.compile(optimizer=keras.optimizers.SGD(lr, momentum=0.9), loss="sparse_categorical_crossentropy")
+        return m
+    build.__name__ = f"scheduled_{kind}"
+    return build
+
+
+def trained_adam():
+    """Compiled with Adam and trained 3 steps: the file holds Adam's moments and iteration count."""
+    keras = _k()
+    L = keras.layers
+    m = keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.Dense(3, activation="softmax")],
+                         name="trained_adam")
+    m.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    x, y = _adam_data()
+    m.fit(x, y, epochs=3, batch_size=len(x), shuffle=False, verbose=0)
+    return m
+
+
+def _adam_data():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(16, 6)).astype(np.float32)
+    return x, (x[:, 0] > 0).astype(np.int32) + (x[:, 1] > 0)
+
+
 def app(name):
     def build():
         keras = _k()
@@ -138,7 +337,15 @@ MODELS = {
     "transformer": (transformer, [(6, 16)]),
     "preprocessing": (preprocessing, [(5,)]),
     "compiled": (compiled, [(8,)]),
+    "lambda_unit": (lambda_unit, [(4,)]),
+    "trained_adam": (trained_adam, [(6,)]),
+    "k3_bad_ops": (k3_bad_ops, [(6,)]),
+    "sched_exponential": (scheduled("exponential"), [(4,)]),
+    "sched_cosine": (scheduled("cosine"), [(4,)]),
+    "sched_piecewise": (scheduled("piecewise"), [(4,)]),
+    "lambda_relu": (lambda_relu, [("normal", 4)]),
 }
+MODELS.update(GENERAL)
 APPLICATIONS = ["MobileNetV2", "ResNet50", "VGG16", "DenseNet121", "EfficientNetB0"]
 for _a in APPLICATIONS:
     MODELS[_a] = (app(_a), [(64, 64, 3)])
@@ -148,7 +355,9 @@ def inputs_for(spec, n=3, seed=0):
     rng = np.random.default_rng(seed)
     out = []
     for s in spec:
-        if s[0] == "int":
+        if s[0] == "normal":
+            out.append(rng.normal(size=(n,) + tuple(s[1:])).astype(np.float32))
+        elif s[0] == "int":
             a = rng.integers(1, s[2], size=(n, s[1])).astype("int32")
             a[0, -3:] = 0       # masked (padded) tail
             a[1, -1:] = 0
@@ -163,16 +372,24 @@ def _numpy(v):
 
 
 def generate(name, outdir, formats=("keras", "h5", "json")):
-    """Builds model ``name`` (seeded), writes its files and returns a dict: paths, inputs, outputs, activations."""
+    """Builds model ``name`` (seeded), writes its files and returns a record: paths, inputs, outputs, activations
+    (Keras's outputs of chosen layers) and extra (named (inputs, outputs) pairs a test needs besides)."""
     import warnings
 
     keras = _k()
     builder, spec = MODELS[name]
     keras.utils.set_random_seed(0)
     model = builder()
+    if name in GENERAL:
+        _perturb(model)
     xs = inputs_for(spec)
     feed = xs if len(xs) > 1 else xs[0]
-    outs = _numpy(model(feed if len(xs) == 1 else xs, training=False))
+    if name in CHANNELS_FIRST:
+        twin = builder("channels_last")
+        twin.set_weights(model.get_weights())
+        outs = _numpy(twin(np.moveaxis(feed, 1, -1), training=False))
+    else:
+        outs = _numpy(model(feed, training=False))
     paths = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -189,7 +406,7 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
             paths["weights"] = os.path.join(outdir, f"{name}.weights.h5")
             model.save_weights(paths["weights"])
     acts = {}
-    if name in ("cnn", "lstm_text", "transformer"):
+    if name in PROBED or (name in GENERAL and name not in CHANNELS_FIRST):
         probes = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
         probe = keras.Model(model.inputs, [l.output for l in probes])
         acts = {l.name: np.asarray(a) for l, a in zip(probes, probe(feed, training=False))}
@@ -197,7 +414,83 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
         last = model.layers[-1]
         probe = keras.Model(model.inputs, last.input)
         acts = {model.layers[-2].name: np.asarray(probe(feed, training=False))}
-    return {"paths": paths, "inputs": xs, "outputs": outs, "activations": acts, "model": model}
+    extra = {}
+    if name == "trained_adam":      # Keras's outputs after one more Adam step on the training batch
+        x, y = _adam_data()
+        model.fit(x, y, epochs=1, batch_size=len(x), shuffle=False, verbose=0)
+        extra["next_step"] = ([x, y], _numpy(model(xs[0], training=False)))
+    if name in UNMASKED:            # the same tokens without padding (no mask involved)
+        x = xs[0].copy()
+        x[x == 0] = 3
+        extra["unmasked"] = ([x], _numpy(model(x, training=False)))
+    return {"paths": paths, "inputs": xs, "outputs": outs, "activations": acts, "extra": extra}
+
+
+CHANNELS_FIRST = ("cf_cnn", "cf_gap")
+PROBED = ("cnn", "lstm_text", "transformer")
+UNMASKED = ("lstm_text",)
+
+
+# ---- records on disk: a pytest session generates each model once; a cache directory keeps them across runs ----
+def cache_key():
+    """Changes when the generator or the Keras versions change (read without importing Keras: no TF start-up)."""
+    import hashlib
+    from importlib import metadata
+
+    def version(pkg):
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return "none"
+
+    with open(os.path.abspath(__file__), "rb") as f:
+        digest = hashlib.sha1(f.read()).hexdigest()[:12]
+    return f"keras{version('keras')}-tfkeras{version('tf-keras')}-{digest}"
+
+
+def _flatten_record(rec):
+    arrays = {}
+    for i, a in enumerate(rec["inputs"]):
+        arrays[f"in/{i}"] = a
+    for i, a in enumerate(rec["outputs"]):
+        arrays[f"out/{i}"] = a
+    for k, a in rec["activations"].items():
+        arrays[f"act/{k}"] = a
+    for k, (xs, ys) in rec.get("extra", {}).items():
+        for i, a in enumerate(xs):
+            arrays[f"extra/{k}/in/{i}"] = a
+        for i, a in enumerate(ys):
+            arrays[f"extra/{k}/out/{i}"] = a
+    return arrays
+
+
+def save_record(rec, outdir, name):
+    """Writes ``<name>.record.npz`` next to the model files (atomically, last: its presence marks a complete set)."""
+    meta = json.dumps({k: os.path.basename(v) for k, v in rec["paths"].items()})
+    tmp = os.path.join(outdir, f"{name}.record.tmp.npz")
+    np.savez(tmp, __paths__=np.array(meta), **_flatten_record(rec))
+    os.replace(tmp, os.path.join(outdir, f"{name}.record.npz"))
+
+
+def load_record(outdir, name):
+    """The record saved by :func:`save_record`, or None when absent or incomplete."""
+    p = os.path.join(outdir, f"{name}.record.npz")
+    if not os.path.exists(p):
+        return None
+    with np.load(p) as z:
+        paths = {k: os.path.join(outdir, v) for k, v in json.loads(str(z["__paths__"])).items()}
+        if not all(os.path.exists(v) for v in paths.values()):
+            return None
+
+        def seq(prefix):
+            n = sum(1 for k in z.files if k.startswith(prefix) and "/" not in k[len(prefix):])
+            return [z[f"{prefix}{i}"] for i in range(n)]
+
+        acts = {k[4:]: z[k] for k in z.files if k.startswith("act/")}
+        extra = {}
+        for k in {f.split("/")[1] for f in z.files if f.startswith("extra/")}:
+            extra[k] = (seq(f"extra/{k}/in/"), seq(f"extra/{k}/out/"))
+        return {"paths": paths, "inputs": seq("in/"), "outputs": seq("out/"), "activations": acts, "extra": extra}
 
 
 # Keras 2 (tf_keras) models: full-model .h5 files
@@ -224,6 +517,23 @@ def generate_keras2(name, outdir):
         out = L.Dense(2, name="head")(L.Concatenate()([inner(h), inner(a)]))
         m = k2.Model(a, out, name="k2_functional")
         xs = [np.random.default_rng(0).random((3, 6), dtype=np.float32)]
+    elif name == "k2_gru_v1":      # GRU(reset_after=False): the Keras 1 / CuDNN-less variant; configs carry time_major
+        m = k2.Sequential([L.GRU(5, reset_after=False, return_sequences=True, input_shape=(6, 4)),
+                           L.LSTM(3, time_major=False), L.Dense(2)], name="k2_gru_v1")
+        xs = [np.random.default_rng(0).normal(size=(3, 6, 4)).astype(np.float32)]
+    elif name == "k2_groups":      # Conv2D / DepthwiseConv2D configs with a groups key
+        m = k2.Sequential([L.Conv2D(4, 3, groups=1, input_shape=(8, 8, 2)), L.DepthwiseConv2D(3, depth_multiplier=2),
+                           L.GlobalAveragePooling2D(), L.Dense(2, activation="hard_sigmoid")], name="k2_groups")
+        xs = [np.random.default_rng(0).normal(size=(3, 8, 8, 2)).astype(np.float32)]
+    elif name == "k2_transformer":  # Keras 2 MultiHeadAttention config (query_shape ...), TFOpLambda ops (h + f, * 0.5)
+        x = k2.Input((6, 16), name="x")
+        a = L.MultiHeadAttention(2, 8, name="mha")(x, x)
+        h = L.LayerNormalization(epsilon=1e-6, name="ln1")(L.Add()([x, a]))
+        f = L.Dense(16, name="ff2")(L.Dense(32, activation="gelu", name="ff1")(h))
+        h = L.LayerNormalization(name="ln2")(h + f * 0.5)
+        m = k2.Model(x, L.Dense(3, name="head")(k2.activations.tanh(L.GlobalAveragePooling1D()(h))),
+                     name="k2_transformer")
+        xs = [np.random.default_rng(0).normal(size=(3, 6, 16)).astype(np.float32)]
     elif name == "k2_hard_sigmoid":
         m = k2.Sequential([L.Dense(3, activation="hard_sigmoid", input_shape=(4,))], name="k2_hs")
         xs = [np.random.default_rng(0).random((3, 4), dtype=np.float32)]
@@ -236,10 +546,10 @@ def generate_keras2(name, outdir):
         warnings.simplefilter("ignore")
         m.save(path)
     outs = _numpy(m(xs[0] if len(xs) == 1 else xs, training=False))
-    return {"paths": {"h5": path}, "inputs": xs, "outputs": outs, "activations": {}}
+    return {"paths": {"h5": path}, "inputs": xs, "outputs": outs, "activations": {}, "extra": {}}
 
 
-KERAS2_MODELS = ["k2_cnn", "k2_lstm", "k2_functional"]
+KERAS2_MODELS = ["k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer"]
 
 
 if __name__ == "__main__":

@@ -163,18 +163,25 @@ class _Store:
 
     def __init__(self, root, label):
         self.root, self.label = root, label
+        self._index = {}            # path of a "layers" group -> {layer name: its group} (built once: O(layers))
 
-    @staticmethod
-    def _child(g, name):
+    def _child(self, g, name):
         """The group of layer ``name`` under ``g/layers``: groups are keyed by class-derived names ("conv2d_1"),
         the layer's own name is the ``name`` attribute of its ``vars`` group."""
         if "layers" not in g:
             return None
         layers = g["layers"]
-        for key in layers.keys():
-            sub = layers[key]
-            if hasattr(sub, "keys") and "vars" in sub and _attr_str(sub["vars"].attrs.get("name", "")) == name:
-                return sub
+        key = layers.name
+        index = self._index.get(key)
+        if index is None:
+            index = {}
+            for k, sub in layers.items():
+                if hasattr(sub, "keys") and "vars" in sub:
+                    index.setdefault(_attr_str(sub["vars"].attrs.get("name", "")), sub)
+            self._index[key] = index
+        sub = index.get(name)
+        if sub is not None:
+            return sub
         return layers[name] if name in layers else None
 
     def group(self, path):
@@ -230,7 +237,7 @@ class _LegacyStore:
 # ---- config translation --------------------------------------------------------------------------------------------
 _DROP = {"name", "trainable", "dtype", "seed", "build_config", "batch_input_shape", "batch_shape", "input_shape",
          "shared_object_id", "module", "registered_name", "autocast", "unroll", "implementation", "input_length",
-         "compile_config", "zero_output_for_mask"}
+         "compile_config", "zero_output_for_mask", "query_shape", "key_shape", "value_shape"}
 # options that only matter for training or performance, ignored with a warning when pydl lacks them
 _TRAINING_ONLY = ("_constraint", "activity_regularizer", "recurrent_dropout")
 # options pydl may lack: accepted when they have this (Keras default) value
@@ -244,7 +251,7 @@ _DEFAULTS = {"stateful": False, "time_major": False, "sparse": False, "ragged": 
              "depth_multiplier": 1, "dilation_rate": 1, "padding": "valid", "strides": 1, "output_padding": None,
              "unit_forget_bias": True, "reset_after": True, "go_backwards": False, "return_sequences": False,
              "merge_mode": "concat", "invert": False, "offset": 0.0, "min_value": None, "max_value": None,
-             "negative_slope": 0.0, "threshold": 0.0}
+             "negative_slope": 0.0, "threshold": 0.0, "softmax_robust_masking": False}
 _SIZE_KEYS = {"units", "filters", "input_dim", "output_dim", "num_heads", "key_dim", "value_dim", "n", "target_shape",
               "kernel_size", "pool_size", "size", "cropping", "padding", "groups", "depth_multiplier", "output_shape",
               "batch_shape", "batch_input_shape", "dims"}
@@ -548,7 +555,9 @@ def _node_call(node, keras2):
     """A Keras inbound node -> (args list, kwargs dict), tensors as references."""
     if isinstance(node, dict):                      # Keras 3
         return list(node.get("args", [])), dict(node.get("kwargs", {}))
-    # Keras 2: [[layer, node, index, kwargs], ...]
+    # Keras 2: [[layer, node, index, kwargs], ...]; a TFOpLambda node is one flat [layer, node, index, kwargs]
+    if node and isinstance(node[0], str):
+        return [[node[0], node[1], node[2]]], dict(node[3]) if len(node) > 3 and node[3] else {}
     items = [[x[0], x[1], x[2]] for x in node]
     kwargs = dict(node[0][3]) if node and len(node[0]) > 3 and node[0][3] else {}
     return ([items[0]] if len(items) == 1 else [items]), kwargs
@@ -579,6 +588,16 @@ def _build_functional(mcfg, ctx, overrides, name):
             if shape is not None:
                 t = L.Input(shape, name=lname)
                 tensors[(lname, 0, 0)] = t
+            continue
+        if str(lc.get("module") or "").startswith("keras.src.ops") or cls in ("TFOpLambda", "SlicingOpLambda"):
+            # a Keras 3 operation recorded in the graph (x * 2.0, keras.ops.tanh(x), a mask computed by ops)
+            for k, node in enumerate(lc.get("inbound_nodes", [])):
+                op = _translate_op(lname, cls, cfg, node, ctx, keras2)
+                if op is _MASK_OP:
+                    tensors[(lname, k, 0)] = _MASK_OP
+                elif op is not None:
+                    objs[(lname, k)] = op[0]
+                    pending.append((lname, cls, k, op[1]))
             continue
         if cls in _MODELS:
             sub = _build_model(lc, ctx, overrides)
@@ -630,10 +649,14 @@ def _build_functional(mcfg, ctx, overrides, name):
             training = kw.pop("training", None)
             if training:
                 ctx.warn(lname, cls, "called with training=True in Keras; pydl runs it in inference mode in predict")
-            if kw.get("mask", "absent") is None:
-                kw.pop("mask")
+            if kw.get("mask", "absent") is None or kw.get("mask", "absent") is _MASK_OP:
+                kw.pop("mask")          # a mask computed by ops (Masking, Embedding): pydl propagates it itself
+            if any(v is _MASK_OP for v in _refs_values(a)):
+                ctx.problem(lname, cls, "uses a boolean mask computed by Keras operations as data; only the mask= "
+                            "argument of a layer can take such a mask")
+                continue
             try:
-                out = objs[lname](*a, **kw)
+                out = (objs[(lname, k)] if (lname, k) in objs else objs[lname])(*a, **kw)
             except (TypeError, ValueError) as e:
                 ctx.problem(lname, cls, f"call {k} is not supported: {e}")
                 continue
@@ -666,6 +689,78 @@ def _build_functional(mcfg, ctx, overrides, name):
     return _Built(model, entries)
 
 
+_MASK_OP = object()     # the output of a Keras op that only computes a mask (NotEqual / Any / LogicalAnd ...)
+_MASK_OPS = {"NotEqual", "Any", "All", "LogicalAnd", "LogicalOr", "LogicalNot", "Equal"}
+_UNARY_OPS = {"Tanh": "tanh", "Sigmoid": "sigmoid", "Relu": "relu", "Relu6": "relu6", "Silu": "silu",
+              "Swish": "silu", "Softplus": "softplus", "Softsign": "softsign", "Exp": "exponential", "Elu": "elu",
+              "Selu": "selu", "HardSigmoid": "hard_sigmoid", "HardSilu": "hard_silu", "HardSwish": "hard_silu",
+              "Mish": "mish", "LogSoftmax": "log_softmax", "Softmax": "softmax"}
+_BINARY_OPS = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide"}
+_TF_OPS = {"__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subtract", "math.multiply": "Multiply",
+           "math.truediv": "TrueDivide", "math.divide": "TrueDivide", "math.tanh": "Tanh", "math.sigmoid": "Sigmoid",
+           "nn.sigmoid": "Sigmoid", "nn.relu": "Relu", "nn.relu6": "Relu6", "nn.silu": "Silu", "nn.swish": "Silu",
+           "nn.elu": "Elu", "nn.selu": "Selu", "math.exp": "Exp", "math.softplus": "Softplus",
+           "nn.softplus": "Softplus", "nn.softsign": "Softsign", "math.softsign": "Softsign",
+           "nn.softmax": "Softmax", "nn.log_softmax": "LogSoftmax", "math.not_equal": "NotEqual",
+           "math.reduce_any": "Any"}
+
+
+def _refs_values(v):
+    if isinstance(v, (list, tuple)):
+        return [x for e in v for x in _refs_values(e)]
+    if isinstance(v, dict):
+        return [x for e in v.values() for x in _refs_values(e)]
+    return [v]
+
+
+def _translate_op(lname, cls, cfg, node, ctx, keras2):
+    """A Keras 3 operation node of a functional graph -> (pydl layer, node calling it on tensors only), _MASK_OP
+    for the boolean ops of a mask computation, or None (a problem recorded)."""
+    from .. import layers as L
+
+    args, kwargs = _node_call(node, keras2)
+    if cls in ("TFOpLambda", "SlicingOpLambda"):           # Keras 2: tf.math.multiply(x, y=2.0), x + y, ...
+        fn = str(cfg.get("function", ""))
+        kwargs.pop("name", None)
+        if "y" in kwargs:
+            args = args + [kwargs.pop("y")]
+        cls = _TF_OPS.get(fn, f"{cls}({fn})")
+        cfg = {}
+    tensors = [a for a in args if _is_tensor_ref(a, keras2)]
+    consts = [a for a in args if not _is_tensor_ref(a, keras2)]
+    if cls in _MASK_OPS:
+        return _MASK_OP
+    extra = {k: v for k, v in cfg.items() if k not in ("name", "dtype")}
+
+    def as_node(targs):
+        return {"args": targs, "kwargs": {}}
+
+    if cls in _UNARY_OPS and len(tensors) == 1 and not consts:
+        axis = extra.pop("axis", kwargs.pop("axis", -1))
+        if extra or kwargs or (cls in ("Softmax", "LogSoftmax") and axis not in (-1, None)):
+            ctx.problem(lname, cls, f"operation {cls} with {dict(extra, **kwargs)} is not supported")
+            return None
+        return L.Activation(_UNARY_OPS[cls], name=lname), as_node(tensors)
+    if cls in _BINARY_OPS and len(args) == 2 and not kwargs and not extra:
+        if len(tensors) == 2:
+            merge = {"Add": L.Add, "Subtract": L.Subtract, "Multiply": L.Multiply}.get(cls)
+            if merge is not None:
+                return merge(name=lname), as_node([tensors])
+        elif len(tensors) == 1 and isinstance(consts[0], (int, float)) and not isinstance(consts[0], bool):
+            c = float(consts[0])
+            first = _is_tensor_ref(args[0], keras2)
+            scale, offset = {"Add": (1.0, c), "Multiply": (c, 0.0),
+                             "Subtract": (1.0, -c) if first else (-1.0, c),
+                             "Divide": (1.0 / c, 0.0) if first and c != 0 else None,
+                             "TrueDivide": (1.0 / c, 0.0) if first and c != 0 else None}.get(cls) or (None, None)
+            if scale is not None:
+                return L.Rescaling(scale, offset=offset, name=lname), as_node(tensors)
+    ctx.problem(lname, cls, f"Keras operation {cls} (in the graph through keras.ops or an operator on tensors) is "
+                "not supported: supported are elementwise activations, +, -, *, / with a number or between "
+                "tensors, and mask computations")
+    return None
+
+
 def _collect_layers(t, seen_layers, seen_nodes=None):
     from .. import layers as L
 
@@ -678,6 +773,19 @@ def _collect_layers(t, seen_layers, seen_nodes=None):
         seen_nodes.add(id(t.node))
         seen_layers.add(id(t.node.layer))
         stack.extend(t.node.inputs)
+
+
+def _build_zero_filled(config, ctx, overrides):
+    """Builds the model with zero-filled weights (each is overwritten by the file's right after): drawing random
+    initial values would be most of the time of building a large model (ResNet50: ~0.7 s of ~1.9 s)."""
+    from .. import _jvm
+
+    init = _jvm.jclass("org.pydl.nn.Initializer")
+    before = init.zeroFill(True)
+    try:
+        return _build_model(config, ctx, overrides)
+    finally:
+        init.zeroFill(before)
 
 
 def _build_model(lc, ctx, overrides):
@@ -705,25 +813,30 @@ def _fixup(cls, arrays):
 
 
 def _assign(pyl, cls, datasets, label):
+    from .. import _array
+
     params = _params(pyl)
     datasets = _fixup(cls, datasets)
     if len(datasets) != len(params):
         raise KerasImportError(f"{label}: layer '{pyl.name}' ({cls}) has {len(params)} weights in pydl "
                                f"{[str(p.name) for p in params]} but the file holds {len(datasets)} "
                                f"{[getattr(d, 'name', '?') for d in datasets]}")
-    arrays = []
+    targets = []
     for p, d in zip(params, datasets):
         want = tuple(int(s) for s in p.value().shape())
         if tuple(d.shape) != want:
             raise KerasImportError(f"{label}: layer '{pyl.name}' ({cls}): weight '{p.name}' has shape {want} in the "
                                    f"model but {tuple(d.shape)} in the file ({getattr(d, 'name', '?')})")
-    for d in datasets:
-        a = np.asarray(d[()])
-        if a.dtype.kind not in "fiu":
-            raise KerasImportError(f"{label}: layer '{pyl.name}': weight {getattr(d, 'name', '?')} has dtype {a.dtype}")
-        arrays.append(a)
-    if arrays:
-        pyl.set_weights(arrays)
+        if np.dtype(d.dtype).kind not in "fiu":
+            raise KerasImportError(f"{label}: layer '{pyl.name}': weight {getattr(d, 'name', '?')} has dtype {d.dtype}")
+        targets.append(_array.to_numpy(p.value()))
+    # written in place into the (freshly built, never run) parameters: one copy, file -> Java memory
+    for dst, d in zip(targets, datasets):
+        if hasattr(d, "read_direct") and d.dtype == dst.dtype and dst.flags.c_contiguous and dst.size:
+            d.read_direct(dst)
+        else:
+            np.copyto(dst, np.asarray(d[()]), casting="unsafe")
+    return params
 
 
 def _set_weights(built, store, path, label):
@@ -744,7 +857,9 @@ def _set_weights(built, store, path, label):
                 continue
             raise KerasImportError(f"{label}: the weights file has no weights for layer '{kname}' ({cls}), which "
                                    f"needs {n}")
-        _assign(pyl, cls, ds, label)
+        order = _assign(pyl, cls, ds, label)
+        if hasattr(store, "order"):
+            store.order.extend(order)
 
 
 def _set_flat(built, flat, label):
@@ -781,7 +896,34 @@ def _loss(v):
     return name, from_logits
 
 
-def _optimizer(v):
+def _schedule(v, notes):
+    """A Keras learning-rate schedule config -> a pydl schedule, or its initial rate (float) with a note saying why
+    when pydl has no equivalent."""
+    from .. import optimizers as O
+
+    cls = str(v.get("class_name", "")).split(">")[-1]
+    cfg = v.get("config") or {}
+    initial = cfg.get("initial_learning_rate", cfg.get("learning_rate"))
+    if cls == "ExponentialDecay" and cfg.get("staircase"):
+        return O.schedules.StepDecay(float(initial), int(cfg["decay_steps"]), float(cfg["decay_rate"]))
+    if cls == "CosineDecay" and not cfg.get("warmup_steps"):
+        return O.schedules.CosineDecay(float(initial), int(cfg["decay_steps"]), float(cfg.get("alpha", 0.0)))
+    if cls == "PiecewiseConstantDecay":
+        values = cfg.get("values") or [None]
+        notes.append(f"learning-rate schedule PiecewiseConstantDecay(boundaries={cfg.get('boundaries')}, "
+                     f"values={values}) has no pydl equivalent: imported as the constant rate {values[0]}")
+        return float(values[0]) if values[0] is not None else None
+    why = {"ExponentialDecay": "ExponentialDecay without staircase (pydl has the staircase form, StepDecay)",
+           "CosineDecay": "CosineDecay with warm-up steps"}.get(cls, f"{cls or v!r}")
+    if initial is None:
+        notes.append(f"learning-rate schedule {why} has no pydl equivalent and no initial rate")
+        return None
+    notes.append(f"learning-rate schedule {why} has no pydl equivalent: imported as the constant rate "
+                 f"{float(initial)} (pass a pydl.optimizers.schedules object to compile for a schedule)")
+    return float(initial)
+
+
+def _optimizer(v, notes):
     from .. import optimizers as O
 
     if isinstance(v, str):
@@ -793,11 +935,17 @@ def _optimizer(v):
         return None
     lr = cfg.get("learning_rate", cfg.get("lr"))
     if isinstance(lr, dict):
-        return None
+        lr = _schedule(lr, notes)
+        if lr is None:
+            return None
     sig = inspect.signature(pycls.__init__).parameters
-    kw = {k: cfg[k] for k in sig if k in cfg and k != "self" and cfg[k] is not None}
+    kw = {k: cfg[k] for k in sig if k in cfg and k not in ("self", "learning_rate") and cfg[k] is not None}
+    for k in ("amsgrad", "decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "weight_decay",
+              "gradient_accumulation_steps", "loss_scale_factor"):
+        if k not in sig and cfg.get(k) not in (None, 0, 0.0, False):
+            notes.append(f"optimizer option {k}={cfg[k]!r} is ignored (pydl's {pycls.__name__} has no equivalent)")
     if lr is not None:
-        kw["learning_rate"] = float(lr)
+        kw["learning_rate"] = lr if isinstance(lr, O._Schedule) else float(lr)
     return pycls(**kw)
 
 
@@ -809,8 +957,9 @@ def _compile(model, training, label):
     loss_cfg = training.get("loss")
     if opt_cfg is None or loss_cfg is None:
         return
+    notes = []
     try:
-        opt = _optimizer(opt_cfg)
+        opt = _optimizer(opt_cfg, notes)
         losses = loss_cfg if isinstance(loss_cfg, list) else [loss_cfg]
         parsed = [_loss(x) for x in losses]
         if opt is None or any(p is None for p in parsed):
@@ -829,6 +978,42 @@ def _compile(model, training, label):
     except (ValueError, TypeError, RuntimeError) as e:
         warnings.warn(f"{label}: the training configuration was not imported ({e}); compile the model yourself",
                       stacklevel=3)
+    for n in notes:
+        warnings.warn(f"{label}: {n}", stacklevel=3)
+
+
+def _optimizer_state(model, h5, order, label):
+    """Adam / AdamW moments and the iteration count of a ``.keras`` file (``optimizer/vars``: iteration, learning
+    rate unless a schedule, then momentum and velocity of each trainable weight, interleaved, in the model's
+    trainable-weights order), so fine-tuning continues where Keras stopped. Skipped with a warning when the file's
+    layout does not match; files of an optimizer never run hold no moments and are left alone."""
+    from .. import _array, _jvm
+
+    g = h5.get("optimizer")
+    if g is None or "vars" not in g or type(model.optimizer).__name__ not in ("Adam", "AdamW"):
+        return
+    v = g["vars"]
+    arrays = [v[k] for k in sorted(v.keys(), key=int)]
+    trainable = [p for p in order if bool(p.trainable)]
+    fixed = len(arrays) - 2 * len(trainable)
+    slots = arrays[fixed:]
+    if fixed not in (1, 2) or any(tuple(a.shape) != tuple(int(d) for d in p.value().shape())
+                                  for i, p in enumerate(trainable) for a in slots[2 * i:2 * i + 2]):
+        warnings.warn(f"{label}: the optimizer state ({len(arrays)} variables) does not match the model's "
+                      f"{len(trainable)} trainable weights; Adam's moments start fresh", stacklevel=3)
+        return
+    iterations = int(np.asarray(arrays[0][()]))
+    if iterations == 0:
+        return
+    jopt = model._java.optimizer()
+    NDArray = _jvm.jclass("org.pydl.nd.NDArray")
+    import jpype
+
+    for i, p in enumerate(trainable):
+        pair = [_array.to_java(np.asarray(slots[2 * i + j][()]), np.float64 if model.dtype == np.float64
+                               else np.float32) for j in (0, 1)]
+        jopt.setSlots(p, jpype.JArray(NDArray)(pair))
+    jopt.setIterations(iterations)
 
 
 # ---- entry point ---------------------------------------------------------------------------------------------------
@@ -862,6 +1047,7 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
         version = metadata.get("keras_version", "3")
         training = config.get("compile_config")
         store = _Store(h5, label)
+        store.order = []            # pydl parameters in Keras's weights order (optimizer state follows it)
     elif kind == "h5":
         h5 = _open_h5(p)
         if "model_config" not in h5.attrs:
@@ -908,7 +1094,7 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
             ctx.dtype = "float32"
         if config["class_name"] not in _MODELS:
             raise KerasImportError(f"{label}: top-level class {config['class_name']!r} is not a Keras model")
-        built = _build_model(config, ctx, dict(input_shapes or {}))
+        built = _build_zero_filled(config, ctx, dict(input_shapes or {}))
         if ctx.declared > _MAX_PARAMS and not ctx.problems:
             ctx.problem(config.get("config", {}).get("name", "model"), config["class_name"],
                         f"the config declares about {ctx.declared} weights; refusing more than {_MAX_PARAMS}")
@@ -920,6 +1106,8 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
         _set_weights(built, store, [], label)
         if compile:
             _compile(built.model, training, label)
+            if kind == "zip" and built.model.optimizer is not None:
+                _optimizer_state(built.model, h5, store.order, label)
         return built.model
     finally:
         if h5 is not None:

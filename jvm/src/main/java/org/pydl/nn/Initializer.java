@@ -44,7 +44,21 @@ public enum Initializer {
         return s.replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase();
     }
 
+    private static final ThreadLocal<Boolean> ZERO_FILL = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
+    /**
+     * While on (for the calling thread), {@link #create} returns zeros instead of drawing values: for builders that
+     * overwrite every weight right after building (model import), which would otherwise spend most of the build
+     * drawing random numbers for weights that are replaced. Returns the previous setting, to restore it.
+     */
+    public static boolean zeroFill(boolean on) {
+        boolean before = ZERO_FILL.get();
+        ZERO_FILL.set(on);
+        return before;
+    }
+
     public NDArray create(DType dtype, long[] shape, long seed) {
+        if (ZERO_FILL.get()) return NDArray.zeros(dtype, shape);
         long fanIn, fanOut;
         if (shape.length == 0) {
             fanIn = fanOut = 1;

@@ -10,6 +10,7 @@ import org.pydl.nd.NDArray;
 import org.pydl.nn.Layer;
 import org.pydl.nn.Layers;
 import org.pydl.nn.Loss;
+import org.pydl.nn.Network;
 import org.pydl.nn.Optimizer;
 import org.pydl.nn.Sequential;
 
@@ -49,6 +50,31 @@ public final class PyBridge {
      */
     public static void predictInto(Sequential model, NDArray x, NDArray out) {
         model.outputInto(x, out);
+    }
+
+    /**
+     * The same for a functional model (several inputs and outputs): every output is written into the matching
+     * array of {@code outs} (shape (batch, ...outputShape)), one call, nothing returned.
+     */
+    public static void predictAllInto(Network model, List<NDArray> xs, List<NDArray> outs) {
+        List<NDArray> ys = model.outputAll(xs);
+        try {
+            if (ys.size() != outs.size()) {
+                throw new IllegalArgumentException("predictAllInto: model '" + model.name() + "' has " + ys.size()
+                        + " outputs, received " + outs.size() + " arrays");
+            }
+            for (int i = 0; i < ys.size(); i++) {
+                NDArray y = ys.get(i), out = outs.get(i);
+                if (!java.util.Arrays.equals(y.shape(), out.shape()) || y.dtype() != out.dtype()) {
+                    throw new IllegalArgumentException("predictAllInto: output " + i + " is " + y.dtype().pyName + " "
+                            + java.util.Arrays.toString(y.shape()) + ", received " + out.dtype().pyName + " "
+                            + java.util.Arrays.toString(out.shape()));
+                }
+                y.device().backend().copy(y, out);
+            }
+        } finally {
+            for (NDArray y : ys) y.close();
+        }
     }
 
     /** Layers from a JSON list of {"class": ..., "config": {...}}. */
