@@ -2,6 +2,8 @@
 
     python bench/run_all.py        (or: make bench)
     python bench/run_all.py --all  also W3 (LeNet training) and W4 (LSTM training), ~1-2 more minutes
+    python bench/run_all.py --spark  also W6 (Spark data-parallel W2 on a loopback standalone cluster it starts;
+                                     needs pyspark), ~3-5 more minutes
 Results go to bench/out/*.json; copy the printed table into bench/RESULTS.md with date, machine and command.
 """
 import argparse
@@ -18,6 +20,7 @@ import common  # noqa: E402
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--all", action="store_true", help="also run W3 (LeNet) and W4 (LSTM) training")
+    ap.add_argument("--spark", action="store_true", help="also run W6 (Spark, starts a loopback standalone cluster)")
     args = ap.parse_args()
     print(f"machine: {common.machine()}")
     rows = bench_w1.main() + bench_w2.main() + bench_w7.main()
@@ -26,4 +29,8 @@ if __name__ == "__main__":
         import bench_w4
 
         rows += bench_w3.main() + bench_w4.main()
+    if args.spark:
+        import bench_w6
+
+        rows += bench_w6.main()
     common.save(rows, "all")

@@ -1,0 +1,132 @@
+"""W6: Spark data-parallel training of the W2 MLP (784-512-512-10, Adam 1e-3, softmax CE) on a standalone cluster on
+loopback (master + 2 workers of 1 core each, started and stopped here): 1 worker vs 2 workers, parameter averaging
+and gradient sharing (all-reduce); samples/s, scaling efficiency, time split, held-out accuracy after N epochs vs
+single-process pydl; single-process pydl and PyTorch samples/s (1 thread: one worker's core).
+
+    python bench/bench_w6.py [--epochs 6] [--rows 4000] [--repeat 4] [--averaging-frequency 16]
+
+Data: the 4,000 training MNIST digits of pydl.demo (``--repeat`` k tiles them k times, so that an epoch is long
+enough to time), held-out accuracy on the 1,000 test digits. Batch 128 rows per worker (weak scaling: the global
+batch is 128 x workers). Samples/s are over the epochs after the first (warm-up: executor start, JIT, data
+caching). Needs pyspark (and Java 17), like pydl.spark.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # run from a checkout
+
+import common  # noqa: E402
+
+BATCH = 128
+CONF = {"spark.executor.cores": "1", "spark.cores.max": "2", "spark.executor.memory": "1g",
+        "spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1"}
+
+
+def mlp(seed=0):
+    import pydl
+    from pydl import layers
+
+    m = pydl.Sequential([layers.Input(784), layers.Dense(512, activation="relu"), layers.Dense(512, activation="relu"),
+                         layers.Dense(10, activation="softmax")], seed=seed)
+    m.compile(optimizer=pydl.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m
+
+
+def single_process(x, y, xt, yt, epochs):
+    """pydl in this process, 1 native thread: samples/s over epochs 2.. and held-out accuracy."""
+    import pydl
+
+    pydl.set_num_threads(1)
+    m = mlp()
+    m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+    t0 = time.perf_counter()
+    m.fit(x, y, epochs=epochs - 1, batch_size=BATCH, verbose=0)
+    rate = (epochs - 1) * len(x) / (time.perf_counter() - t0)
+    return rate, m.evaluate(xt, yt, verbose=0)[1]
+
+
+def torch_rate(x, y):
+    import torch
+
+    def net():
+        nn = torch.nn
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+    return common.torch_train_rate(net, x, y, BATCH, 40, 1)
+
+
+def spark_run(spark, df, xt, yt, strategy, workers, epochs, freq):
+    import pydl.spark
+
+    t = pydl.spark.SparkTrainer(spark, mlp(), strategy, num_workers=workers, batch_size=BATCH,
+                                averaging_frequency=freq, verbose=False, job_timeout=900)
+    t0 = time.perf_counter()
+    model = t.fit(df, epochs=epochs)
+    wall = time.perf_counter() - t0
+    later = [m for m in t.metrics if m["epoch"] > 0]
+    secs = sum(m["seconds"] for m in later)
+    split = {k: sum(m[k] for m in later) / secs for k in ("compute_s", "comm_s", "scheduling_s")}
+    acc = model.evaluate(xt, yt, verbose=0)[1]
+    rate = sum(m["samples"] for m in later) / secs
+    print(f"W6 {strategy:9s} {workers} worker(s): {rate:8.0f} samples/s, held-out accuracy {acc:.4f}, "
+          f"split compute {split['compute_s']:.0%} comm {split['comm_s']:.0%} scheduling {split['scheduling_s']:.0%}, "
+          f"fit wall {wall:.1f} s (incl. data preparation and the warm-up epoch)", flush=True)
+    return {"rate": rate, "acc": acc, "split": split, "fit_wall_s": wall}
+
+
+def main(epochs=6, rows=4000, repeat=4, freq=16, strategies=("averaging", "allreduce")):
+    import pydl.spark
+    from pydl.demo import load_digits
+    from pyspark.sql import SparkSession
+
+    x, y, xt, yt = load_digits()
+    x, y = np.tile(x[:rows], (repeat, 1)), np.tile(y[:rows], repeat)
+    print(f"machine: {common.machine()}; load average {os.getloadavg()}")
+    single, single_acc = single_process(x, y, xt, yt, epochs)
+    torch1 = torch_rate(x, y)
+    print(f"W6 single-process pydl (1 thread): {single:.0f} samples/s, accuracy {single_acc:.4f}; PyTorch (1 thread) "
+          f"{torch1:.0f} samples/s", flush=True)
+    rows_out = [common.row("W6", "1-process train samples/s", single, "PyTorch", torch1, accuracy=single_acc)]
+    with tempfile.TemporaryDirectory() as tmp, pydl.spark.LocalCluster(tmp, workers=2, cores=1, memory="2g") as c:
+        os.environ.update({k: c.env[k] for k in ("SPARK_LOCAL_IP",)})
+        b = SparkSession.builder.master(c.master).appName("pydl-bench-w6")
+        for k, v in dict(CONF, **{"spark.jars": pydl.spark.jars_conf()}).items():
+            b = b.config(k, v)
+        spark = b.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+        try:
+            df = spark.sparkContext.parallelize([(r.tolist(), int(v)) for r, v in zip(x, y)], 4).toDF(
+                ["features", "label"]).cache()
+            df.count()
+            for strategy in strategies:
+                one = spark_run(spark, df, xt, yt, strategy, 1, epochs, freq)
+                two = spark_run(spark, df, xt, yt, strategy, 2, epochs, freq)
+                speedup = two["rate"] / one["rate"]
+                print(f"W6 {strategy}: 2 workers / 1 worker = {speedup:.2f}x (efficiency {speedup / 2:.0%}); "
+                      f"accuracy 2 workers {two['acc']:.4f} vs single process {single_acc:.4f}; "
+                      f"load average {os.getloadavg()}", flush=True)
+                rows_out.append(common.row("W6", f"{strategy} 2w/1w samples/s", two["rate"], "1 worker", one["rate"],
+                                           accuracy_2w=two["acc"], accuracy_1w=one["acc"], accuracy_single=single_acc,
+                                           split_2w=two["split"], split_1w=one["split"],
+                                           vs_single_process=two["rate"] / single, load=os.getloadavg()))
+        finally:
+            spark.stop()
+    return rows_out
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--rows", type=int, default=4000)
+    ap.add_argument("--repeat", type=int, default=4)
+    ap.add_argument("--averaging-frequency", type=int, default=16)
+    ap.add_argument("--strategies", default="averaging,allreduce")
+    a = ap.parse_args()
+    common.save(main(a.epochs, a.rows, a.repeat, a.averaging_frequency, tuple(a.strategies.split(","))), "w6")
