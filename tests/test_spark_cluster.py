@@ -139,3 +139,22 @@ def test_averaging_survives_a_killed_executor(cluster, session, tmp_path):
     assert victim not in after and len(after) == 2   # a new executor replaced the killed one
     _, acc = model.evaluate(xte, yte, verbose=0)
     assert abs(acc - acc0) <= 0.01, (acc0, acc)
+
+
+def test_allreduce_barrier_stage_is_retried_after_a_killed_executor(cluster, session, tmp_path):
+    """All-reduce (checkpointed: one barrier job per epoch). Killing an executor fails the running barrier stage
+    (the dead rank's peer gets EOF on the ring at once, the dead one's task is lost); Spark re-runs the whole
+    stage, every rank again from the epoch's broadcast state, once the worker daemon has started a new executor:
+    the run completes, with the accuracy of an uninterrupted run."""
+    df, xte, yte = digits_df(session, 2000)
+    epochs = 4
+    base = trainer_for(session, "allreduce").fit(df, epochs=epochs)
+    _, acc0 = base.evaluate(xte, yte, verbose=0)
+    t0 = time.time()
+    model, victim, after = fit_killing_an_executor(cluster, trainer_for(session, "allreduce"), df, epochs,
+                                                   str(tmp_path / "ckpt"))
+    assert not isinstance(model, Exception), model
+    assert time.time() - t0 < 240
+    assert victim not in after and len(after) == 2
+    _, acc = model.evaluate(xte, yte, verbose=0)
+    assert abs(acc - acc0) <= 0.01, (acc0, acc)
