@@ -3,7 +3,7 @@ loopback (master + 2 workers of 1 core each, started and stopped here): 1 worker
 and gradient sharing (all-reduce); samples/s, scaling efficiency, time split, held-out accuracy after N epochs vs
 single-process pydl; single-process pydl and PyTorch samples/s (1 thread: one worker's core).
 
-    python bench/bench_w6.py [--epochs 6] [--rows 4000] [--repeat 4] [--averaging-frequency 16]
+    python bench/bench_w6.py [--epochs 5] [--rows 4000] [--repeat 3] [--averaging-frequency 16]
 
 Data: the 4,000 training MNIST digits of pydl.demo (``--repeat`` k tiles them k times, so that an epoch is long
 enough to time), held-out accuracy on the 1,000 test digits. Batch 128 rows per worker (weak scaling: the global
@@ -75,13 +75,26 @@ def spark_run(spark, df, xt, yt, strategy, workers, epochs, freq):
     split = {k: sum(m[k] for m in later) / secs for k in ("compute_s", "comm_s", "scheduling_s")}
     acc = model.evaluate(xt, yt, verbose=0)[1]
     rate = sum(m["samples"] for m in later) / secs
+    steps = len({m["epoch"] for m in later}) * -(-df_rows(df) // workers // BATCH)   # per worker
+    # calibration of docs/SCALING.md: compute s per step of one worker, non-compute s per round (averaging: one
+    # Spark job + state down and up) or per step (all-reduce: the ring), scheduling s per job
+    cal = {"compute_s_per_step": sum(m["compute_s"] for m in later) / steps,
+           "comm_s_per_step": sum(m["comm_s"] for m in later) / steps,
+           "rounds": len(later),
+           "overhead_s_per_round": (secs - sum(m["compute_s"] for m in later)) / len(later),
+           "scheduling_s_per_round": sum(m["scheduling_s"] for m in later) / len(later)}
+    print(f"W6 {strategy:9s} {workers} worker(s) calibration: " + ", ".join(f"{k} {v:.4g}" for k, v in cal.items()))
     print(f"W6 {strategy:9s} {workers} worker(s): {rate:8.0f} samples/s, held-out accuracy {acc:.4f}, "
           f"split compute {split['compute_s']:.0%} comm {split['comm_s']:.0%} scheduling {split['scheduling_s']:.0%}, "
           f"fit wall {wall:.1f} s (incl. data preparation and the warm-up epoch)", flush=True)
-    return {"rate": rate, "acc": acc, "split": split, "fit_wall_s": wall}
+    return {"rate": rate, "acc": acc, "split": split, "fit_wall_s": wall, **cal}
 
 
-def main(epochs=6, rows=4000, repeat=4, freq=16, strategies=("averaging", "allreduce")):
+def df_rows(df):
+    return df.count()
+
+
+def main(epochs=5, rows=4000, repeat=3, freq=16, strategies=("averaging", "allreduce")):
     import pydl.spark
     from pydl.demo import load_digits
     from pyspark.sql import SparkSession
@@ -114,7 +127,7 @@ def main(epochs=6, rows=4000, repeat=4, freq=16, strategies=("averaging", "allre
                       f"load average {os.getloadavg()}", flush=True)
                 rows_out.append(common.row("W6", f"{strategy} 2w/1w samples/s", two["rate"], "1 worker", one["rate"],
                                            accuracy_2w=two["acc"], accuracy_1w=one["acc"], accuracy_single=single_acc,
-                                           split_2w=two["split"], split_1w=one["split"],
+                                           split_2w=two["split"], split_1w=one["split"], run_2w=two, run_1w=one,
                                            vs_single_process=two["rate"] / single, load=os.getloadavg()))
         finally:
             spark.stop()
@@ -123,9 +136,9 @@ def main(epochs=6, rows=4000, repeat=4, freq=16, strategies=("averaging", "allre
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--rows", type=int, default=4000)
-    ap.add_argument("--repeat", type=int, default=4)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--averaging-frequency", type=int, default=16)
     ap.add_argument("--strategies", default="averaging,allreduce")
     a = ap.parse_args()

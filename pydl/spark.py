@@ -260,7 +260,9 @@ class SparkTrainer:
         averaging_frequency, aggregation_depth: averaging mode only.
         job_timeout: seconds after which a round/epoch job is cancelled with an error; comm_timeout: seconds
             a worker waits for a peer (all-reduce); slot_wait: seconds all-reduce waits for enough task slots
-            (executors) before failing.
+            (executors) before failing; allreduce_retries: how often a failed all-reduce job (Spark never
+            re-runs a failed barrier result stage: a lost executor, a broken ring) is submitted again, from the
+            same state, once the task slots are back (bad input and timeouts are not retried).
 
     Attributes:
         metrics: one dict per averaging round (averaging) or epoch (allreduce): loss, samples, samples_per_s,
@@ -272,7 +274,7 @@ class SparkTrainer:
                  batch_size: int = 32, averaging_frequency: int = 5, aggregation_depth: int = 2,
                  features_col: str = "features", label_col: str = "label", shuffle: bool = True, seed: int = 0,
                  job_timeout: float = 1800, comm_timeout: float = 120, slot_wait: float = 60,
-                 verbose: bool = True):
+                 allreduce_retries: int = 3, verbose: bool = True):
         if strategy not in STRATEGIES:
             raise ValueError(f"SparkTrainer: strategy must be one of {STRATEGIES}. Received: strategy={strategy!r}")
         self.spark = spark
@@ -282,7 +284,7 @@ class SparkTrainer:
                             averaging_frequency=averaging_frequency, aggregation_depth=aggregation_depth,
                             features_col=features_col, label_col=label_col, shuffle=shuffle, seed=seed,
                             job_timeout=job_timeout, comm_timeout=comm_timeout, slot_wait=slot_wait,
-                            verbose=verbose)
+                            allreduce_retries=allreduce_retries, verbose=verbose)
         self.metrics: list[dict] = []
         self.trained = None
 
@@ -302,7 +304,7 @@ class SparkTrainer:
          .featuresCol(o["features_col"]).labelCol(o["label_col"]).shuffle(bool(o["shuffle"]))
          .seed(int(o["seed"])).jobTimeoutSeconds(float(o["job_timeout"]))
          .commTimeoutSeconds(float(o["comm_timeout"])).slotWaitSeconds(float(o["slot_wait"]))
-         .verbose(bool(o["verbose"])))
+         .allReduceRetries(int(o["allreduce_retries"])).verbose(bool(o["verbose"])))
         return t
 
     def fit(self, df, epochs: int = 1, *, checkpoint_dir: str | None = None, resume: bool = False):

@@ -143,9 +143,10 @@ def test_averaging_survives_a_killed_executor(cluster, session, tmp_path):
 
 def test_allreduce_barrier_stage_is_retried_after_a_killed_executor(cluster, session, tmp_path):
     """All-reduce (checkpointed: one barrier job per epoch). Killing an executor fails the running barrier stage
-    (the dead rank's peer gets EOF on the ring at once, the dead one's task is lost); Spark re-runs the whole
-    stage, every rank again from the epoch's broadcast state, once the worker daemon has started a new executor:
-    the run completes, with the accuracy of an uninterrupted run."""
+    (the dead rank's peer gets EOF on the ring at once, the dead one's task is lost), and Spark aborts the job: it
+    never re-runs a failed barrier result stage. The trainer submits the job again (allreduce_retries), every rank
+    again from the epoch's broadcast state, once the worker daemon has started a new executor: the run completes,
+    with the accuracy of an uninterrupted run."""
     df, xte, yte = digits_df(session, 2000)
     epochs = 4
     base = trainer_for(session, "allreduce").fit(df, epochs=epochs)

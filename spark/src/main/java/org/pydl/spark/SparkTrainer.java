@@ -75,6 +75,7 @@ public final class SparkTrainer {
     private double jobTimeoutSeconds = 1800;
     private double commTimeoutSeconds = 120;
     private double slotWaitSeconds = 60;
+    private int allReduceRetries = 3;
     private boolean verbose = true;
     private String checkpointDir;
     private boolean resume;
@@ -184,6 +185,16 @@ public final class SparkTrainer {
         return this;
     }
 
+    /**
+     * All-reduce: how many times a failed barrier job (a lost executor, a broken ring) is submitted again before
+     * the run fails. Errors in the data (IllegalArgumentException) and job timeouts are never retried.
+     */
+    public SparkTrainer allReduceRetries(int r) {
+        if (r < 0) throw new IllegalArgumentException("SparkTrainer: allreduce_retries must be >= 0, received " + r);
+        allReduceRetries = r;
+        return this;
+    }
+
     public SparkTrainer verbose(boolean v) {
         verbose = v;
         return this;
@@ -248,7 +259,21 @@ public final class SparkTrainer {
                 int chunk = ckpt == null ? epochs - first : 1;
                 for (int epoch = first; epoch < epochs; epoch += chunk) {
                     int to = Math.min(epochs, epoch + chunk);
-                    allReduceEpochs(model, blocks, modelBc, shapes, sizes, run, epoch, to, epochs);
+                    for (int attempt = 0; ; attempt++) {
+                        try {
+                            allReduceEpochs(model, blocks, modelBc, shapes, sizes, run, epoch, to, epochs);
+                            break;
+                        } catch (JobFailed e) {
+                            // Spark never re-runs a failed barrier ResultStage: re-submit the job, from the same
+                            // broadcast state, once W task slots are back (a lost executor is replaced)
+                            if (attempt >= allReduceRetries) throw e;
+                            if (verbose) {
+                                System.err.printf("pydl.spark allreduce: epochs %d-%d failed (%s); retrying (%d of %d)%n",
+                                        epoch + 1, to, e.getMessage(), attempt + 1, allReduceRetries);
+                            }
+                            waitForSlots(workers);
+                        }
+                    }
                     if (ckpt != null) ckpt.save(ModelFile.toBytes(model), to, strategy);
                 }
             } else {
@@ -550,21 +575,30 @@ public final class SparkTrainer {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof IllegalArgumentException) return new IllegalArgumentException(t.getMessage(), e);
             if (t instanceof IllegalStateException && String.valueOf(t.getMessage()).startsWith("SparkTrainer")) {
-                return new IllegalStateException(t.getMessage(), e);
+                return new JobFailed(t.getMessage(), e);
             }
         }
         // Spark wraps executor exceptions in a SparkException whose message carries the remote stack trace
         String m = String.valueOf(e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
-        for (String marker : new String[] {"java.lang.IllegalArgumentException: ", "java.lang.IllegalStateException: "}) {
-            int i = m.indexOf(marker);
-            if (i >= 0) {
-                String msg = m.substring(i + marker.length());
-                int nl = msg.indexOf('\n');
-                if (nl >= 0) msg = msg.substring(0, nl);
-                return new IllegalArgumentException(msg, e);
-            }
+        String marker = "java.lang.IllegalArgumentException: ";
+        int i = m.indexOf(marker);
+        if (i >= 0) {
+            String msg = m.substring(i + marker.length());
+            int nl = msg.indexOf('\n');
+            if (nl >= 0) msg = msg.substring(0, nl);
+            return new IllegalArgumentException(msg, e);
         }
-        return new IllegalStateException("SparkTrainer: " + what + " failed: " + m, e);
+        int nl = m.indexOf('\n');
+        return new JobFailed("SparkTrainer: " + what + " failed: " + (nl >= 0 ? m.substring(0, nl) : m), e);
+    }
+
+    /** A Spark job failed for a reason other than bad input (a lost executor, a failed barrier stage...). */
+    static final class JobFailed extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        JobFailed(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     // ---- parameter averaging -------------------------------------------------------------------------------
