@@ -143,3 +143,41 @@ if __name__ == "__main__":
     ap.add_argument("--strategies", default="averaging,allreduce")
     a = ap.parse_args()
     common.save(main(a.epochs, a.rows, a.repeat, a.averaging_frequency, tuple(a.strategies.split(","))), "w6")
+
+
+# ---- the communication/compute model of docs/SCALING.md -------------------------------------------------------------
+W2_PARAMS, RESNET50_PARAMS = 669_706, 25_600_000
+
+
+def efficiency(strategy, workers, params, step_s, gbit, *, slots=2, k=16, latency_s=50e-6, job_s=0.05,
+               task_s=0.002, depth=2, link_efficiency=0.9):
+    """Projected parallel efficiency (time one worker would take / (W x time per worker)) of one step (all-reduce)
+    or one round of k steps (averaging), given one worker's compute seconds per step. Bandwidth per link
+    ``gbit`` x ``link_efficiency``; no overlap of communication and compute (as implemented).
+      allreduce: ring, per step 2(W-1)/W x 4P / bw + 2(W-1) x latency; the barrier job is paid once per run.
+      averaging: per round one Spark job (job_s + W x task_s on the driver), the state (4P x (1 + slots) bytes)
+      broadcast (~1 x state / bw: torrent) and summed by treeAggregate of depth d (~d x W^(1/d) x state / bw
+      into the busiest receiver)."""
+    bw = gbit * 1e9 / 8 * link_efficiency
+    if strategy == "allreduce":
+        comm = 2 * (workers - 1) / workers * 4 * params / bw + 2 * (workers - 1) * latency_s
+        return step_s / (step_s + comm)
+    state = 4 * params * (1 + slots)
+    fan_in = max(1.0, workers ** (1 / depth))
+    comm = state / bw + depth * fan_in * state / bw + job_s + workers * task_s
+    return k * step_s / (k * step_s + comm)
+
+
+def projection_table(w2_step_s, resnet_step_s=(0.8, 0.08), workers=(8, 64, 512), gbits=(10, 25), **kw):
+    """Markdown rows: model, compute per step, strategy, network, efficiency at each worker count."""
+    lines = ["| model | compute s/step/worker | strategy | network | " + " | ".join(f"W={w}" for w in workers) + " |",
+             "|---|---|---|---|" + "---|" * len(workers)]
+    cases = [("W2 (0.67M params)", W2_PARAMS, w2_step_s)] + [
+        (f"ResNet50-sized (25.6M)", RESNET50_PARAMS, s) for s in resnet_step_s]
+    for name, params, step in cases:
+        for strategy in ("allreduce", "averaging"):
+            for g in gbits:
+                effs = [efficiency(strategy, w, params, step, g, **kw) for w in workers]
+                lines.append(f"| {name} | {step:.3g} | {strategy}{' (k=16)' if strategy == 'averaging' else ''} | "
+                             f"{g} Gbit/s | " + " | ".join(f"{e:.0%}" for e in effs) + " |")
+    return "\n".join(lines)
