@@ -62,13 +62,13 @@ def torch_rate(x, y):
     return common.torch_train_rate(net, x, y, BATCH, 40, 1)
 
 
-def spark_run(spark, df, xt, yt, strategy, workers, epochs, freq):
+def spark_run(spark, df, xt, yt, strategy, workers, epochs, freq, checkpoint_dir=None):
     import pydl.spark
 
     t = pydl.spark.SparkTrainer(spark, mlp(), strategy, num_workers=workers, batch_size=BATCH,
                                 averaging_frequency=freq, verbose=False, job_timeout=900)
     t0 = time.perf_counter()
-    model = t.fit(df, epochs=epochs)
+    model = t.fit(df, epochs=epochs, checkpoint_dir=checkpoint_dir)
     wall = time.perf_counter() - t0
     later = [m for m in t.metrics if m["epoch"] > 0]
     secs = sum(m["seconds"] for m in later)
@@ -94,7 +94,7 @@ def df_rows(df):
     return df.count()
 
 
-def main(epochs=5, rows=4000, repeat=3, freq=16, strategies=("averaging", "allreduce")):
+def main(epochs=5, rows=4000, repeat=3, freq=16, strategies=("averaging", "allreduce"), job_overhead=False):
     import pydl.spark
     from pydl.demo import load_digits
     from pyspark.sql import SparkSession
@@ -118,6 +118,15 @@ def main(epochs=5, rows=4000, repeat=3, freq=16, strategies=("averaging", "allre
             df = spark.sparkContext.parallelize([(r.tolist(), int(v)) for r, v in zip(x, y)], 4).toDF(
                 ["features", "label"]).cache()
             df.count()
+            if job_overhead:   # all-reduce: one barrier job per epoch (checkpointed) vs one for all epochs
+                for _ in range(2):
+                    per_epoch = spark_run(spark, df, xt, yt, "allreduce", 2, epochs, freq,
+                                          checkpoint_dir=os.path.join(tmp, "ckpt-%d" % time.time_ns()))
+                    one_job = spark_run(spark, df, xt, yt, "allreduce", 2, epochs, freq)
+                    print(f"W6 allreduce job overhead: per-epoch jobs {per_epoch['fit_wall_s']:.1f} s "
+                          f"({per_epoch['overhead_s_per_round']:.3f} s non-compute per epoch), one job "
+                          f"{one_job['fit_wall_s']:.1f} s ({one_job['overhead_s_per_round']:.3f} s per epoch); "
+                          f"load average {os.getloadavg()}", flush=True)
             for strategy in strategies:
                 one = spark_run(spark, df, xt, yt, strategy, 1, epochs, freq)
                 two = spark_run(spark, df, xt, yt, strategy, 2, epochs, freq)
@@ -140,9 +149,12 @@ if __name__ == "__main__":
     ap.add_argument("--rows", type=int, default=4000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--averaging-frequency", type=int, default=16)
-    ap.add_argument("--strategies", default="averaging,allreduce")
+    ap.add_argument("--strategies", default="averaging,allreduce", help="comma-separated; '' for none")
+    ap.add_argument("--job-overhead", action="store_true",
+                    help="also time all-reduce with one barrier job per epoch vs one job for all epochs")
     a = ap.parse_args()
-    common.save(main(a.epochs, a.rows, a.repeat, a.averaging_frequency, tuple(a.strategies.split(","))), "w6")
+    common.save(main(a.epochs, a.rows, a.repeat, a.averaging_frequency, tuple(filter(None, a.strategies.split(","))),
+                     a.job_overhead), "w6-overhead" if a.job_overhead and not a.strategies else "w6")
 
 
 # ---- the communication/compute model of docs/SCALING.md -------------------------------------------------------------
