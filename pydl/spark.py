@@ -258,6 +258,10 @@ class SparkTrainer:
             to it when needed.
         batch_size: minibatch rows per worker.
         averaging_frequency, aggregation_depth: averaging mode only.
+        exchange: averaging mode: ``"driver"`` (one Spark job per round: the driver broadcasts the average and
+            ``treeAggregate`` sums the states; ordinary tasks that Spark retries) or ``"ring"`` (one barrier job
+            for all epochs; the workers average their states over the all-reduce ring after each round: no Spark
+            job per round; needs num_workers task slots at once, like allreduce).
         job_timeout: seconds after which a round/epoch job is cancelled with an error; comm_timeout: seconds
             a worker waits for a peer (all-reduce); slot_wait: seconds all-reduce waits for enough task slots
             (executors) before failing; allreduce_retries: how often a failed all-reduce job (Spark never
@@ -272,7 +276,8 @@ class SparkTrainer:
 
     def __init__(self, spark, model, strategy: str = "averaging", *, num_workers: int | None = None,
                  batch_size: int = 32, averaging_frequency: int = 5, aggregation_depth: int = 2,
-                 features_col: str = "features", label_col: str = "label", shuffle: bool = True, seed: int = 0,
+                 exchange: str = "driver", features_col: str = "features", label_col: str = "label",
+                 shuffle: bool = True, seed: int = 0,
                  job_timeout: float = 1800, comm_timeout: float = 120, slot_wait: float = 60,
                  allreduce_retries: int = 3, verbose: bool = True):
         if strategy not in STRATEGIES:
@@ -280,8 +285,11 @@ class SparkTrainer:
         self.spark = spark
         self.model = model
         self.strategy = strategy
+        if exchange not in ("driver", "ring"):
+            raise ValueError(f"SparkTrainer: exchange must be 'driver' or 'ring'. Received: exchange={exchange!r}")
         self.options = dict(num_workers=num_workers or 0, batch_size=batch_size,
                             averaging_frequency=averaging_frequency, aggregation_depth=aggregation_depth,
+                            exchange=exchange,
                             features_col=features_col, label_col=label_col, shuffle=shuffle, seed=seed,
                             job_timeout=job_timeout, comm_timeout=comm_timeout, slot_wait=slot_wait,
                             allreduce_retries=allreduce_retries, verbose=verbose)
@@ -301,6 +309,7 @@ class SparkTrainer:
         t = cls(self.spark._jsc)
         (t.strategy(self.strategy).numWorkers(int(o["num_workers"])).batchSize(int(o["batch_size"]))
          .averagingFrequency(int(o["averaging_frequency"])).aggregationDepth(int(o["aggregation_depth"]))
+         .exchange(o["exchange"])
          .featuresCol(o["features_col"]).labelCol(o["label_col"]).shuffle(bool(o["shuffle"]))
          .seed(int(o["seed"])).jobTimeoutSeconds(float(o["job_timeout"]))
          .commTimeoutSeconds(float(o["comm_timeout"])).slotWaitSeconds(float(o["slot_wait"]))

@@ -230,3 +230,24 @@ def test_label_out_of_range_is_reported_from_the_executor(spark):
     with pytest.raises(ValueError, match="label 7.0 at index"):
         pydl.spark.SparkTrainer(spark, small_model(), "allreduce", verbose=False, job_timeout=120,
                                 comm_timeout=30).fit(df)
+
+
+def test_averaging_over_the_ring_equals_averaging_through_the_driver(spark, digits):
+    """exchange="ring" (one barrier job, states averaged over the ring after each round) computes what the driver's
+    rounds compute; 2 workers, uneven partitions: 289 and 288 rows, 96 rows a round, so round 4 has one row, on
+    worker 0 only."""
+    x, y = digits[0][:577], digits[1][:577]
+    df = rows_df(spark, x, y)
+    out = {}
+    for exchange in ("driver", "ring"):
+        t = pydl.spark.SparkTrainer(spark, mlp(784, 16, 10, pydl.optimizers.Adam(1e-3)), "averaging", num_workers=2,
+                                    batch_size=32, averaging_frequency=3, exchange=exchange, seed=5, verbose=False,
+                                    job_timeout=300, comm_timeout=60)
+        out[exchange] = (t.fit(df, epochs=2), t.metrics)
+    (driver, mdriver), (ring, mring) = out["driver"], out["ring"]
+    for got, want in zip(ring.get_weights(), driver.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert ring._java.optimizer().iterations() == driver._java.optimizer().iterations()
+    assert [m["epoch"] for m in mring] == [0, 1] and sum(m["samples"] for m in mring) == 2 * len(x)
+    assert sum(m["loss"] * m["samples"] for m in mring) == pytest.approx(
+        sum(m["loss"] * m["samples"] for m in mdriver), rel=1e-5)

@@ -61,6 +61,8 @@ import org.pydl.train.History;
 public final class SparkTrainer {
     public static final String AVERAGING = "averaging";
     public static final String ALLREDUCE = "allreduce";
+    /** Averaging exchanges: through the driver (broadcast + treeAggregate, plain tasks) or over the ring. */
+    public static final String DRIVER = "driver", RING = "ring";
 
     private final JavaSparkContext sc;
     private String strategy = AVERAGING;
@@ -76,6 +78,7 @@ public final class SparkTrainer {
     private double commTimeoutSeconds = 120;
     private double slotWaitSeconds = 60;
     private int allReduceRetries = 3;
+    private String exchange = DRIVER;
     private boolean verbose = true;
     private String checkpointDir;
     private boolean resume;
@@ -119,6 +122,21 @@ public final class SparkTrainer {
             throw new IllegalArgumentException("SparkTrainer: averaging_frequency must be > 0, received " + f);
         }
         averagingFrequency = f;
+        return this;
+    }
+
+    /**
+     * Averaging mode: how states are averaged. {@code driver}: one Spark job per round (the driver broadcasts the
+     * average, {@code treeAggregate} sums the workers' states; ordinary tasks, retried by Spark). {@code ring}: one
+     * barrier job for all epochs, the workers average their states over the all-reduce ring after every round (no
+     * Spark job nor driver round trip per round; a failed job is re-submitted like all-reduce's).
+     */
+    public SparkTrainer exchange(String e) {
+        if (!DRIVER.equals(e) && !RING.equals(e)) {
+            throw new IllegalArgumentException("SparkTrainer: exchange must be 'driver' or 'ring', received exchange='"
+                    + e + "'");
+        }
+        exchange = e;
         return this;
     }
 
@@ -253,7 +271,8 @@ public final class SparkTrainer {
         try {
             int[] sizes = partitionSizes(blocks);
             modelBc = sc.broadcast(modelBytes);
-            if (ALLREDUCE.equals(strategy)) {
+            boolean barrier = ALLREDUCE.equals(strategy) || RING.equals(exchange);
+            if (barrier) {
                 waitForSlots(workers);
                 // one barrier job (one ring) for all epochs, or one per epoch when each epoch is checkpointed
                 int chunk = ckpt == null ? epochs - first : 1;
@@ -268,7 +287,7 @@ public final class SparkTrainer {
                             // broadcast state, once W task slots are back (a lost executor is replaced)
                             if (attempt >= allReduceRetries) throw e;
                             if (verbose) {
-                                System.err.printf("pydl.spark allreduce: epochs %d-%d failed (%s); retrying (%d of %d)%n",
+                                System.err.printf("pydl.spark " + strategy + ": epochs %d-%d failed (%s); retrying (%d of %d)%n",
                                         epoch + 1, to, e.getMessage(), attempt + 1, allReduceRetries);
                             }
                             waitForSlots(workers);
@@ -760,12 +779,18 @@ public final class SparkTrainer {
         long t0 = System.nanoTime();
         Broadcast<float[]> stateBc = sc.broadcast(StateVector.read(model));
         int len = StateVector.length(model);
-        AllReduceEpochs fn = new AllReduceEpochs(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
-                model.globalStep(), from, to, sizes, batchSize, shuffle, seed, len, (long) (commTimeoutSeconds * 1000));
+        long timeoutMs = (long) (commTimeoutSeconds * 1000);
+        scala.runtime.AbstractFunction1<scala.collection.Iterator<float[]>, scala.collection.Iterator<float[]>> fn =
+                ALLREDUCE.equals(strategy)
+                        ? new AllReduceEpochs(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
+                                model.globalStep(), from, to, sizes, batchSize, shuffle, seed, len, timeoutMs)
+                        : new RingAveragingEpochs(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
+                                model.globalStep(), from, to, sizes, batchSize, batchSize * averagingFrequency,
+                                shuffle, seed, len, timeoutMs);
         RDD<float[]> out = blocks.rdd().barrier().mapPartitions(fn, false,
                 scala.reflect.ClassTag$.MODULE$.apply(float[].class));
         List<float[]> results = await(new JavaRDD<>(out, scala.reflect.ClassTag$.MODULE$.apply(float[].class))
-                .collectAsync(), "an all-reduce job (epochs " + (from + 1) + "-" + to + ")");
+                .collectAsync(), "a barrier job (" + strategy + ", epochs " + (from + 1) + "-" + to + ")");
         double jobWall = (System.nanoTime() - t0) / 1e9;
         int n = to - from;
         float[] state = null;
@@ -798,6 +823,126 @@ public final class SparkTrainer {
             double rows = e[k][0], wall = e[k][5] + overhead;
             record(from + k, 0, e[k][1] / rows, rows, wall, e[k][2], e[k][3], results.size(), threads);
             progress(from + k, epochs, e[k][1] / rows, rows, wall);
+        }
+    }
+
+    /** The ring between the barrier tasks: each publishes host:port (allGather), connects to the next rank. */
+    static RingAllReduce openRing(BarrierTaskContext ctx, int rank, long timeoutMs) throws IOException {
+        try (ServerSocket server = new ServerSocket(0)) {
+            String host = ctx.getTaskInfos()[rank].address();
+            int colon = host.lastIndexOf(':');
+            if (colon > 0) host = host.substring(0, colon);
+            String[] peers = ctx.allGather(host + ":" + server.getLocalPort());
+            return RingAllReduce.connect(rank, peers, server, timeoutMs);
+        }
+    }
+
+    /**
+     * Parameter averaging inside one barrier job: each round every worker trains its next rows from the common
+     * state, then the states weighted by rows are summed over the ring and divided: the same arithmetic as the
+     * driver's rounds (for 2 workers bit for bit: one float addition per element), without a Spark job per round.
+     */
+    private static final class RingAveragingEpochs extends scala.runtime.AbstractFunction1<
+            scala.collection.Iterator<float[]>, scala.collection.Iterator<float[]>> implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final String run;
+        private final Broadcast<byte[]> modelBc;
+        private final Broadcast<float[]> stateBc;
+        private final Shapes shapes;
+        private final long iterations, globalStep, timeoutMs;
+        private final int from, to, batch, rowsPerRound, len;
+        private final int[] sizes;
+        private final boolean shuffle;
+        private final long seed;
+
+        RingAveragingEpochs(String run, Broadcast<byte[]> modelBc, Broadcast<float[]> stateBc, Shapes shapes,
+                            long iterations, long globalStep, int from, int to, int[] sizes, int batch,
+                            int rowsPerRound, boolean shuffle, long seed, int len, long timeoutMs) {
+            this.run = run;
+            this.modelBc = modelBc;
+            this.stateBc = stateBc;
+            this.shapes = shapes;
+            this.iterations = iterations;
+            this.globalStep = globalStep;
+            this.from = from;
+            this.to = to;
+            this.sizes = sizes;
+            this.batch = batch;
+            this.rowsPerRound = rowsPerRound;
+            this.shuffle = shuffle;
+            this.seed = seed;
+            this.len = len;
+            this.timeoutMs = timeoutMs;
+        }
+
+        @Override
+        public scala.collection.Iterator<float[]> apply(scala.collection.Iterator<float[]> it) {
+            BarrierTaskContext ctx = BarrierTaskContext.get();
+            int rank = ctx.partitionId();
+            float[] block = it.next();
+            int n = Blocks.size(block);
+            Worker w = Worker.get(run, rank, modelBc);
+            Network m = w.model;
+            StateVector.write(m, stateBc.value());
+            int maxRows = Arrays.stream(sizes).max().orElse(0);
+            int rounds = (maxRows + rowsPerRound - 1) / rowsPerRound;
+            int epochs = to - from;
+            float[] out = new float[1 + epochs * AR_EPOCH + (rank == 0 ? len : 0)];
+            out[0] = Worker.useTaskCpus();
+            long iter = iterations, step = globalStep;
+            float[] vec = new float[len + 1];
+            try (RingAllReduce ring = openRing(ctx, rank, timeoutMs)) {
+                for (int epoch = from; epoch < to; epoch++) {
+                    long t0 = System.nanoTime(), comm = 0;
+                    double loss = 0;
+                    int steps = 0;
+                    int[] order = w.order(n, shuffle, seed, epoch, rank);
+                    for (int round = 0; round < rounds; round++) {
+                        int a = round * rowsPerRound, rows = Math.max(0, Math.min(n, a + rowsPerRound) - a);
+                        m.optimizer().setIterations(iter);
+                        m.setGlobalStep(step);
+                        if (rows > 0) {
+                            DataSet d = Blocks.toDataSet(block, order, a, a + rows, shapes.input, shapes.output);
+                            try {
+                                History h = m.fit(d, new Network.FitOptions().epochs(1).batchSize(batch).shuffle(false));
+                                loss += h.get("loss").get(0) * rows;
+                            } finally {
+                                d.features().close();
+                                d.labels().close();
+                            }
+                        }
+                        int roundSteps = 0;
+                        for (int s : sizes) {
+                            roundSteps = Math.max(roundSteps, Blocks.steps(Math.max(0, Math.min(s, a + rowsPerRound) - a), batch));
+                        }
+                        StateVector.read(m, vec);
+                        for (int i = 0; i < len; i++) vec[i] *= rows;
+                        vec[len] = rows;
+                        long c0 = System.nanoTime();
+                        ring.sum(vec);
+                        comm += System.nanoTime() - c0;
+                        float total = vec[len];
+                        for (int i = 0; i < len; i++) vec[i] /= total;
+                        StateVector.write(m, vec);
+                        iter += roundSteps;
+                        step += roundSteps;
+                        steps += roundSteps;
+                    }
+                    double wall = (System.nanoTime() - t0) / 1e9;
+                    int o = 1 + (epoch - from) * AR_EPOCH;
+                    out[o] = n;
+                    out[o + 1] = (float) loss;
+                    out[o + 2] = (float) (wall - comm / 1e9);
+                    out[o + 3] = (float) (comm / 1e9);
+                    out[o + 4] = steps;
+                    out[o + 5] = (float) wall;
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException("SparkTrainer: ring averaging failed on rank " + rank + ": "
+                        + e.getMessage(), e);
+            }
+            if (rank == 0) System.arraycopy(StateVector.read(m), 0, out, 1 + epochs * AR_EPOCH, len);
+            return scala.jdk.javaapi.CollectionConverters.asScala(Collections.singletonList(out).iterator());
         }
     }
 
@@ -856,12 +1001,8 @@ public final class SparkTrainer {
             int epochs = to - from;
             float[] out = new float[1 + epochs * AR_EPOCH + (rank == 0 ? len : 0)];
             out[0] = Worker.useTaskCpus();
-            try (ServerSocket server = new ServerSocket(0)) {
-                String host = ctx.getTaskInfos()[rank].address();
-                int colon = host.lastIndexOf(':');
-                if (colon > 0) host = host.substring(0, colon);
-                String[] peers = ctx.allGather(host + ":" + server.getLocalPort());
-                try (RingAllReduce ring = RingAllReduce.connect(rank, peers, server, timeoutMs)) {
+            try {
+                try (RingAllReduce ring = openRing(ctx, rank, timeoutMs)) {
                     GradientSharingOptimizer gs = new GradientSharingOptimizer(inner, ring, weights);
                     m.compile(gs, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
                     try {
