@@ -1,7 +1,8 @@
 """W6: Spark data-parallel training of the W2 MLP (784-512-512-10, Adam 1e-3, softmax CE) on a standalone cluster on
 loopback (master + 2 workers of 1 core each, started and stopped here): 1 worker vs 2 workers, parameter averaging
 and gradient sharing (all-reduce); samples/s, scaling efficiency, time split, held-out accuracy after N epochs vs
-single-process pydl; single-process pydl and PyTorch samples/s (1 thread: one worker's core).
+single-process pydl; single-process pydl and PyTorch samples/s (1 thread: one worker's core). Averaging runs twice: states exchanged
+through the driver (one Spark job per round) and over the ring (exchange="ring": one barrier job).
 
     python bench/bench_w6.py [--epochs 5] [--rows 4000] [--repeat 3] [--averaging-frequency 16]
 
@@ -63,10 +64,13 @@ def torch_rate(x, y):
 
 
 def spark_run(spark, df, xt, yt, strategy, workers, epochs, freq, checkpoint_dir=None):
+    """``strategy``: averaging, averaging-ring (states averaged over the ring in one barrier job) or allreduce."""
     import pydl.spark
 
-    t = pydl.spark.SparkTrainer(spark, mlp(), strategy, num_workers=workers, batch_size=BATCH,
-                                averaging_frequency=freq, verbose=False, job_timeout=900)
+    name, _, exchange = strategy.partition("-")
+    t = pydl.spark.SparkTrainer(spark, mlp(), name, num_workers=workers, batch_size=BATCH,
+                                averaging_frequency=freq, exchange=exchange or "driver", verbose=False,
+                                job_timeout=900)
     t0 = time.perf_counter()
     model = t.fit(df, epochs=epochs, checkpoint_dir=checkpoint_dir)
     wall = time.perf_counter() - t0
@@ -94,7 +98,8 @@ def df_rows(df):
     return df.count()
 
 
-def main(epochs=5, rows=4000, repeat=3, freq=16, strategies=("averaging", "allreduce"), job_overhead=False):
+def main(epochs=5, rows=4000, repeat=3, freq=16, strategies=("averaging", "averaging-ring", "allreduce"),
+         job_overhead=False):
     import pydl.spark
     from pydl.demo import load_digits
     from pyspark.sql import SparkSession
@@ -149,7 +154,8 @@ if __name__ == "__main__":
     ap.add_argument("--rows", type=int, default=4000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--averaging-frequency", type=int, default=16)
-    ap.add_argument("--strategies", default="averaging,allreduce", help="comma-separated; '' for none")
+    ap.add_argument("--strategies", default="averaging,averaging-ring,allreduce",
+                    help="comma-separated (averaging-ring: averaging with exchange='ring'); '' for none")
     ap.add_argument("--job-overhead", action="store_true",
                     help="also time all-reduce with one barrier job per epoch vs one job for all epochs")
     a = ap.parse_args()
@@ -167,14 +173,19 @@ def efficiency(strategy, workers, params, step_s, gbit, *, slots=2, k=16, latenc
     or one round of k steps (averaging), given one worker's compute seconds per step. Bandwidth per link
     ``gbit`` x ``link_efficiency``; no overlap of communication and compute (as implemented).
       allreduce: ring, per step 2(W-1)/W x 4P / bw + 2(W-1) x latency; the barrier job is paid once per run.
+      averaging-ring: per round of k steps, the same ring over the state (4P x (1 + slots) bytes).
       averaging: per round one Spark job (job_s + W x task_s on the driver), the state (4P x (1 + slots) bytes)
       broadcast (~1 x state / bw: torrent) and summed by treeAggregate of depth d (~d x W^(1/d) x state / bw
       into the busiest receiver)."""
     bw = gbit * 1e9 / 8 * link_efficiency
-    if strategy == "allreduce":
-        comm = 2 * (workers - 1) / workers * 4 * params / bw + 2 * (workers - 1) * latency_s
-        return step_s / (step_s + comm)
     state = 4 * params * (1 + slots)
+    ring = 2 * (workers - 1) / workers / bw
+    if strategy == "allreduce":
+        comm = ring * 4 * params + 2 * (workers - 1) * latency_s
+        return step_s / (step_s + comm)
+    if strategy == "averaging-ring":   # the state summed over the ring every round, no Spark job per round
+        comm = ring * state + 2 * (workers - 1) * latency_s
+        return k * step_s / (k * step_s + comm)
     fan_in = max(1.0, workers ** (1 / depth))
     comm = state / bw + depth * fan_in * state / bw + job_s + workers * task_s
     return k * step_s / (k * step_s + comm)
@@ -187,9 +198,9 @@ def projection_table(w2_step_s, resnet_step_s=(0.8, 0.08), workers=(8, 64, 512),
     cases = [("W2 (0.67M params)", W2_PARAMS, w2_step_s)] + [
         (f"ResNet50-sized (25.6M)", RESNET50_PARAMS, s) for s in resnet_step_s]
     for name, params, step in cases:
-        for strategy in ("allreduce", "averaging"):
+        for strategy in ("allreduce", "averaging", "averaging-ring"):
             for g in gbits:
                 effs = [efficiency(strategy, w, params, step, g, **kw) for w in workers]
-                lines.append(f"| {name} | {step:.3g} | {strategy}{' (k=16)' if strategy == 'averaging' else ''} | "
+                lines.append(f"| {name} | {step:.3g} | {strategy}{' (k=16)' if strategy.startswith('averaging') else ''} | "
                              f"{g} Gbit/s | " + " | ".join(f"{e:.0%}" for e in effs) + " |")
     return "\n".join(lines)
