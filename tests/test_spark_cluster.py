@@ -49,6 +49,11 @@ def test_spark_submit_python_script(cluster):
         assert acc >= 0.85, out
 
 
+def java_map(text):
+    """A printed java.util.Map of numbers ("{loss=0.2, accuracy=0.9}") as a dict."""
+    return {k: float(v) for k, v in (p.split("=") for p in text.strip().strip("{}").split(", "))}
+
+
 def test_spark_submit_java_main_class(cluster, tmp_path):
     from pydl.demo import load_digits
 
@@ -63,9 +68,15 @@ def test_spark_submit_java_main_class(cluster, tmp_path):
     cmd = pydl.spark.submit_command(pydl.spark.spark_jar(), master, main_class="org.pydl.spark.TrainMain", conf=CONF,
                                     args=["--model", tmp_path / "in.pydl", "--x", tmp_path / "x.npy", "--y",
                                           tmp_path / "y.npy", "--out", tmp_path / "out.pydl", "--strategy",
-                                          "allreduce", "--epochs", "2", "--workers", "2"])
+                                          "allreduce", "--epochs", "2", "--workers", "2", "--checkpoint-dir",
+                                          tmp_path / "ckpt"])
     out = submit(cmd, env)
     assert "pydl.spark TrainMain result" in out, out
+    local, dist = (java_map(out.split(f"pydl.spark TrainMain {k} ")[1].split("\n")[0])
+                   for k in ("result", "distributed evaluate"))
+    assert dist["samples"] == 2000 and dist["accuracy"] == pytest.approx(local["accuracy"], abs=1e-9)
+    assert sorted(f for f in os.listdir(tmp_path / "ckpt") if not f.startswith(".")) == [
+        "epoch-000001.pydl", "epoch-000002.pydl", "latest.json"]
     trained = pydl.load(tmp_path / "out.pydl")
     _, acc = trained.evaluate(x[:2000], y[:2000], verbose=0)
     assert acc >= 0.85
