@@ -52,6 +52,8 @@ def test_spark_jar_matches_the_installed_pyspark_and_carries_no_spark_classes():
 def test_bad_strategy_is_rejected_before_any_spark_call():
     with pytest.raises(ValueError, match="strategy must be one of"):
         pydl.spark.SparkTrainer(None, None, strategy="sharded")
+    with pytest.raises(ValueError, match="exchange must be 'driver' or 'ring'"):
+        pydl.spark.SparkTrainer(None, None, exchange="gossip")
 
 
 # ---- local[2] --------------------------------------------------------------------------------------------------
