@@ -8,6 +8,9 @@
     >>> trainer = pydl.spark.SparkTrainer(spark, model, strategy="allreduce", batch_size=64)
     >>> trained = trainer.fit(df, epochs=3)          # a new pydl model; `model` is unchanged
     >>> trainer.metrics[-1]["samples_per_s"]
+    >>> trainer.evaluate(test_df)                    # {'loss': ..., 'accuracy': ..., 'samples': ...}
+    >>> trainer.predict(test_df)                     # test_df + a 'prediction' column (array<float>)
+    >>> trainer.fit(df, epochs=6, checkpoint_dir="hdfs:///ckpt/run", resume=True)   # per-epoch checkpoints
 
 The driver talks to Spark's JVM through py4j with coarse calls only: the model goes in as pydl model-file bytes and
 comes back the same way. That JVM (and every executor) needs pydl.jar and pydl-spark.jar: ``spark.jars`` or
