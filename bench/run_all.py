@@ -3,6 +3,8 @@
     python bench/run_all.py        (or: make bench)
     python bench/run_all.py --all  also W3 (LeNet training), W4 (LSTM training) and W5 (imported Keras models,
                                    needs tensorflow-cpu + keras + h5py), ~5-8 more minutes
+    python bench/run_all.py --spark  also W6 (Spark data-parallel W2 on a loopback standalone cluster it starts;
+                                     needs pyspark), ~3-5 more minutes
 Results go to bench/out/*.json; copy the printed table into bench/RESULTS.md with date, machine and command.
 """
 import argparse
@@ -19,6 +21,7 @@ import common  # noqa: E402
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--all", action="store_true", help="also run W3 (LeNet), W4 (LSTM) training and W5 (Keras import)")
+    ap.add_argument("--spark", action="store_true", help="also run W6 (Spark, starts a loopback standalone cluster)")
     args = ap.parse_args()
     print(f"machine: {common.machine()}")
     rows = bench_w1.main() + bench_w2.main() + bench_w7.main()
@@ -36,4 +39,8 @@ if __name__ == "__main__":
             import bench_w5
 
             rows += bench_w5.main()
+    if args.spark:
+        import bench_w6
+
+        rows += bench_w6.main()
     common.save(rows, "all")

@@ -8,6 +8,9 @@
     >>> trainer = pydl.spark.SparkTrainer(spark, model, strategy="allreduce", batch_size=64)
     >>> trained = trainer.fit(df, epochs=3)          # a new pydl model; `model` is unchanged
     >>> trainer.metrics[-1]["samples_per_s"]
+    >>> trainer.evaluate(test_df)                    # {'loss': ..., 'accuracy': ..., 'samples': ...}
+    >>> trainer.predict(test_df)                     # test_df + a 'prediction' column (array<float>)
+    >>> trainer.fit(df, epochs=6, checkpoint_dir="hdfs:///ckpt/run", resume=True)   # per-epoch checkpoints
 
 The driver talks to Spark's JVM through py4j with coarse calls only: the model goes in as pydl model-file bytes and
 comes back the same way. That JVM (and every executor) needs pydl.jar and pydl-spark.jar: ``spark.jars`` or
@@ -150,6 +153,100 @@ def submit_command(script_or_jar: str, master: str, *, main_class: str | None = 
     return cmd + [str(a) for a in args]
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, seconds: float) -> bool:
+    import socket
+    import time
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.5)
+    return False
+
+
+class LocalCluster:
+    """A Spark standalone cluster on loopback only: one master and ``workers`` worker daemons of ``cores`` cores,
+    started with the pyspark installation's own ``sbin/spark-daemon.sh`` under ``directory`` (logs, pids, executor
+    working directories), for tests and benchmarks. A context manager; :meth:`stop` stops every daemon it started.
+
+        with pydl.spark.LocalCluster(workers=2) as c:
+            subprocess.run(pydl.spark.submit_command("app.py", c.master), env=c.env)
+    """
+
+    def __init__(self, directory: str, workers: int = 2, cores: int = 1, memory: str = "1g"):
+        import sys
+
+        self.home = pyspark_dir()
+        self.directory = str(directory)
+        self.workers, self.cores, self.memory = workers, cores, memory
+        d = self.directory
+        self.env = dict(os.environ, SPARK_HOME=self.home, SPARK_LOCAL_IP="127.0.0.1",
+                        SPARK_LOG_DIR=os.path.join(d, "logs"), SPARK_PID_DIR=os.path.join(d, "pids"),
+                        SPARK_WORKER_DIR=os.path.join(d, "work"), SPARK_IDENT_STRING="pydl" + str(os.getpid()),
+                        PYSPARK_PYTHON=sys.executable)
+        self.env.pop("SPARK_NO_DAEMONIZE", None)
+        self.port = _free_port()
+        self.master = f"spark://127.0.0.1:{self.port}"
+        self._started: list[tuple[str, int]] = []
+
+    def _daemon(self, action, cls, instance, *args):
+        subprocess.run([os.path.join(self.home, "sbin", "spark-daemon.sh"), action, cls, str(instance), *args],
+                       env=self.env, check=action == "start", capture_output=True, timeout=120)
+
+    def start(self) -> "LocalCluster":
+        master = "org.apache.spark.deploy.master.Master"
+        self._daemon("start", master, 1, "--host", "127.0.0.1", "--port", str(self.port), "--webui-port",
+                     str(_free_port()))
+        self._started.append((master, 1))
+        if not _wait_for_port(self.port, 90):
+            self.stop()
+            raise RuntimeError(f"the Spark master did not open port {self.port}; logs in {self.directory}/logs")
+        worker = "org.apache.spark.deploy.worker.Worker"
+        for i in range(1, self.workers + 1):
+            self._daemon("start", worker, i, "--host", "127.0.0.1", "--cores", str(self.cores), "--memory",
+                         self.memory, "--webui-port", str(_free_port()), self.master)
+            self._started.append((worker, i))
+        return self
+
+    def stop(self) -> None:
+        for cls, instance in reversed(self._started):
+            self._daemon("stop", cls, instance)
+        self._started.clear()
+
+    def executor_pids(self) -> list[int]:
+        """PIDs of the executor JVMs the workers run now (each works in ``<directory>/work/<app>/<id>``)."""
+        work = os.path.realpath(os.path.join(self.directory, "work")) + os.sep
+        pids = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                cwd = os.readlink(f"/proc/{p}/cwd")
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if cwd.startswith(work) and b"CoarseGrainedExecutorBackend" in cmd:
+                pids.append(int(p))
+        return sorted(pids)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 class SparkTrainer:
     """Trains a compiled pydl model on a Spark DataFrame with ``features`` (array of numbers or ml Vector) and
     ``label`` columns; mirrors the Java class ``org.pydl.spark.SparkTrainer``.
@@ -164,31 +261,43 @@ class SparkTrainer:
             to it when needed.
         batch_size: minibatch rows per worker.
         averaging_frequency, aggregation_depth: averaging mode only.
+        exchange: averaging mode: ``"driver"`` (one Spark job per round: the driver broadcasts the average and
+            ``treeAggregate`` sums the states; ordinary tasks that Spark retries) or ``"ring"`` (one barrier job
+            for all epochs; the workers average their states over the all-reduce ring after each round: no Spark
+            job per round; needs num_workers task slots at once, like allreduce).
         job_timeout: seconds after which a round/epoch job is cancelled with an error; comm_timeout: seconds
             a worker waits for a peer (all-reduce); slot_wait: seconds all-reduce waits for enough task slots
-            (executors) before failing.
+            (executors) before failing; allreduce_retries: how often a failed all-reduce job (Spark never
+            re-runs a failed barrier result stage: a lost executor, a broken ring) is submitted again, from the
+            same state, once the task slots are back (bad input and timeouts are not retried).
 
     Attributes:
         metrics: one dict per averaging round (averaging) or epoch (allreduce): loss, samples, samples_per_s,
-            seconds and its split into compute_s, comm_s and scheduling_s.
+            seconds and its split into compute_s, comm_s and scheduling_s, native_threads (pydl's native threads
+            in each task: ``spark.task.cpus``).
     """
 
     def __init__(self, spark, model, strategy: str = "averaging", *, num_workers: int | None = None,
                  batch_size: int = 32, averaging_frequency: int = 5, aggregation_depth: int = 2,
-                 features_col: str = "features", label_col: str = "label", shuffle: bool = True, seed: int = 0,
+                 exchange: str = "driver", features_col: str = "features", label_col: str = "label",
+                 shuffle: bool = True, seed: int = 0,
                  job_timeout: float = 1800, comm_timeout: float = 120, slot_wait: float = 60,
-                 verbose: bool = True):
+                 allreduce_retries: int = 3, verbose: bool = True):
         if strategy not in STRATEGIES:
             raise ValueError(f"SparkTrainer: strategy must be one of {STRATEGIES}. Received: strategy={strategy!r}")
         self.spark = spark
         self.model = model
         self.strategy = strategy
+        if exchange not in ("driver", "ring"):
+            raise ValueError(f"SparkTrainer: exchange must be 'driver' or 'ring'. Received: exchange={exchange!r}")
         self.options = dict(num_workers=num_workers or 0, batch_size=batch_size,
                             averaging_frequency=averaging_frequency, aggregation_depth=aggregation_depth,
+                            exchange=exchange,
                             features_col=features_col, label_col=label_col, shuffle=shuffle, seed=seed,
                             job_timeout=job_timeout, comm_timeout=comm_timeout, slot_wait=slot_wait,
-                            verbose=verbose)
+                            allreduce_retries=allreduce_retries, verbose=verbose)
         self.metrics: list[dict] = []
+        self.trained = None
 
     def _java_trainer(self):
         jvm = self.spark._jvm
@@ -203,30 +312,73 @@ class SparkTrainer:
         t = cls(self.spark._jsc)
         (t.strategy(self.strategy).numWorkers(int(o["num_workers"])).batchSize(int(o["batch_size"]))
          .averagingFrequency(int(o["averaging_frequency"])).aggregationDepth(int(o["aggregation_depth"]))
+         .exchange(o["exchange"])
          .featuresCol(o["features_col"]).labelCol(o["label_col"]).shuffle(bool(o["shuffle"]))
          .seed(int(o["seed"])).jobTimeoutSeconds(float(o["job_timeout"]))
          .commTimeoutSeconds(float(o["comm_timeout"])).slotWaitSeconds(float(o["slot_wait"]))
-         .verbose(bool(o["verbose"])))
+         .allReduceRetries(int(o["allreduce_retries"])).verbose(bool(o["verbose"])))
         return t
 
-    def fit(self, df, epochs: int = 1):
-        """Trains on ``df`` for ``epochs`` epochs; returns the trained model (a new pydl model)."""
-        from .models import load
+    def fit(self, df, epochs: int = 1, *, checkpoint_dir: str | None = None, resume: bool = False):
+        """Trains on ``df`` for ``epochs`` epochs; returns the trained model (a new pydl model).
 
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "model.pydl")
-            self.model.save(path)
-            with open(path, "rb") as f:
-                data = f.read()
-            try:
-                t = self._java_trainer()
-                out = t.fitBytes(bytearray(data), df._jdf, int(epochs))
-            except Exception as e:  # noqa: BLE001 - py4j's or pyspark's wrapper of a Java exception
-                raise _translate(e) from None
-            self.metrics = json.loads(t.metricsJson())
-            with open(path, "wb") as f:
-                f.write(bytes(out))
-            return load(path)
+        ``checkpoint_dir``: a local path or Hadoop FileSystem URI (``hdfs://...``); the model (parameters,
+        optimizer state, step counters) is saved there after every epoch. ``resume=True`` continues from its latest
+        checkpoint (the epochs it holds count towards ``epochs``) instead of from ``model``."""
+        data = _model_bytes(self.model)
+        try:
+            t = self._java_trainer()
+            t.checkpointDir(checkpoint_dir and str(checkpoint_dir)).resume(bool(resume))
+            out = t.fitBytes(bytearray(data), df._jdf, int(epochs))
+        except Exception as e:  # noqa: BLE001 - py4j's or pyspark's wrapper of a Java exception
+            raise _translate(e) from None
+        self.metrics = json.loads(t.metricsJson())
+        self.trained = _model_from_bytes(bytes(out))
+        return self.trained
+
+    def evaluate(self, df, model=None, *, batch_size: int = 256) -> dict:
+        """Loss and metrics (e.g. ``accuracy``) of ``model`` (default: the last model :meth:`fit` returned, else the
+        constructor's) over all rows of ``df``, computed in the executors: a dict like ``model.evaluate``'s
+        values, plus ``samples``."""
+        try:
+            r = self._java_trainer().evaluateJson(bytearray(_model_bytes(self._model_for(model))), df._jdf,
+                                                   int(batch_size))
+        except Exception as e:  # noqa: BLE001
+            raise _translate(e) from None
+        return json.loads(r)
+
+    def predict(self, df, model=None, *, prediction_col: str = "prediction", batch_size: int = 256):
+        """``df`` with a column ``prediction_col`` (array of float: the model's output for the row's features),
+        computed in the executors. Lazy like any DataFrame transformation; no label column needed."""
+        from pyspark.sql import DataFrame
+
+        try:
+            j = self._java_trainer().predictBytes(bytearray(_model_bytes(self._model_for(model))), df._jdf,
+                                                  str(prediction_col), int(batch_size))
+        except Exception as e:  # noqa: BLE001
+            raise _translate(e) from None
+        return DataFrame(j, self.spark)
+
+    def _model_for(self, model):
+        return model if model is not None else getattr(self, "trained", None) or self.model
+
+
+def _model_bytes(model) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.pydl")
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _model_from_bytes(data: bytes):
+    from .models import load
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.pydl")
+        with open(path, "wb") as f:
+            f.write(data)
+        return load(path)
 
 
 def _translate(e):

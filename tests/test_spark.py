@@ -52,6 +52,8 @@ def test_spark_jar_matches_the_installed_pyspark_and_carries_no_spark_classes():
 def test_bad_strategy_is_rejected_before_any_spark_call():
     with pytest.raises(ValueError, match="strategy must be one of"):
         pydl.spark.SparkTrainer(None, None, strategy="sharded")
+    with pytest.raises(ValueError, match="exchange must be 'driver' or 'ring'"):
+        pydl.spark.SparkTrainer(None, None, exchange="gossip")
 
 
 # ---- local[2] --------------------------------------------------------------------------------------------------
@@ -105,6 +107,7 @@ def test_allreduce_equals_single_process_with_the_global_batch(spark, digits):
     for m in trainer.metrics:
         assert m["compute_s"] > 0 and m["comm_s"] > 0 and m["samples_per_s"] > 0
         assert m["seconds"] == pytest.approx(m["compute_s"] + m["comm_s"] + m["scheduling_s"], rel=1e-6)
+        assert m["native_threads"] == 1   # spark.task.cpus, not the machine's cores
 
 
 def test_allreduce_uneven_partitions_pad_with_zero_gradients(spark, digits):
@@ -139,6 +142,42 @@ def test_averaging_accuracy_within_one_point_of_single_process(spark, digits):
     rounds = -(-len(xtr) // 2 // 320)
     assert len(trainer.metrics) == epochs * rounds
     assert sum(m["samples"] for m in trainer.metrics) == epochs * len(xtr)
+    assert {m["native_threads"] for m in trainer.metrics} == {1}
+
+    # distributed evaluation and inference of the trained model == the same model in this process
+    df_test = rows_df(spark, xte, yte, partitions=3)
+    ev = trainer.evaluate(df_test)
+    want = out.evaluate(xte, yte, verbose=0)
+    assert ev["samples"] == len(xte)
+    assert ev["loss"] == pytest.approx(want[0], rel=1e-4) and ev["accuracy"] == pytest.approx(want[1], abs=1e-9)
+    pred = trainer.predict(df_test.select("features"), batch_size=100).collect()
+    assert [r["features"] for r in pred[:3]] == [list(map(float, r)) for r in np.asarray(xte[:3], np.float32)]
+    np.testing.assert_allclose(np.array([r["prediction"] for r in pred]), out.predict(xte, verbose=0), rtol=1e-4,
+                               atol=1e-6)
+
+
+def test_averaging_resumed_from_a_checkpoint_equals_an_uninterrupted_run(spark, digits, tmp_path):
+    """Run 1 stops after 2 of 4 epochs (its checkpoint holds parameters, Adam's slots and step counters); run 2
+    resumes from it; the result equals 4 uninterrupted epochs with the same seed."""
+    x, y = digits[0][:1200], digits[1][:1200]
+    df = rows_df(spark, x, y)
+
+    def trainer():
+        return pydl.spark.SparkTrainer(spark, mlp(784, 32, 10, pydl.optimizers.Adam(1e-3)), "averaging",
+                                       batch_size=32, averaging_frequency=4, seed=3, verbose=False, job_timeout=300)
+
+    whole = trainer().fit(df, epochs=4)
+    ckpt = str(tmp_path / "ckpt")
+    trainer().fit(df, epochs=2, checkpoint_dir=ckpt)
+    assert sorted(os.listdir(ckpt)) == [".epoch-000001.pydl.crc", ".epoch-000002.pydl.crc", ".latest.json.crc",
+                                        "epoch-000001.pydl", "epoch-000002.pydl", "latest.json"]
+    t = trainer()
+    resumed = t.fit(df, epochs=4, checkpoint_dir="file://" + ckpt, resume=True)
+    assert [m["epoch"] for m in t.metrics][0] == 2   # it ran epochs 3 and 4 only
+    assert sorted(f for f in os.listdir(ckpt) if f.endswith(".pydl")) == ["epoch-000003.pydl", "epoch-000004.pydl"]
+    for got, want in zip(resumed.get_weights(), whole.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert resumed._java.optimizer().iterations() == whole._java.optimizer().iterations()
 
 
 # ---- bad input: clear errors on the driver, never a hung job ------------------------------------------------------
@@ -193,3 +232,24 @@ def test_label_out_of_range_is_reported_from_the_executor(spark):
     with pytest.raises(ValueError, match="label 7.0 at index"):
         pydl.spark.SparkTrainer(spark, small_model(), "allreduce", verbose=False, job_timeout=120,
                                 comm_timeout=30).fit(df)
+
+
+def test_averaging_over_the_ring_equals_averaging_through_the_driver(spark, digits):
+    """exchange="ring" (one barrier job, states averaged over the ring after each round) computes what the driver's
+    rounds compute; 2 workers, uneven partitions: 289 and 288 rows, 96 rows a round, so round 4 has one row, on
+    worker 0 only."""
+    x, y = digits[0][:577], digits[1][:577]
+    df = rows_df(spark, x, y)
+    out = {}
+    for exchange in ("driver", "ring"):
+        t = pydl.spark.SparkTrainer(spark, mlp(784, 16, 10, pydl.optimizers.Adam(1e-3)), "averaging", num_workers=2,
+                                    batch_size=32, averaging_frequency=3, exchange=exchange, seed=5, verbose=False,
+                                    job_timeout=300, comm_timeout=60)
+        out[exchange] = (t.fit(df, epochs=2), t.metrics)
+    (driver, mdriver), (ring, mring) = out["driver"], out["ring"]
+    for got, want in zip(ring.get_weights(), driver.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert ring._java.optimizer().iterations() == driver._java.optimizer().iterations()
+    assert [m["epoch"] for m in mring] == [0, 1] and sum(m["samples"] for m in mring) == 2 * len(x)
+    assert sum(m["loss"] * m["samples"] for m in mring) == pytest.approx(
+        sum(m["loss"] * m["samples"] for m in mdriver), rel=1e-5)

@@ -58,7 +58,8 @@ public final class Blocks {
         return b;
     }
 
-    private static float[] values(Row r, int col, int width, String name) {
+    /** Column {@code col} of a row as {@code width} floats (a number, an array of numbers or an ml Vector). */
+    static float[] values(Row r, int col, int width, String name) {
         Object v = r.get(col);
         if (v == null) throw new IllegalArgumentException("SparkTrainer: column '" + name + "' has a null value");
         float[] out = new float[width];

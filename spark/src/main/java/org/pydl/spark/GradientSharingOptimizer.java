@@ -33,6 +33,11 @@ final class GradientSharingOptimizer extends Optimizer {
         this.weights = weights;
     }
 
+    /** The next step is step 0 of an epoch (the per-step weights repeat every epoch). */
+    void startEpoch() {
+        step = 0;
+    }
+
     int stepsDone() {
         return step;
     }

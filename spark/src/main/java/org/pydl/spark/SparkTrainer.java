@@ -61,6 +61,8 @@ import org.pydl.train.History;
 public final class SparkTrainer {
     public static final String AVERAGING = "averaging";
     public static final String ALLREDUCE = "allreduce";
+    /** Averaging exchanges: through the driver (broadcast + treeAggregate, plain tasks) or over the ring. */
+    public static final String DRIVER = "driver", RING = "ring";
 
     private final JavaSparkContext sc;
     private String strategy = AVERAGING;
@@ -75,7 +77,11 @@ public final class SparkTrainer {
     private double jobTimeoutSeconds = 1800;
     private double commTimeoutSeconds = 120;
     private double slotWaitSeconds = 60;
+    private int allReduceRetries = 3;
+    private String exchange = DRIVER;
     private boolean verbose = true;
+    private String checkpointDir;
+    private boolean resume;
     private final List<Map<String, Object>> metrics = new ArrayList<>();
 
     public SparkTrainer(JavaSparkContext sc) {
@@ -116,6 +122,21 @@ public final class SparkTrainer {
             throw new IllegalArgumentException("SparkTrainer: averaging_frequency must be > 0, received " + f);
         }
         averagingFrequency = f;
+        return this;
+    }
+
+    /**
+     * Averaging mode: how states are averaged. {@code driver}: one Spark job per round (the driver broadcasts the
+     * average, {@code treeAggregate} sums the workers' states; ordinary tasks, retried by Spark). {@code ring}: one
+     * barrier job for all epochs, the workers average their states over the all-reduce ring after every round (no
+     * Spark job nor driver round trip per round; a failed job is re-submitted like all-reduce's).
+     */
+    public SparkTrainer exchange(String e) {
+        if (!DRIVER.equals(e) && !RING.equals(e)) {
+            throw new IllegalArgumentException("SparkTrainer: exchange must be 'driver' or 'ring', received exchange='"
+                    + e + "'");
+        }
+        exchange = e;
         return this;
     }
 
@@ -167,6 +188,31 @@ public final class SparkTrainer {
         return this;
     }
 
+    /**
+     * Saves the model (parameters, optimizer state, step counters) after every epoch under {@code dir}: a local
+     * path or any Hadoop FileSystem URI ({@code hdfs://...}, {@code file:///...}); null = no checkpoints.
+     */
+    public SparkTrainer checkpointDir(String dir) {
+        checkpointDir = dir == null || dir.isEmpty() ? null : dir;
+        return this;
+    }
+
+    /** With a checkpoint directory: continue from its latest checkpoint (epochs done) instead of the given model. */
+    public SparkTrainer resume(boolean r) {
+        resume = r;
+        return this;
+    }
+
+    /**
+     * All-reduce: how many times a failed barrier job (a lost executor, a broken ring) is submitted again before
+     * the run fails. Errors in the data (IllegalArgumentException) and job timeouts are never retried.
+     */
+    public SparkTrainer allReduceRetries(int r) {
+        if (r < 0) throw new IllegalArgumentException("SparkTrainer: allreduce_retries must be >= 0, received " + r);
+        allReduceRetries = r;
+        return this;
+    }
+
     public SparkTrainer verbose(boolean v) {
         verbose = v;
         return this;
@@ -196,23 +242,63 @@ public final class SparkTrainer {
         if (epochs < 0) throw new IllegalArgumentException("SparkTrainer: epochs must be >= 0, received epochs=" + epochs);
         Network model = ModelFile.fromBytes(modelBytes);
         Shapes shapes = Shapes.of(model);
-        checkColumns(df);
+        checkColumns(df, true);
         int workers = numWorkers > 0 ? numWorkers : sc.defaultParallelism();
         metrics.clear();
+        Checkpoints ckpt = checkpointDir == null ? null : new Checkpoints(sc.hadoopConfiguration(), checkpointDir);
+        int first = 0;
+        if (ckpt != null && resume) {
+            Checkpoints.Saved saved = ckpt.latest();
+            if (saved != null) {
+                Network restored = ModelFile.fromBytes(saved.model);
+                if (StateVector.length(restored) != StateVector.length(model)) {
+                    throw new IllegalArgumentException("SparkTrainer: the checkpoint " + saved.path + " holds a model "
+                            + "of " + StateVector.length(restored) + " state values, this model has "
+                            + StateVector.length(model) + "; resume from a checkpoint of the same model");
+                }
+                model = restored;
+                modelBytes = saved.model;
+                first = saved.epochsDone;
+                if (verbose) {
+                    System.err.printf("pydl.spark resuming from %s (%d of %d epochs done)%n", saved.path, first, epochs);
+                }
+            }
+        }
+        if (first >= epochs) return ModelFile.toBytes(model);
         String run = UUID.randomUUID().toString();
         JavaRDD<float[]> blocks = blocks(df, workers, shapes);
         Broadcast<byte[]> modelBc = null;
         try {
             int[] sizes = partitionSizes(blocks);
             modelBc = sc.broadcast(modelBytes);
-            if (ALLREDUCE.equals(strategy)) {
+            boolean barrier = ALLREDUCE.equals(strategy) || RING.equals(exchange);
+            if (barrier) {
                 waitForSlots(workers);
-            }
-            for (int epoch = 0; epoch < epochs; epoch++) {
-                if (ALLREDUCE.equals(strategy)) {
-                    allReduceEpoch(model, blocks, modelBc, shapes, sizes, run, epoch, epochs);
-                } else {
+                // one barrier job (one ring) for all epochs, or one per epoch when each epoch is checkpointed
+                int chunk = ckpt == null ? epochs - first : 1;
+                for (int epoch = first; epoch < epochs; epoch += chunk) {
+                    int to = Math.min(epochs, epoch + chunk);
+                    for (int attempt = 0; ; attempt++) {
+                        try {
+                            allReduceEpochs(model, blocks, modelBc, shapes, sizes, run, epoch, to, epochs);
+                            break;
+                        } catch (JobFailed e) {
+                            // Spark never re-runs a failed barrier ResultStage: re-submit the job, from the same
+                            // broadcast state, once W task slots are back (a lost executor is replaced)
+                            if (attempt >= allReduceRetries) throw e;
+                            if (verbose) {
+                                System.err.printf("pydl.spark " + strategy + ": epochs %d-%d failed (%s); retrying (%d of %d)%n",
+                                        epoch + 1, to, e.getMessage(), attempt + 1, allReduceRetries);
+                            }
+                            waitForSlots(workers);
+                        }
+                    }
+                    if (ckpt != null) ckpt.save(ModelFile.toBytes(model), to, strategy);
+                }
+            } else {
+                for (int epoch = first; epoch < epochs; epoch++) {
                     averagingEpoch(model, blocks, modelBc, shapes, sizes, run, epoch, epochs);
+                    if (ckpt != null) ckpt.save(ModelFile.toBytes(model), epoch + 1, strategy);
                 }
             }
             return ModelFile.toBytes(model);
@@ -221,6 +307,139 @@ public final class SparkTrainer {
             if (modelBc != null) modelBc.destroy();
             Worker.forget(run);
         }
+    }
+
+    // ---- distributed evaluation and inference ----------------------------------------------------------------
+    /**
+     * Loss and metrics of {@code model} over every row of {@code df} (features and label columns), each partition
+     * evaluated where it lies, the results weighted by rows: the same numbers as {@code model.evaluate} on all rows.
+     * Adds {@code "samples"}.
+     */
+    public Map<String, Double> evaluate(Network model, Dataset<Row> df, int batchSize) throws IOException {
+        return evaluateBytes(ModelFile.toBytes(model), df, batchSize);
+    }
+
+    public Map<String, Double> evaluateBytes(byte[] modelBytes, Dataset<Row> df, int batchSize) throws IOException {
+        if (batchSize <= 0) throw new IllegalArgumentException("SparkTrainer: batch_size must be > 0, received " + batchSize);
+        Shapes shapes = Shapes.of(ModelFile.fromBytes(modelBytes));
+        checkColumns(df, true);
+        Broadcast<byte[]> bc = sc.broadcast(modelBytes);
+        try {
+            String fc = featuresCol, lc = labelCol;
+            JavaRDD<double[]> parts = df.select(featuresCol, labelCol).javaRDD().mapPartitions(rows -> {
+                float[] block = Blocks.fromRows(rows, shapes.featureWidth, shapes.labelWidth, fc, lc);
+                int n = Blocks.size(block);
+                if (n == 0) return Collections.emptyIterator();
+                Worker.useTaskCpus();
+                Network m = ModelFile.fromBytes(bc.value());
+                DataSet d = Blocks.toDataSet(block, Blocks.order(n, false, 0, 0, 0), 0, n, shapes.input, shapes.output);
+                Map<String, Double> r;
+                try {
+                    r = m.evaluate(d, batchSize);
+                } finally {
+                    d.features().close();
+                    d.labels().close();
+                }
+                double[] out = new double[1 + r.size()];
+                out[0] = n;
+                int i = 1;
+                for (double v : r.values()) out[i++] = v * n;
+                return Collections.singletonList(out).iterator();
+            });
+            List<String> keys = new ArrayList<>(evaluationKeys(modelBytes, shapes));
+            List<double[]> results = await(parts.collectAsync(), "evaluating");
+            double[] sum = new double[1 + keys.size()];
+            for (double[] r : results) for (int i = 0; i < sum.length; i++) sum[i] += r[i];
+            if (sum[0] == 0) throw new IllegalArgumentException("SparkTrainer: the DataFrame is empty (0 rows)");
+            Map<String, Double> out = new LinkedHashMap<>();
+            for (int i = 0; i < keys.size(); i++) out.put(keys.get(i), sum[i + 1] / sum[0]);
+            out.put("samples", sum[0]);
+            return out;
+        } finally {
+            bc.destroy();
+        }
+    }
+
+    /** The keys {@code Network.evaluate} returns for this model, in order (from one zero row on the driver). */
+    private static java.util.Set<String> evaluationKeys(byte[] modelBytes, Shapes shapes) throws IOException {
+        Network m = ModelFile.fromBytes(modelBytes);
+        float[] block = new float[Blocks.HEADER + shapes.featureWidth + shapes.labelWidth];
+        block[0] = 1;
+        block[1] = shapes.featureWidth;
+        block[2] = shapes.labelWidth;
+        DataSet d = Blocks.toDataSet(block, new int[] {0}, 0, 1, shapes.input, shapes.output);
+        try {
+            return m.evaluate(d, 1).keySet();
+        } finally {
+            d.features().close();
+            d.labels().close();
+        }
+    }
+
+    /** JSON of {@link #evaluateBytes} (for py4j). */
+    public String evaluateJson(byte[] modelBytes, Dataset<Row> df, int batchSize) throws IOException {
+        return Json.write(new LinkedHashMap<String, Object>(evaluateBytes(modelBytes, df, batchSize)), false);
+    }
+
+    /**
+     * {@code df} with a column {@code predictionCol} (array of float) holding the model's output for each row's
+     * features, computed in the executors, partition by partition, in batches of {@code batchSize}. Lazy, like any
+     * DataFrame transformation; the label column is not needed.
+     */
+    public Dataset<Row> predict(Network model, Dataset<Row> df, String predictionCol, int batchSize) throws IOException {
+        return predictBytes(ModelFile.toBytes(model), df, predictionCol, batchSize);
+    }
+
+    public Dataset<Row> predictBytes(byte[] modelBytes, Dataset<Row> df, String predictionCol, int batchSize)
+            throws IOException {
+        if (batchSize <= 0) throw new IllegalArgumentException("SparkTrainer: batch_size must be > 0, received " + batchSize);
+        Shapes shapes = Shapes.of(ModelFile.fromBytes(modelBytes));
+        checkColumns(df, false);
+        if (Arrays.asList(df.columns()).contains(predictionCol)) {
+            throw new IllegalArgumentException("SparkTrainer: the DataFrame already has a column '" + predictionCol
+                    + "'; choose another prediction_col");
+        }
+        int col = Arrays.asList(df.columns()).indexOf(featuresCol);
+        String fc = featuresCol;
+        Broadcast<byte[]> bc = sc.broadcast(modelBytes);   // lives as long as the DataFrame may be recomputed
+        JavaRDD<Row> rows = df.javaRDD().mapPartitions(it -> {
+            List<Row> out = new ArrayList<>();
+            Network m = null;
+            List<Row> chunk = new ArrayList<>(batchSize);
+            while (it.hasNext() || !chunk.isEmpty()) {
+                if (it.hasNext()) chunk.add(it.next());
+                if (chunk.size() < batchSize && it.hasNext()) continue;
+                if (m == null) {
+                    Worker.useTaskCpus();
+                    m = ModelFile.fromBytes(bc.value());
+                }
+                int k = chunk.size(), fw = shapes.featureWidth;
+                float[] x = new float[k * fw];
+                for (int i = 0; i < k; i++) System.arraycopy(Blocks.values(chunk.get(i), col, fw, fc), 0, x, i * fw, fw);
+                long[] shape = new long[shapes.input.length + 1];
+                shape[0] = k;
+                System.arraycopy(shapes.input, 0, shape, 1, shapes.input.length);
+                NDArray xa = NDArray.of(x, shape);
+                NDArray y = m.outputAll(Collections.singletonList(xa)).get(0);
+                float[] yv = y.toFloatArray();
+                xa.close();
+                y.close();
+                int ow = yv.length / k;
+                for (int i = 0; i < k; i++) {
+                    Row r = chunk.get(i);
+                    Object[] v = new Object[r.length() + 1];
+                    for (int j = 0; j < r.length(); j++) v[j] = r.get(j);
+                    v[r.length()] = Arrays.copyOfRange(yv, i * ow, (i + 1) * ow);
+                    out.add(org.apache.spark.sql.RowFactory.create(v));
+                }
+                chunk.clear();
+            }
+            return out.iterator();
+        });
+        org.apache.spark.sql.types.StructType schema = df.schema().add(predictionCol,
+                org.apache.spark.sql.types.DataTypes.createArrayType(org.apache.spark.sql.types.DataTypes.FloatType,
+                        false), false);
+        return df.sparkSession().createDataFrame(rows, schema);
     }
 
     /** What the model expects of a row: its input shape, and its output shape (null for sparse class labels). */
@@ -267,10 +486,12 @@ public final class SparkTrainer {
         }
     }
 
-    private void checkColumns(Dataset<Row> df) {
+    private void checkColumns(Dataset<Row> df, boolean withLabel) {
         Map<String, DataType> types = new LinkedHashMap<>();
         for (StructField f : df.schema().fields()) types.put(f.name(), f.dataType());
-        for (String[] c : new String[][] {{"features", featuresCol}, {"label", labelCol}}) {
+        String[][] cols = withLabel ? new String[][] {{"features", featuresCol}, {"label", labelCol}}
+                : new String[][] {{"features", featuresCol}};
+        for (String[] c : cols) {
             DataType t = types.get(c[1]);
             if (t == null) {
                 throw new IllegalArgumentException("SparkTrainer: the DataFrame has no " + c[0] + " column '" + c[1]
@@ -373,26 +594,38 @@ public final class SparkTrainer {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof IllegalArgumentException) return new IllegalArgumentException(t.getMessage(), e);
             if (t instanceof IllegalStateException && String.valueOf(t.getMessage()).startsWith("SparkTrainer")) {
-                return new IllegalStateException(t.getMessage(), e);
+                return new JobFailed(t.getMessage(), e);
             }
         }
         // Spark wraps executor exceptions in a SparkException whose message carries the remote stack trace
         String m = String.valueOf(e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
-        for (String marker : new String[] {"java.lang.IllegalArgumentException: ", "java.lang.IllegalStateException: "}) {
-            int i = m.indexOf(marker);
-            if (i >= 0) {
-                String msg = m.substring(i + marker.length());
-                int nl = msg.indexOf('\n');
-                if (nl >= 0) msg = msg.substring(0, nl);
-                return new IllegalArgumentException(msg, e);
-            }
+        String marker = "java.lang.IllegalArgumentException: ";
+        int i = m.indexOf(marker);
+        if (i >= 0) {
+            String msg = m.substring(i + marker.length());
+            int nl = msg.indexOf('\n');
+            if (nl >= 0) msg = msg.substring(0, nl);
+            return new IllegalArgumentException(msg, e);
         }
-        return new IllegalStateException("SparkTrainer: " + what + " failed: " + m, e);
+        int nl = m.indexOf('\n');
+        return new JobFailed("SparkTrainer: " + what + " failed: " + (nl >= 0 ? m.substring(0, nl) : m), e);
+    }
+
+    /** A Spark job failed for a reason other than bad input (a lost executor, a failed barrier stage...). */
+    static final class JobFailed extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        JobFailed(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     // ---- parameter averaging -------------------------------------------------------------------------------
-    /** Tail of a worker's result: rows, loss * rows, compute s (max), state-load s (max), steps (max), workers. */
-    static final int TAIL = 6;
+    /**
+     * Tail of a worker's result: rows, loss * rows, compute s (max), state-load s (max), steps (max), workers,
+     * native threads (max).
+     */
+    static final int TAIL = 7;
 
     private void averagingEpoch(Network model, JavaRDD<float[]> blocks, Broadcast<byte[]> modelBc, Shapes shapes,
                                 int[] sizes, String run, int epoch, int epochs) {
@@ -422,7 +655,7 @@ public final class SparkTrainer {
             double wall = (t3 - t0) / 1e9, compute = sum[len + 2], load = sum[len + 3];
             double driverComm = ((t1 - t0) + (t3 - t2)) / 1e9;
             double loss = sum[len + 1] / rows;
-            record(epoch, round, loss, rows, wall, compute, driverComm + load, (int) sum[len + 5]);
+            record(epoch, round, loss, rows, wall, compute, driverComm + load, (int) sum[len + 5], (int) sum[len + 6]);
             epochLoss += sum[len + 1];
             epochRows += rows;
             epochSec += wall;
@@ -464,7 +697,7 @@ public final class SparkTrainer {
         int len = a.length - TAIL;
         for (int i = 0; i < a.length; i++) {
             int k = i - len;
-            a[i] = (k == 2 || k == 3 || k == 4) ? Math.max(a[i], b[i]) : a[i] + b[i];
+            a[i] = (k == 2 || k == 3 || k == 4 || k == 6) ? Math.max(a[i], b[i]) : a[i] + b[i];
         }
         return a;
     }
@@ -531,45 +764,189 @@ public final class SparkTrainer {
             out[len + 3] = (float) ((t1 - t0) / 1e9);
             out[len + 4] = Blocks.steps(rows, batch);
             out[len + 5] = 1;
+            out[len + 6] = Worker.useTaskCpus();
             return Collections.singletonList(out).iterator();
         }
     }
 
     // ---- synchronous all-reduce ----------------------------------------------------------------------------
-    private void allReduceEpoch(Network model, JavaRDD<float[]> blocks, Broadcast<byte[]> modelBc, Shapes shapes,
-                                int[] sizes, String run, int epoch, int epochs) {
+    /** Per-epoch entries of an all-reduce task's result: rows, loss * rows, compute s, comm s, steps, wall s. */
+    static final int AR_EPOCH = 6;
+
+    /** Epochs [from, to) in one barrier job: the ring is connected once, then every epoch runs over it. */
+    private void allReduceEpochs(Network model, JavaRDD<float[]> blocks, Broadcast<byte[]> modelBc, Shapes shapes,
+                                 int[] sizes, String run, int from, int to, int epochs) {
         long t0 = System.nanoTime();
         Broadcast<float[]> stateBc = sc.broadcast(StateVector.read(model));
         int len = StateVector.length(model);
-        AllReduceEpoch fn = new AllReduceEpoch(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
-                model.globalStep(), epoch, sizes, batchSize, shuffle, seed, len, (long) (commTimeoutSeconds * 1000));
+        long timeoutMs = (long) (commTimeoutSeconds * 1000);
+        scala.runtime.AbstractFunction1<scala.collection.Iterator<float[]>, scala.collection.Iterator<float[]>> fn =
+                ALLREDUCE.equals(strategy)
+                        ? new AllReduceEpochs(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
+                                model.globalStep(), from, to, sizes, batchSize, shuffle, seed, len, timeoutMs)
+                        : new RingAveragingEpochs(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
+                                model.globalStep(), from, to, sizes, batchSize, batchSize * averagingFrequency,
+                                shuffle, seed, len, timeoutMs);
         RDD<float[]> out = blocks.rdd().barrier().mapPartitions(fn, false,
                 scala.reflect.ClassTag$.MODULE$.apply(float[].class));
         List<float[]> results = await(new JavaRDD<>(out, scala.reflect.ClassTag$.MODULE$.apply(float[].class))
-                .collectAsync(), "an all-reduce epoch");
-        long t1 = System.nanoTime();
-        double rows = 0, lossSum = 0, compute = 0, comm = 0;
-        int steps = 0;
+                .collectAsync(), "a barrier job (" + strategy + ", epochs " + (from + 1) + "-" + to + ")");
+        double jobWall = (System.nanoTime() - t0) / 1e9;
+        int n = to - from;
         float[] state = null;
+        double[][] e = new double[n][AR_EPOCH];
+        int threads = 0;
         for (float[] r : results) {
-            rows += r[0];
-            lossSum += r[1];
-            compute = Math.max(compute, r[2]);
-            comm = Math.max(comm, r[3]);
-            steps = Math.max(steps, (int) r[4]);
-            if (r.length > TAIL) state = Arrays.copyOfRange(r, TAIL, TAIL + len);
+            threads = Math.max(threads, (int) r[0]);
+            for (int k = 0; k < n; k++) {
+                int o = 1 + k * AR_EPOCH;
+                e[k][0] += r[o];
+                e[k][1] += r[o + 1];
+                for (int j = 2; j < AR_EPOCH; j++) e[k][j] = Math.max(e[k][j], r[o + j]);
+            }
+            if (r.length > 1 + n * AR_EPOCH) state = Arrays.copyOfRange(r, 1 + n * AR_EPOCH, 1 + n * AR_EPOCH + len);
         }
         if (state == null) throw new IllegalStateException("SparkTrainer: rank 0 returned no parameters");
         StateVector.write(model, state);
+        int steps = 0;
+        double taskWall = 0;
+        for (double[] k : e) {
+            steps += (int) k[4];
+            taskWall += k[5];
+        }
         model.optimizer().setIterations(model.optimizer().iterations() + steps);
         model.setGlobalStep(model.globalStep() + steps);
         stateBc.destroy();
-        double wall = (System.nanoTime() - t0) / 1e9;
-        record(epoch, 0, lossSum / rows, rows, wall, compute, comm, results.size());
-        progress(epoch, epochs, lossSum / rows, rows, wall);
+        // the job's start-up and collection (scheduling, broadcast, ring set-up) is shared out over its epochs
+        double overhead = Math.max(0, jobWall - taskWall) / n;
+        for (int k = 0; k < n; k++) {
+            double rows = e[k][0], wall = e[k][5] + overhead;
+            record(from + k, 0, e[k][1] / rows, rows, wall, e[k][2], e[k][3], results.size(), threads);
+            progress(from + k, epochs, e[k][1] / rows, rows, wall);
+        }
     }
 
-    private static final class AllReduceEpoch extends scala.runtime.AbstractFunction1<scala.collection.Iterator<float[]>,
+    /** The ring between the barrier tasks: each publishes host:port (allGather), connects to the next rank. */
+    static RingAllReduce openRing(BarrierTaskContext ctx, int rank, long timeoutMs) throws IOException {
+        try (ServerSocket server = new ServerSocket(0)) {
+            String host = ctx.getTaskInfos()[rank].address();
+            int colon = host.lastIndexOf(':');
+            if (colon > 0) host = host.substring(0, colon);
+            String[] peers = ctx.allGather(host + ":" + server.getLocalPort());
+            return RingAllReduce.connect(rank, peers, server, timeoutMs);
+        }
+    }
+
+    /**
+     * Parameter averaging inside one barrier job: each round every worker trains its next rows from the common
+     * state, then the states weighted by rows are summed over the ring and divided: the same arithmetic as the
+     * driver's rounds (for 2 workers bit for bit: one float addition per element), without a Spark job per round.
+     */
+    private static final class RingAveragingEpochs extends scala.runtime.AbstractFunction1<
+            scala.collection.Iterator<float[]>, scala.collection.Iterator<float[]>> implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final String run;
+        private final Broadcast<byte[]> modelBc;
+        private final Broadcast<float[]> stateBc;
+        private final Shapes shapes;
+        private final long iterations, globalStep, timeoutMs;
+        private final int from, to, batch, rowsPerRound, len;
+        private final int[] sizes;
+        private final boolean shuffle;
+        private final long seed;
+
+        RingAveragingEpochs(String run, Broadcast<byte[]> modelBc, Broadcast<float[]> stateBc, Shapes shapes,
+                            long iterations, long globalStep, int from, int to, int[] sizes, int batch,
+                            int rowsPerRound, boolean shuffle, long seed, int len, long timeoutMs) {
+            this.run = run;
+            this.modelBc = modelBc;
+            this.stateBc = stateBc;
+            this.shapes = shapes;
+            this.iterations = iterations;
+            this.globalStep = globalStep;
+            this.from = from;
+            this.to = to;
+            this.sizes = sizes;
+            this.batch = batch;
+            this.rowsPerRound = rowsPerRound;
+            this.shuffle = shuffle;
+            this.seed = seed;
+            this.len = len;
+            this.timeoutMs = timeoutMs;
+        }
+
+        @Override
+        public scala.collection.Iterator<float[]> apply(scala.collection.Iterator<float[]> it) {
+            BarrierTaskContext ctx = BarrierTaskContext.get();
+            int rank = ctx.partitionId();
+            float[] block = it.next();
+            int n = Blocks.size(block);
+            Worker w = Worker.get(run, rank, modelBc);
+            Network m = w.model;
+            StateVector.write(m, stateBc.value());
+            int maxRows = Arrays.stream(sizes).max().orElse(0);
+            int rounds = (maxRows + rowsPerRound - 1) / rowsPerRound;
+            int epochs = to - from;
+            float[] out = new float[1 + epochs * AR_EPOCH + (rank == 0 ? len : 0)];
+            out[0] = Worker.useTaskCpus();
+            long iter = iterations, step = globalStep;
+            float[] vec = new float[len + 1];
+            try (RingAllReduce ring = openRing(ctx, rank, timeoutMs)) {
+                for (int epoch = from; epoch < to; epoch++) {
+                    long t0 = System.nanoTime(), comm = 0;
+                    double loss = 0;
+                    int steps = 0;
+                    int[] order = w.order(n, shuffle, seed, epoch, rank);
+                    for (int round = 0; round < rounds; round++) {
+                        int a = round * rowsPerRound, rows = Math.max(0, Math.min(n, a + rowsPerRound) - a);
+                        m.optimizer().setIterations(iter);
+                        m.setGlobalStep(step);
+                        if (rows > 0) {
+                            DataSet d = Blocks.toDataSet(block, order, a, a + rows, shapes.input, shapes.output);
+                            try {
+                                History h = m.fit(d, new Network.FitOptions().epochs(1).batchSize(batch).shuffle(false));
+                                loss += h.get("loss").get(0) * rows;
+                            } finally {
+                                d.features().close();
+                                d.labels().close();
+                            }
+                        }
+                        int roundSteps = 0;
+                        for (int s : sizes) {
+                            roundSteps = Math.max(roundSteps, Blocks.steps(Math.max(0, Math.min(s, a + rowsPerRound) - a), batch));
+                        }
+                        StateVector.read(m, vec);
+                        for (int i = 0; i < len; i++) vec[i] *= rows;
+                        vec[len] = rows;
+                        long c0 = System.nanoTime();
+                        ring.sum(vec);
+                        comm += System.nanoTime() - c0;
+                        float total = vec[len];
+                        for (int i = 0; i < len; i++) vec[i] /= total;
+                        StateVector.write(m, vec);
+                        iter += roundSteps;
+                        step += roundSteps;
+                        steps += roundSteps;
+                    }
+                    double wall = (System.nanoTime() - t0) / 1e9;
+                    int o = 1 + (epoch - from) * AR_EPOCH;
+                    out[o] = n;
+                    out[o + 1] = (float) loss;
+                    out[o + 2] = (float) (wall - comm / 1e9);
+                    out[o + 3] = (float) (comm / 1e9);
+                    out[o + 4] = steps;
+                    out[o + 5] = (float) wall;
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException("SparkTrainer: ring averaging failed on rank " + rank + ": "
+                        + e.getMessage(), e);
+            }
+            if (rank == 0) System.arraycopy(StateVector.read(m), 0, out, 1 + epochs * AR_EPOCH, len);
+            return scala.jdk.javaapi.CollectionConverters.asScala(Collections.singletonList(out).iterator());
+        }
+    }
+
+    private static final class AllReduceEpochs extends scala.runtime.AbstractFunction1<scala.collection.Iterator<float[]>,
             scala.collection.Iterator<float[]>> implements Serializable {
         private static final long serialVersionUID = 1L;
         private final String run;
@@ -577,21 +954,22 @@ public final class SparkTrainer {
         private final Broadcast<float[]> stateBc;
         private final Shapes shapes;
         private final long iterations, globalStep, timeoutMs;
-        private final int epoch, batch, len;
+        private final int from, to, batch, len;
         private final int[] sizes;
         private final boolean shuffle;
         private final long seed;
 
-        AllReduceEpoch(String run, Broadcast<byte[]> modelBc, Broadcast<float[]> stateBc, Shapes shapes,
-                       long iterations, long globalStep, int epoch, int[] sizes, int batch, boolean shuffle, long seed,
-                       int len, long timeoutMs) {
+        AllReduceEpochs(String run, Broadcast<byte[]> modelBc, Broadcast<float[]> stateBc, Shapes shapes,
+                        long iterations, long globalStep, int from, int to, int[] sizes, int batch, boolean shuffle,
+                        long seed, int len, long timeoutMs) {
             this.run = run;
             this.modelBc = modelBc;
             this.stateBc = stateBc;
             this.shapes = shapes;
             this.iterations = iterations;
             this.globalStep = globalStep;
-            this.epoch = epoch;
+            this.from = from;
+            this.to = to;
             this.sizes = sizes;
             this.batch = batch;
             this.shuffle = shuffle;
@@ -620,78 +998,86 @@ public final class SparkTrainer {
                 for (int s : sizes) global += Blocks.rowsInStep(s, batch, k);
                 weights[k] = (float) Blocks.rowsInStep(n, batch, k) / global;
             }
-            double loss = 0;
-            long t0, t1;
-            GradientSharingOptimizer gs;
-            try (ServerSocket server = new ServerSocket(0)) {
-                String host = ctx.getTaskInfos()[rank].address();
-                int colon = host.lastIndexOf(':');
-                if (colon > 0) host = host.substring(0, colon);
-                String[] peers = ctx.allGather(host + ":" + server.getLocalPort());
-                try (RingAllReduce ring = RingAllReduce.connect(rank, peers, server, timeoutMs)) {
-                    gs = new GradientSharingOptimizer(inner, ring, weights);
+            int epochs = to - from;
+            float[] out = new float[1 + epochs * AR_EPOCH + (rank == 0 ? len : 0)];
+            out[0] = Worker.useTaskCpus();
+            try {
+                try (RingAllReduce ring = openRing(ctx, rank, timeoutMs)) {
+                    GradientSharingOptimizer gs = new GradientSharingOptimizer(inner, ring, weights);
                     m.compile(gs, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
-                    t0 = System.nanoTime();
                     try {
-                        if (n > 0) {
-                            int[] order = w.order(n, shuffle, seed, epoch, rank);
-                            DataSet d = Blocks.toDataSet(block, order, 0, n, shapes.input, shapes.output);
-                            try {
-                                History h = m.fit(d, new Network.FitOptions().epochs(1).batchSize(batch).shuffle(false));
-                                loss = h.get("loss").get(0) * n;
-                            } finally {
-                                d.features().close();
-                                d.labels().close();
-                            }
-                        }
-                        List<Parameter> params = m.parameters();
-                        while (gs.stepsDone() < steps) {   // this worker's rows ran out: share zero gradients
-                            try (MemoryScope s = MemoryScope.open()) {
-                                for (Parameter p : params) {
-                                    if (p.trainable) p.value().setGrad(NDArray.zeros(p.value().dtype(), p.value().shape()));
-                                }
-                                gs.step(params);
-                                for (Parameter p : params) p.value().setGrad(null);
-                            }
+                        for (int epoch = from; epoch < to; epoch++) {
+                            long t0 = System.nanoTime(), comm0 = gs.commNanos;
+                            gs.startEpoch();
+                            double loss = trainEpoch(m, w, gs, block, n, epoch, rank, steps);
+                            double wall = (System.nanoTime() - t0) / 1e9, comm = (gs.commNanos - comm0) / 1e9;
+                            int o = 1 + (epoch - from) * AR_EPOCH;
+                            out[o] = n;
+                            out[o + 1] = (float) loss;
+                            out[o + 2] = (float) (wall - comm);
+                            out[o + 3] = (float) comm;
+                            out[o + 4] = steps;
+                            out[o + 5] = (float) wall;
                         }
                     } finally {
                         m.compile(inner, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
                     }
-                    t1 = System.nanoTime();
                 }
             } catch (IOException e) {
                 throw new IllegalStateException("SparkTrainer: all-reduce failed on rank " + rank + ": " + e.getMessage(), e);
             }
-            double comm = gs.commNanos / 1e9;
-            float[] out = new float[rank == 0 ? TAIL + len : TAIL];
-            out[0] = n;
-            out[1] = (float) loss;
-            out[2] = (float) ((t1 - t0) / 1e9 - comm);
-            out[3] = (float) comm;
-            out[4] = steps;
-            out[5] = 1;
             if (rank == 0) {
                 float[] state = StateVector.read(m);
-                System.arraycopy(state, 0, out, TAIL, len);
+                System.arraycopy(state, 0, out, 1 + epochs * AR_EPOCH, len);
             }
             return scala.jdk.javaapi.CollectionConverters.asScala(Collections.singletonList(out).iterator());
+        }
+
+        /** One epoch of this rank's rows; returns loss * rows. Pads with zero gradients once its rows run out. */
+        private double trainEpoch(Network m, Worker w, GradientSharingOptimizer gs, float[] block, int n, int epoch,
+                                  int rank, int steps) {
+            double loss = 0;
+            if (n > 0) {
+                int[] order = w.order(n, shuffle, seed, epoch, rank);
+                DataSet d = Blocks.toDataSet(block, order, 0, n, shapes.input, shapes.output);
+                try {
+                    History h = m.fit(d, new Network.FitOptions().epochs(1).batchSize(batch).shuffle(false));
+                    loss = h.get("loss").get(0) * n;
+                } finally {
+                    d.features().close();
+                    d.labels().close();
+                }
+            }
+            List<Parameter> params = m.parameters();
+            while (gs.stepsDone() < steps) {   // this worker's rows ran out: share zero gradients
+                try (MemoryScope s = MemoryScope.open()) {
+                    for (Parameter p : params) {
+                        if (p.trainable) p.value().setGrad(NDArray.zeros(p.value().dtype(), p.value().shape()));
+                    }
+                    gs.step(params);
+                    for (Parameter p : params) p.value().setGrad(null);
+                }
+            }
+            return loss;
         }
     }
 
     // ---- metrics -------------------------------------------------------------------------------------------
     private void record(int epoch, int round, double loss, double rows, double wall, double compute, double comm,
-                        int workers) {
+                        int workers, int threads) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("epoch", epoch);
         r.put("round", round);
         r.put("loss", loss);
         r.put("samples", (long) rows);
         r.put("workers", workers);
+        wall = Math.max(wall, compute + comm);
         r.put("seconds", wall);
         r.put("samples_per_s", rows / wall);
         r.put("compute_s", compute);
         r.put("comm_s", comm);
         r.put("scheduling_s", Math.max(0, wall - compute - comm));
+        r.put("native_threads", threads);
         metrics.add(r);
     }
 

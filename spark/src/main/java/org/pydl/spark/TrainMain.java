@@ -27,10 +27,12 @@ import org.pydl.train.DataSet;
  * <pre>
  * spark-submit --class org.pydl.spark.TrainMain --master spark://127.0.0.1:7077 --jars pydl.jar pydl-spark.jar \
  *     --model in.pydl --x x.npy --y y.npy --out out.pydl [--strategy averaging|allreduce] [--epochs 3]
- *     [--batch-size 32] [--workers 0] [--averaging-frequency 5] [--seed 0]
+ *     [--batch-size 32] [--workers 0] [--averaging-frequency 5] [--exchange driver|ring] [--seed 0]
+ *     [--checkpoint-dir path-or-uri] [--resume true]
  * </pre>
  * x: float32 [n, features...]; y: int32/int64 class ids [n] or float32 targets [n, outputs...]. Prints the final
- * loss and accuracy on the same data and one JSON line of metrics per round/epoch.
+ * loss and accuracy on the same data (computed in the driver, and again distributed over the executors) and one
+ * JSON line of metrics per round/epoch.
  */
 public final class TrainMain {
     private TrainMain() {}
@@ -61,11 +63,15 @@ public final class TrainMain {
                     .numWorkers(Integer.parseInt(a.getOrDefault("workers", "0")))
                     .batchSize(Integer.parseInt(a.getOrDefault("batch-size", "32")))
                     .averagingFrequency(Integer.parseInt(a.getOrDefault("averaging-frequency", "5")))
+                    .exchange(a.getOrDefault("exchange", SparkTrainer.DRIVER))
+                    .checkpointDir(a.get("checkpoint-dir"))
+                    .resume(Boolean.parseBoolean(a.getOrDefault("resume", "false")))
                     .seed(Long.parseLong(a.getOrDefault("seed", "0")));
             Network trained = t.fit(model, df, Integer.parseInt(a.getOrDefault("epochs", "1")));
             ModelFile.save(trained, Path.of(a.get("out")));
             DataSet all = new DataSet(org.pydl.nd.NDArray.of(x), labels(y, trained));
             System.out.println("pydl.spark TrainMain result " + trained.evaluate(all, 256));
+            System.out.println("pydl.spark TrainMain distributed evaluate " + t.evaluate(trained, df, 256));
             System.out.println("pydl.spark TrainMain metrics " + t.metricsJson());
         } finally {
             spark.stop();
