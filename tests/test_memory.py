@@ -116,3 +116,52 @@ def test_repeated_fit_native_memory_does_not_grow():
         samples.append(native_allocated_bytes())
     growth = max(samples[-4:]) - base
     assert growth < 1 << 20, f"native bytes grew by {growth} over 12 fits: {[s - base for s in samples]}"
+
+
+_CACHE_SCRIPT = r"""
+import sys
+sys.path.insert(0, {root!r})
+import numpy as np, jpype, pydl
+from pydl import _jvm
+_jvm.start()
+NO = jpype.JClass("org.pydl.jni.NativeOps")
+NDArray = jpype.JClass("org.pydl.nd.NDArray")
+NO.trimCache()
+base = NO.allocatedBytes()
+mb = 1 << 20
+blocks = [NO.malloc(mb) for _ in range(8)]
+for b in blocks:
+    NO.free(b)
+assert NO.allocatedBytes() == base, (NO.allocatedBytes(), base)
+cached = NO.cachedBytes()
+assert mb <= cached <= 4 * mb, cached                      # bounded by PYDL_ALLOC_CACHE_MB=4
+big = NO.malloc(3 * mb); NO.free(big)                     # over half the bound: released at once
+assert NO.cachedBytes() == cached, (NO.cachedBytes(), cached)
+a = NO.malloc(mb - 4096)                                  # same size class: served from the cache
+assert NO.cachedBytes() == cached - mb, (NO.cachedBytes(), cached)
+NO.free(a)
+errors = 0
+for call in (lambda: NO.fill(0, a, 1, 0.0), lambda: NO.free(a)):   # a freed (cached) block is not live memory
+    try:
+        call()
+    except jpype.JException as e:
+        errors += "outside any live pydl allocation" in str(e) or "not the start of a live" in str(e)
+assert errors == 2, errors
+assert NO.trimCache() == cached and NO.cachedBytes() == 0
+# a bias row broadcast to many rows (the copy that doubles the written part), odd row counts
+for rows, n in [(1, 5), (7, 3), (1000, 20), (4097, 50)]:
+    row = NDArray.of(jpype.JArray(jpype.JFloat)(list(range(1, n + 1))), n)
+    out = row.view(jpype.JArray(jpype.JLong)([rows, n]), jpype.JArray(jpype.JLong)([0, 1]), 0).contiguous()
+    got = np.array(out.toFloatArray()).reshape(rows, n)
+    assert np.array_equal(got, np.tile(np.arange(1, n + 1, dtype=np.float32), (rows, 1))), (rows, n)
+print("OK", flush=True)
+"""
+
+
+def test_freed_block_cache_is_bounded_reused_and_not_live():
+    """Freed blocks are kept for reuse (PYDL_ALLOC_CACHE_MB bounds them), a same-class request takes one, a cached
+    block still fails the range checks like any freed address, and trimCache releases them all."""
+    env = dict(os.environ, PYTHONPATH=ROOT, PYDL_ALLOC_CACHE_MB="4")
+    r = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT.format(root=ROOT)], capture_output=True, text=True,
+                       timeout=240, env=env, cwd=ROOT)
+    assert r.returncode == 0 and "OK" in r.stdout, r.stdout[-2000:] + r.stderr[-4000:]

@@ -4,9 +4,15 @@
 #include <cinttypes>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <list>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <unordered_map>
+#include <vector>
+
+#include <unistd.h>
 
 #include "pydl/jni_util.h"
 #include "pydl/kernels.h"
@@ -46,22 +52,96 @@ void check_count(int64_t n, const char* what) {
   if (n < 0) fail("%s must be >= 0, got %" PRId64, what, n);
 }
 
-// ==== registry ================================================================================================
+// ==== registry and block cache ================================================================================
+//
+// Live blocks are recorded in g_blocks (base -> requested bytes) for the range checks. A freed block does not go
+// back to the C library at once: it joins a cache of recently freed blocks, one free list per size class (classes
+// are 1/8 of a power of two apart above 1 KiB, so a block serves requests up to 12.5% smaller). A training step
+// allocates the same sizes every step, so after the first step its temporaries come from the cache instead of
+// fresh pages (page faults and zeroing by the kernel, munmap of large blocks). The cache is bounded
+// (PYDL_ALLOC_CACHE_MB, default min(256 MiB, RAM / 8); 0 turns it off): when it would exceed the bound, the least
+// recently freed blocks are released. A cached block is not live: check_range rejects it like any freed address.
 
 namespace {
-std::shared_mutex g_mu;
+std::shared_mutex g_mu;  // guards everything below
 std::map<uintptr_t, int64_t> g_blocks;  // base address -> requested size in bytes
 int64_t g_allocated = 0;
 constexpr int64_t kAlign = 64;
 constexpr int64_t kMaxAlloc = int64_t{1} << 56;
+
+struct Cached {
+  void* ptr;
+  int64_t cap;  // size class (bytes actually allocated)
+};
+std::list<Cached> g_lru;  // cached blocks, most recently freed first
+std::unordered_map<int64_t, std::vector<std::list<Cached>::iterator>> g_free;  // class -> its blocks, newest last
+int64_t g_cached = 0;
+
+int64_t default_cache_limit() {
+  int64_t limit = int64_t{256} << 20;
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page > 0) limit = std::min(limit, static_cast<int64_t>(pages) * page / 8);
+  if (const char* env = std::getenv("PYDL_ALLOC_CACHE_MB")) {
+    char* end = nullptr;
+    long long mb = std::strtoll(env, &end, 10);
+    if (end != env && *end == '\0' && mb >= 0 && mb < (int64_t{1} << 40)) limit = static_cast<int64_t>(mb) << 20;
+  }
+  return limit;
+}
+const int64_t g_cache_limit = default_cache_limit();
+
+/// Bytes allocated for a request: 64-byte multiples up to 1 KiB, then 8 classes per power of two.
+int64_t size_class(int64_t bytes) {
+  if (bytes <= 1024) return std::max<int64_t>(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+  int64_t p = int64_t{1} << (63 - __builtin_clzll(static_cast<unsigned long long>(bytes)));
+  int64_t step = p / 8;
+  return (bytes + step - 1) / step * step;
+}
+
+/// A cached block of class `cap`, or null (caller holds g_mu).
+void* cache_take(int64_t cap) {
+  auto it = g_free.find(cap);
+  if (it == g_free.end() || it->second.empty()) return nullptr;
+  auto node = it->second.back();
+  it->second.pop_back();
+  void* p = node->ptr;
+  g_lru.erase(node);
+  g_cached -= cap;
+  return p;
+}
+
+/// Removes the least recently freed block from the cache and returns it (caller holds g_mu, cache non-empty).
+void* cache_evict_oldest() {
+  auto node = std::prev(g_lru.end());
+  auto& vec = g_free[node->cap];
+  vec.erase(vec.begin());  // the class's oldest block is the globally oldest of that class
+  void* p = node->ptr;
+  g_cached -= node->cap;
+  g_lru.erase(node);
+  return p;
+}
 }  // namespace
 
 void* mem_alloc(int64_t bytes) {
   if (bytes < 0) fail("bytes must be >= 0, got %" PRId64, bytes);
   if (bytes > kMaxAlloc) throw std::bad_alloc();
-  int64_t rounded = std::max<int64_t>(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
-  void* p = std::aligned_alloc(static_cast<size_t>(kAlign), static_cast<size_t>(rounded));
-  if (p == nullptr) throw std::bad_alloc();
+  int64_t cap = size_class(bytes);
+  void* p = nullptr;
+  {
+    std::unique_lock<std::shared_mutex> lock(g_mu);
+    p = cache_take(cap);
+    if (p != nullptr) {
+      g_blocks.emplace(reinterpret_cast<uintptr_t>(p), bytes);  // cannot fail: the block was removed from the cache
+      g_allocated += bytes;
+      return p;
+    }
+  }
+  p = std::aligned_alloc(static_cast<size_t>(kAlign), static_cast<size_t>(cap));
+  if (p == nullptr) {
+    mem_trim();  // cached blocks may be what is missing
+    p = std::aligned_alloc(static_cast<size_t>(kAlign), static_cast<size_t>(cap));
+    if (p == nullptr) throw std::bad_alloc();
+  }
   std::unique_lock<std::shared_mutex> lock(g_mu);
   try {
     g_blocks.emplace(reinterpret_cast<uintptr_t>(p), bytes);
@@ -75,16 +155,55 @@ void* mem_alloc(int64_t bytes) {
 
 void mem_free(int64_t address) {
   if (address == 0) fail("cannot free address 0 (null pointer)");
+  void* p = reinterpret_cast<void*>(static_cast<uintptr_t>(address));
+  void* release[8];
+  int n_release = 0;
   {
     std::unique_lock<std::shared_mutex> lock(g_mu);
     auto it = g_blocks.find(static_cast<uintptr_t>(address));
     if (it == g_blocks.end())
       fail("address 0x%" PRIx64 " is not the start of a live pydl allocation (already freed, or not from malloc)",
            static_cast<uint64_t>(address));
-    g_allocated -= it->second;
+    int64_t bytes = it->second;
+    g_allocated -= bytes;
     g_blocks.erase(it);
+    int64_t cap = size_class(bytes);
+    if (cap <= g_cache_limit / 2) {
+      try {
+        auto& vec = g_free[cap];
+        vec.reserve(vec.size() + 1);
+        g_lru.push_front(Cached{p, cap});
+        vec.push_back(g_lru.begin());
+        g_cached += cap;
+        p = nullptr;
+      } catch (const std::bad_alloc&) {  // no room for bookkeeping: release the block instead
+      }
+      while (g_cached > g_cache_limit && n_release < 8) release[n_release++] = cache_evict_oldest();
+    }
   }
-  std::free(reinterpret_cast<void*>(static_cast<uintptr_t>(address)));
+  if (p != nullptr) std::free(p);
+  for (int i = 0; i < n_release; ++i) std::free(release[i]);
+}
+
+int64_t mem_trim() {
+  std::vector<void*> all;
+  int64_t freed;
+  {
+    std::unique_lock<std::shared_mutex> lock(g_mu);
+    freed = g_cached;
+    all.reserve(g_lru.size());
+    for (const Cached& c : g_lru) all.push_back(c.ptr);
+    g_lru.clear();
+    g_free.clear();
+    g_cached = 0;
+  }
+  for (void* p : all) std::free(p);
+  return freed;
+}
+
+int64_t mem_cached_bytes() {
+  std::shared_lock<std::shared_mutex> lock(g_mu);
+  return g_cached;
 }
 
 int64_t mem_allocated_bytes() {
@@ -224,6 +343,23 @@ void copy_strided(const T* src, const int64_t* ss, T* dst, const int64_t* ds, co
     });
     return;
   }
+  if (p.ndim == 2 && sd == 1 && sS == 1 && p.st[0][0] == inner && p.st[1][0] == 0) {
+    // one source row repeated into contiguous rows (a bias broadcast to [m, n]): write the first row of each chunk,
+    // then double the written part with large copies instead of one small copy per row
+    parallel_rows(rows, inner, [&](int64_t r0, int64_t r1) {
+      T* d = dst + r0 * inner;
+      const size_t total = static_cast<size_t>((r1 - r0) * inner) * sizeof(T);
+      size_t done = static_cast<size_t>(inner) * sizeof(T);
+      std::memcpy(d, src, done);
+      char* base = reinterpret_cast<char*>(d);
+      while (done < total) {
+        size_t n = std::min(done, total - done);
+        std::memcpy(base + done, base, n);
+        done += n;
+      }
+    });
+    return;
+  }
   parallel_rows(rows, inner, [&](int64_t r0, int64_t r1) {
     p.for_rows(r0, r1, [&](const int64_t* off) {
       T* d = dst + off[0];
@@ -342,6 +478,18 @@ JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_free(JNIEnv* env, jclass, jlo
 JNIEXPORT jlong JNICALL Java_org_pydl_jni_NativeOps_allocatedBytes(JNIEnv* env, jclass) {
   PYDL_JNI_BEGIN("allocatedBytes")
   return mem_allocated_bytes();
+  PYDL_JNI_END(env, 0)
+}
+
+JNIEXPORT jlong JNICALL Java_org_pydl_jni_NativeOps_cachedBytes(JNIEnv* env, jclass) {
+  PYDL_JNI_BEGIN("cachedBytes")
+  return mem_cached_bytes();
+  PYDL_JNI_END(env, 0)
+}
+
+JNIEXPORT jlong JNICALL Java_org_pydl_jni_NativeOps_trimCache(JNIEnv* env, jclass) {
+  PYDL_JNI_BEGIN("trimCache")
+  return mem_trim();
   PYDL_JNI_END(env, 0)
 }
 

@@ -24,6 +24,10 @@ void check_count(int64_t n, const char* what);
 void* mem_alloc(int64_t bytes);
 void mem_free(int64_t address);
 int64_t mem_allocated_bytes();
+/// Releases every cached (freed, kept for reuse) block to the C library; returns the bytes released.
+int64_t mem_trim();
+/// Bytes of freed blocks kept for reuse (not counted by mem_allocated_bytes).
+int64_t mem_cached_bytes();
 
 /// [addr, addr+bytes) must lie inside one live block (a 0-byte range must still point into/at the end of one).
 /// Null or foreign addresses -> ArgumentError("<what> range [0x..., +N bytes) is outside any live pydl allocation").

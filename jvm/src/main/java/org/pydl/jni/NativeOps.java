@@ -45,6 +45,13 @@ public final class NativeOps {
     public static native void free(long address);
     /** Bytes currently allocated through malloc and not freed. */
     public static native long allocatedBytes();
+    /**
+     * Bytes of freed blocks the allocator keeps for reuse (bounded by PYDL_ALLOC_CACHE_MB, default min(256 MiB,
+     * RAM / 8)); not part of {@link #allocatedBytes}.
+     */
+    public static native long cachedBytes();
+    /** Returns every cached freed block to the C library; returns the bytes released. */
+    public static native long trimCache();
     /** A direct ByteBuffer (native byte order set by the caller) over [address, address+bytes). */
     public static native ByteBuffer wrap(long address, long bytes);
     /** dst[i] = value for n elements. */

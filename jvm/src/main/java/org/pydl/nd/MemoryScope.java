@@ -45,7 +45,7 @@ public final class MemoryScope implements AutoCloseable {
     public static NDArray keep(NDArray a) {
         MemoryScope s = a.scope;
         if (s != null) {
-            s.arrays.remove(a);
+            s.forget(a);
             a.scope = s.parent;
             if (s.parent != null) s.parent.arrays.add(a);
         }
@@ -56,10 +56,20 @@ public final class MemoryScope implements AutoCloseable {
     public static NDArray detach(NDArray a) {
         MemoryScope s = a.scope;
         if (s != null) {
-            s.arrays.remove(a);
+            s.forget(a);
             a.scope = null;
         }
         return a;
+    }
+
+    /** Removes a from this scope's list, searching from the newest (kept arrays are usually recent results). */
+    private void forget(NDArray a) {
+        for (int i = arrays.size() - 1; i >= 0; i--) {
+            if (arrays.get(i) == a) {
+                arrays.remove(i);
+                return;
+            }
+        }
     }
 
     /** Number of arrays this scope will close. */

@@ -31,6 +31,7 @@ public final class NDArray implements AutoCloseable {
     private final long[] strides;
     private final long offset;
     private final long size;
+    private final boolean contiguous;   // shape and strides never change
     private boolean closed;
     MemoryScope scope;
 
@@ -46,6 +47,7 @@ public final class NDArray implements AutoCloseable {
         this.strides = strides;
         this.offset = offset;
         this.size = Shapes.size(shape);
+        this.contiguous = size <= 1 || Shapes.isContiguous(shape, strides);
         storage.retain();
         MemoryScope.register(this);
     }
@@ -194,7 +196,7 @@ public final class NDArray implements AutoCloseable {
     }
 
     public boolean isContiguous() {
-        return Arrays.equals(strides, Shapes.contiguousStrides(shape)) || size <= 1 || Shapes.isContiguous(shape, strides);
+        return contiguous;
     }
 
     /** This array if contiguous, otherwise a contiguous copy. */

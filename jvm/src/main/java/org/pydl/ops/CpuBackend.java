@@ -48,6 +48,7 @@ public final class CpuBackend implements Backend {
     private static synchronized void reclaim(long bytes) {
         long before = NativeOps.allocatedBytes();
         if (before + bytes <= gcThreshold) return;
+        NativeOps.trimCache();   // memory is tight: cached freed blocks go back to the system too
         System.gc();
         long after = before;
         for (int wait = 1; wait <= 16; wait *= 2) {

@@ -662,6 +662,17 @@ public final class Ops {
     }
 
     /** A view of contiguous x with another shape (no gradient recorded: internal use). */
+    /** Bytes of patch gradient {@link #conv}'s backward computes per block of samples (about an L2 cache). */
+    private static final long CONV_GRAD_CHUNK_BYTES = 1L << 20;
+
+    /** A view of n elements of the leading dimension of a contiguous x, from index `from`. */
+    private static NDArray leadingRows(NDArray x, long from, long n) {
+        long[] shape = x.shape();
+        long[] strides = x.strides();
+        shape[0] = n;
+        return x.view(shape, strides, x.offset() + from * strides[0]);
+    }
+
     private static NDArray reshapeView(NDArray x, long[] shape) {
         return x.view(shape, Shapes.contiguousStrides(shape), x.offset());
     }
@@ -902,10 +913,24 @@ public final class Ops {
             NDArray g2 = reshapeView(g.contiguous(), new long[] {rows, f});
             NDArray gx = null, gk = null;
             if (x.requiresGrad()) {
-                try (NDArray gcols = NDArray.empty(x.device(), x.dtype(), rows, patch)) {
-                    be(g2).gemm(false, true, rows, kg, fg, 1.0, g2, f, fg, kc, f, fg, 0.0, gcols, patch, kg, groups);
-                    gx = emptyLike(xc);
-                    be(xc).col2im(gcols, gx, w, out, groups);
+                // d patches = g @ kernel^T, then col2im, a few samples at a time: the patch gradient block (written
+                // twice by the GEMM, zeroed then accumulated, and read by col2im) stays in cache instead of
+                // making three passes over a [rows, patch] array in memory
+                gx = emptyLike(xc);
+                long perSample = batch == 0 ? 0 : rows / batch;
+                long chunk = Math.max(1, Math.min(batch, CONV_GRAD_CHUNK_BYTES
+                        / Math.max(1, perSample * patch * x.dtype().size)));
+                try (NDArray gcols = NDArray.empty(x.device(), x.dtype(), Math.min(chunk, batch) * perSample, patch)) {
+                    for (long b0 = 0; b0 < batch; b0 += chunk) {
+                        long nb = Math.min(chunk, batch - b0), nr = nb * perSample;
+                        try (NDArray gRows = leadingRows(g2, b0 * perSample, nr);
+                             NDArray gcRows = leadingRows(gcols, 0, nr);
+                             NDArray gxPart = leadingRows(gx, b0, nb)) {
+                            be(g2).gemm(false, true, nr, kg, fg, 1.0, gRows, f, fg, kc, f, fg, 0.0, gcRows, patch, kg,
+                                    groups);
+                            be(xc).col2im(gcRows, gxPart, w, out, groups);
+                        }
+                    }
                 }
             }
             if (kernel.requiresGrad()) {

@@ -1311,9 +1311,9 @@ class NativeOpsTest {
     @Test
     void badAddressesThrow() {
         long p = alloc(F32, 16);
-        long freed = NativeOps.malloc(64);
-        NativeOps.free(freed);
         long q = alloc(F32, 16);
+        long freed = NativeOps.malloc(64);
+        NativeOps.free(freed);   // last: the allocator's cache hands a freed block to the next same-sized malloc
         throwsJava(IllegalArgumentException.class, () -> NativeOps.fill(F32, 0, 4, 1), "fill", "null");
         throwsJava(IllegalArgumentException.class, () -> NativeOps.fill(F32, p, 17, 1), "fill", "outside");
         throwsJava(IllegalArgumentException.class, () -> NativeOps.fill(F32, p + 64, 1, 1), "outside");

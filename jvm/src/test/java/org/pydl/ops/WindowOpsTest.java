@@ -174,4 +174,24 @@ class WindowOpsTest {
                 () -> Ops.pool(x, true, new Window(l(2), l(1), l(1), l(2), l(0))));
         assertTrue(e.getMessage().contains("padding smaller than the window"), e.getMessage());
     }
+    /**
+     * A convolution large enough that its backward computes the patch gradient in blocks of samples (about 1 MiB each:
+     * here 2, 2 and 1 of 5 samples, 2 groups) gives the input gradient of the one-piece patches path exactly.
+     */
+    @Test
+    void convInputGradientInSampleBlocksMatchesPatchesPath() {
+        NDArray x = rand(51, DType.FLOAT64, 5, 20, 20, 8).setRequiresGrad(true);
+        NDArray k = rand(52, DType.FLOAT64, 5, 5, 4, 6), r = rand(53, DType.FLOAT64, 5, 16, 16, 6);
+        Window w = new Window(l(5, 5), l(1, 1), l(1, 1), l(0, 0), l(0, 0));
+        Ops.sum(Ops.mul(Ops.conv(x, k, null, w, 2), r)).backward();
+        double[] blocked = x.grad().toDoubleArray();
+        x.setGrad(null);
+        // the same convolution from patches [5, 16, 16, 25 * 8] (group-major channels per offset: split by group)
+        NDArray p = Ops.reshape(Ops.patches(x, w), 5 * 16 * 16, 25, 2, 4);
+        NDArray y0 = Ops.matmul(Ops.reshape(Ops.slice(p, 2, 0, 1), -1, 100), Ops.reshape(Ops.slice(k, 3, 0, 3), 100, 3));
+        NDArray y1 = Ops.matmul(Ops.reshape(Ops.slice(p, 2, 1, 2), -1, 100), Ops.reshape(Ops.slice(k, 3, 3, 6), 100, 3));
+        NDArray y = Ops.reshape(Ops.concat(java.util.List.of(y0, y1), 1), 5, 16, 16, 6);
+        Ops.sum(Ops.mul(y, r)).backward();
+        assertArrayEquals(x.grad().toDoubleArray(), blocked, 1e-10);
+    }
 }
