@@ -80,6 +80,25 @@ class RecurrentTest {
         }
     }
 
+    /** Masking: zeros where every feature equals mask_value, identity elsewhere; gradient by central differences. */
+    @Test
+    void maskingForwardAndGradient() {
+        Layer m = layer("Masking", "{\"mask_value\": 0.5}");
+        m.build(new long[] {TIME, FEATURES}, DType.FLOAT64, 7);
+        NDArray x = rand(3, -1, 1, BATCH, TIME, FEATURES);
+        try (MemoryScope s = MemoryScope.open()) {
+            NDArray masked = NDArray.of(new double[] {0.5, 0.5, 0.2, 0.5, 0.5, 0.5, 1, 2, 3, 4, 0.5, 0.5},
+                    BATCH, TIME, FEATURES);
+            double[] y = m.forward(masked, new Layer.Context(false, 0)).toDoubleArray();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {0, 0, 0.2, 0.5, 0, 0, 1, 2, 3, 4, 0, 0}, y);
+            double[] mask = m.computeMasks(List.of(masked), List.of(masked), new Layer.Context(false, 0)).get(0)
+                    .toDoubleArray();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {0, 1, 0, 1, 1, 0}, mask);
+        }
+        GradCheck.checkGradient(in -> m.forward(in[0], new Layer.Context(true, 0)), x);
+        x.close();
+    }
+
     /**
      * The composed path (also used for recurrent dropout and other activations) with a mask, initial states and
      * recurrent dropout: gradients of the input, the initial states and every weight by central differences.
