@@ -13,7 +13,6 @@ all cores), the same for both contenders.
 from __future__ import annotations
 
 import os
-import statistics
 
 import numpy as np
 
@@ -42,12 +41,7 @@ def pydl_train(x, y, threads, steps):
     m = pydl.Sequential([layers.Input((28, 28, 1)), layers.Conv2D(20, 5), layers.MaxPooling2D(2),
                          layers.Conv2D(50, 5), layers.MaxPooling2D(2), layers.Flatten(),
                          layers.Dense(500, activation="relu"), layers.Dense(10, activation="softmax")], seed=0)
-    m.compile(optimizer=pydl.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    m.build()
-    n = BATCH * (common.WARMUP + steps)  # one epoch of exactly warm-up + timed steps
-    t = common.pydl_step_seconds(m, x[:n], y[:n], BATCH)
-    assert len(t) == steps, (len(t), steps)
-    return BATCH / statistics.median(t), statistics.median(t)
+    return common.pydl_train_rate(m, x, y, BATCH, steps)
 
 
 def torch_net():

@@ -13,7 +13,6 @@ Steps: 3 warm-up steps, then per round PyTorch times >= 20 steps and pydl as man
 from __future__ import annotations
 
 import os
-import statistics
 
 import numpy as np
 
@@ -42,12 +41,7 @@ def pydl_train(x, y, threads, steps):
     pydl.set_num_threads(threads)
     m = pydl.Sequential([layers.Input((SEQ, FEAT)), layers.LSTM(UNITS), layers.Dense(10, activation="softmax")],
                         seed=0)
-    m.compile(optimizer=pydl.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    m.build()
-    n = BATCH * (common.WARMUP + steps)  # one epoch of exactly warm-up + timed steps
-    t = common.pydl_step_seconds(m, x[:n], y[:n], BATCH)
-    assert len(t) == steps, (len(t), steps)
-    return BATCH / statistics.median(t), statistics.median(t)
+    return common.pydl_train_rate(m, x, y, BATCH, steps)
 
 
 def torch_net():

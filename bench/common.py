@@ -72,6 +72,20 @@ def pydl_step_seconds(model, x, y, batch, epochs=1):
     return list(timer.stepSeconds())[WARMUP:]
 
 
+def pydl_train_rate(model, x, y, batch, steps):
+    """(samples/s, median step seconds) of a pydl Sequential over `steps` training steps after WARMUP: compiles it
+    with Adam 1e-3 and sparse categorical cross-entropy (every training workload's recipe) and runs one epoch of
+    exactly warm-up + timed steps."""
+    import pydl
+
+    model.compile(optimizer=pydl.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.build()
+    n = batch * (WARMUP + steps)
+    t = pydl_step_seconds(model, x[:n], y[:n], batch)
+    assert len(t) == steps, (len(t), steps)
+    return batch / statistics.median(t), statistics.median(t)
+
+
 def torch_train_rate(make_net, x, y, batch, steps, threads):
     """PyTorch samples/s: median of `steps` timed steps (zero_grad, forward, CrossEntropyLoss, backward, Adam.step,
     loss.item()) after WARMUP, on seeded shuffled batches of numpy `x` / int labels `y`."""

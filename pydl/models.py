@@ -738,15 +738,6 @@ class Model(Sequential):
         except Exception as e:  # noqa: BLE001
             raise translate(e) from None
 
-    def set_weights(self, weights):
-        weights = list(weights)
-        for layer in self._layers:
-            n = len(list(layer._java.parameters()))
-            layer.set_weights(weights[:n])
-            weights = weights[n:]
-        if weights:
-            raise ValueError(f"set_weights: {len(weights)} arrays left over")
-
 
 class _NestedModelLayer(_layers.Layer):
     """A built model used as a layer of a functional Model (one input, one output); shares the model's weights."""

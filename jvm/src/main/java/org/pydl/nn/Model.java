@@ -350,14 +350,7 @@ public final class Model extends Network {
             ins.add(m);
         }
         c.put("inputs", ins);
-        List<Object> ls = new ArrayList<>();
-        for (Layer l : layers) {
-            Map<String, Object> e = new LinkedHashMap<>();
-            e.put("class", l.type());
-            e.put("config", l.config());
-            ls.add(e);
-        }
-        c.put("layers", ls);
+        c.put("layers", layerConfigs(layers));
         List<Object> ns = new ArrayList<>();
         for (Node n : nodes) {
             Map<String, Object> e = new LinkedHashMap<>();

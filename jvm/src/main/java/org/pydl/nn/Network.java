@@ -85,6 +85,18 @@ public abstract class Network {
 
     protected abstract boolean endsWithSoftmax(int output);
 
+    /** The "layers" entry of a model config: {"class": Keras class name, "config": ...} per layer, in order. */
+    static List<Object> layerConfigs(List<Layer> layers) {
+        List<Object> ls = new ArrayList<>();
+        for (Layer l : layers) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("class", l.type());
+            e.put("config", l.config());
+            ls.add(e);
+        }
+        return ls;
+    }
+
     /**
      * Inference that also returns every layer's output, keyed by layer name (for a layer applied several times,
      * its last application): for debugging and for layer-by-layer comparisons with a reference.

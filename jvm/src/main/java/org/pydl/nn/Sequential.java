@@ -382,14 +382,7 @@ public final class Sequential extends Network {
         c.put("input_shape", inputShape);
         c.put("dtype", dtype.pyName);
         c.put("seed", seed);
-        List<Object> ls = new ArrayList<>();
-        for (Layer l : layers) {
-            Map<String, Object> e = new LinkedHashMap<>();
-            e.put("class", l.type());
-            e.put("config", l.config());
-            ls.add(e);
-        }
-        c.put("layers", ls);
+        c.put("layers", layerConfigs(layers));
         return c;
     }
 }
