@@ -780,13 +780,10 @@ public final class SparkTrainer {
         Broadcast<float[]> stateBc = sc.broadcast(StateVector.read(model));
         int len = StateVector.length(model);
         long timeoutMs = (long) (commTimeoutSeconds * 1000);
-        scala.runtime.AbstractFunction1<scala.collection.Iterator<float[]>, scala.collection.Iterator<float[]>> fn =
-                ALLREDUCE.equals(strategy)
-                        ? new AllReduceEpochs(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
-                                model.globalStep(), from, to, sizes, batchSize, shuffle, seed, len, timeoutMs)
-                        : new RingAveragingEpochs(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
-                                model.globalStep(), from, to, sizes, batchSize, batchSize * averagingFrequency,
-                                shuffle, seed, len, timeoutMs);
+        BarrierJob job = new BarrierJob(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
+                model.globalStep(), from, to, sizes, batchSize, shuffle, seed, len, timeoutMs);
+        BarrierEpochs fn = ALLREDUCE.equals(strategy) ? new AllReduceEpochs(job)
+                : new RingAveragingEpochs(job, batchSize * averagingFrequency);
         RDD<float[]> out = blocks.rdd().barrier().mapPartitions(fn, false,
                 scala.reflect.ClassTag$.MODULE$.apply(float[].class));
         List<float[]> results = await(new JavaRDD<>(out, scala.reflect.ClassTag$.MODULE$.apply(float[].class))
@@ -837,219 +834,208 @@ public final class SparkTrainer {
         }
     }
 
+    /** What every task of a barrier job needs: the model, the starting state and the epochs to run. */
+    private static final class BarrierJob implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final String run;
+        final Broadcast<byte[]> modelBc;
+        final Broadcast<float[]> stateBc;
+        final Shapes shapes;
+        final long iterations, globalStep, seed, timeoutMs;
+        final int from, to, batch, len;
+        final int[] sizes;
+        final boolean shuffle;
+
+        BarrierJob(String run, Broadcast<byte[]> modelBc, Broadcast<float[]> stateBc, Shapes shapes, long iterations,
+                   long globalStep, int from, int to, int[] sizes, int batch, boolean shuffle, long seed, int len,
+                   long timeoutMs) {
+            this.run = run;
+            this.modelBc = modelBc;
+            this.stateBc = stateBc;
+            this.shapes = shapes;
+            this.iterations = iterations;
+            this.globalStep = globalStep;
+            this.from = from;
+            this.to = to;
+            this.sizes = sizes;
+            this.batch = batch;
+            this.shuffle = shuffle;
+            this.seed = seed;
+            this.len = len;
+            this.timeoutMs = timeoutMs;
+        }
+    }
+
+    /**
+     * One barrier task running epochs [from, to) over a ring to the other tasks. Its result: the native thread count,
+     * AR_EPOCH entries per epoch (rows, loss * rows, compute s, comm s, steps, wall s) and, from rank 0, the state.
+     */
+    private abstract static class BarrierEpochs extends scala.runtime.AbstractFunction1<
+            scala.collection.Iterator<float[]>, scala.collection.Iterator<float[]>> implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final BarrierJob job;
+
+        BarrierEpochs(BarrierJob job) {
+            this.job = job;
+        }
+
+        /** Trains every epoch of this rank's rows, filling {@code out} with {@link #epochDone}. */
+        abstract void train(RingAllReduce ring, Worker w, float[] block, int n, int rank, float[] out) throws IOException;
+
+        /** What failed, for the error message ("all-reduce", "ring averaging"). */
+        abstract String what();
+
+        @Override
+        public final scala.collection.Iterator<float[]> apply(scala.collection.Iterator<float[]> it) {
+            BarrierTaskContext ctx = BarrierTaskContext.get();
+            int rank = ctx.partitionId();
+            float[] block = it.next();
+            Worker w = Worker.get(job.run, rank, job.modelBc);
+            StateVector.write(w.model, job.stateBc.value());
+            int epochs = job.to - job.from;
+            float[] out = new float[1 + epochs * AR_EPOCH + (rank == 0 ? job.len : 0)];
+            out[0] = Worker.useTaskCpus();
+            try (RingAllReduce ring = openRing(ctx, rank, job.timeoutMs)) {
+                train(ring, w, block, Blocks.size(block), rank, out);
+            } catch (IOException e) {
+                throw new IllegalStateException("SparkTrainer: " + what() + " failed on rank " + rank + ": "
+                        + e.getMessage(), e);
+            }
+            if (rank == 0) System.arraycopy(StateVector.read(w.model), 0, out, 1 + epochs * AR_EPOCH, job.len);
+            return scala.jdk.javaapi.CollectionConverters.asScala(Collections.singletonList(out).iterator());
+        }
+
+        /** Records one epoch's figures in the task's result. */
+        final void epochDone(float[] out, int epoch, int rows, double loss, long startNanos, double commS, int steps) {
+            double wall = (System.nanoTime() - startNanos) / 1e9;
+            int o = 1 + (epoch - job.from) * AR_EPOCH;
+            out[o] = rows;
+            out[o + 1] = (float) loss;
+            out[o + 2] = (float) (wall - commS);
+            out[o + 3] = (float) commS;
+            out[o + 4] = steps;
+            out[o + 5] = (float) wall;
+        }
+
+        /** Fits rows [a, b) of this rank's shuffled order; returns loss * rows. */
+        final double fitRows(Network m, float[] block, int[] order, int a, int b) {
+            DataSet d = Blocks.toDataSet(block, order, a, b, job.shapes.input, job.shapes.output);
+            try {
+                History h = m.fit(d, new Network.FitOptions().epochs(1).batchSize(job.batch).shuffle(false));
+                return h.get("loss").get(0) * (b - a);
+            } finally {
+                d.features().close();
+                d.labels().close();
+            }
+        }
+    }
+
     /**
      * Parameter averaging inside one barrier job: each round every worker trains its next rows from the common
      * state, then the states weighted by rows are summed over the ring and divided: the same arithmetic as the
      * driver's rounds (for 2 workers bit for bit: one float addition per element), without a Spark job per round.
      */
-    private static final class RingAveragingEpochs extends scala.runtime.AbstractFunction1<
-            scala.collection.Iterator<float[]>, scala.collection.Iterator<float[]>> implements Serializable {
+    private static final class RingAveragingEpochs extends BarrierEpochs {
         private static final long serialVersionUID = 1L;
-        private final String run;
-        private final Broadcast<byte[]> modelBc;
-        private final Broadcast<float[]> stateBc;
-        private final Shapes shapes;
-        private final long iterations, globalStep, timeoutMs;
-        private final int from, to, batch, rowsPerRound, len;
-        private final int[] sizes;
-        private final boolean shuffle;
-        private final long seed;
+        private final int rowsPerRound;
 
-        RingAveragingEpochs(String run, Broadcast<byte[]> modelBc, Broadcast<float[]> stateBc, Shapes shapes,
-                            long iterations, long globalStep, int from, int to, int[] sizes, int batch,
-                            int rowsPerRound, boolean shuffle, long seed, int len, long timeoutMs) {
-            this.run = run;
-            this.modelBc = modelBc;
-            this.stateBc = stateBc;
-            this.shapes = shapes;
-            this.iterations = iterations;
-            this.globalStep = globalStep;
-            this.from = from;
-            this.to = to;
-            this.sizes = sizes;
-            this.batch = batch;
+        RingAveragingEpochs(BarrierJob job, int rowsPerRound) {
+            super(job);
             this.rowsPerRound = rowsPerRound;
-            this.shuffle = shuffle;
-            this.seed = seed;
-            this.len = len;
-            this.timeoutMs = timeoutMs;
         }
 
         @Override
-        public scala.collection.Iterator<float[]> apply(scala.collection.Iterator<float[]> it) {
-            BarrierTaskContext ctx = BarrierTaskContext.get();
-            int rank = ctx.partitionId();
-            float[] block = it.next();
-            int n = Blocks.size(block);
-            Worker w = Worker.get(run, rank, modelBc);
+        String what() {
+            return "ring averaging";
+        }
+
+        @Override
+        void train(RingAllReduce ring, Worker w, float[] block, int n, int rank, float[] out) throws IOException {
             Network m = w.model;
-            StateVector.write(m, stateBc.value());
-            int maxRows = Arrays.stream(sizes).max().orElse(0);
+            int len = job.len;
+            int maxRows = Arrays.stream(job.sizes).max().orElse(0);
             int rounds = (maxRows + rowsPerRound - 1) / rowsPerRound;
-            int epochs = to - from;
-            float[] out = new float[1 + epochs * AR_EPOCH + (rank == 0 ? len : 0)];
-            out[0] = Worker.useTaskCpus();
-            long iter = iterations, step = globalStep;
+            long iter = job.iterations, step = job.globalStep;
             float[] vec = new float[len + 1];
-            try (RingAllReduce ring = openRing(ctx, rank, timeoutMs)) {
-                for (int epoch = from; epoch < to; epoch++) {
-                    long t0 = System.nanoTime(), comm = 0;
-                    double loss = 0;
-                    int steps = 0;
-                    int[] order = w.order(n, shuffle, seed, epoch, rank);
-                    for (int round = 0; round < rounds; round++) {
-                        int a = round * rowsPerRound, rows = Math.max(0, Math.min(n, a + rowsPerRound) - a);
-                        m.optimizer().setIterations(iter);
-                        m.setGlobalStep(step);
-                        if (rows > 0) {
-                            DataSet d = Blocks.toDataSet(block, order, a, a + rows, shapes.input, shapes.output);
-                            try {
-                                History h = m.fit(d, new Network.FitOptions().epochs(1).batchSize(batch).shuffle(false));
-                                loss += h.get("loss").get(0) * rows;
-                            } finally {
-                                d.features().close();
-                                d.labels().close();
-                            }
-                        }
-                        int roundSteps = 0;
-                        for (int s : sizes) {
-                            roundSteps = Math.max(roundSteps, Blocks.steps(Math.max(0, Math.min(s, a + rowsPerRound) - a), batch));
-                        }
-                        StateVector.read(m, vec);
-                        for (int i = 0; i < len; i++) vec[i] *= rows;
-                        vec[len] = rows;
-                        long c0 = System.nanoTime();
-                        ring.sum(vec);
-                        comm += System.nanoTime() - c0;
-                        float total = vec[len];
-                        for (int i = 0; i < len; i++) vec[i] /= total;
-                        StateVector.write(m, vec);
-                        iter += roundSteps;
-                        step += roundSteps;
-                        steps += roundSteps;
+            for (int epoch = job.from; epoch < job.to; epoch++) {
+                long t0 = System.nanoTime(), comm = 0;
+                double loss = 0;
+                int steps = 0;
+                int[] order = w.order(n, job.shuffle, job.seed, epoch, rank);
+                for (int round = 0; round < rounds; round++) {
+                    int a = round * rowsPerRound, rows = Math.max(0, Math.min(n, a + rowsPerRound) - a);
+                    m.optimizer().setIterations(iter);
+                    m.setGlobalStep(step);
+                    if (rows > 0) loss += fitRows(m, block, order, a, a + rows);
+                    int roundSteps = 0;
+                    for (int s : job.sizes) {
+                        roundSteps = Math.max(roundSteps,
+                                Blocks.steps(Math.max(0, Math.min(s, a + rowsPerRound) - a), job.batch));
                     }
-                    double wall = (System.nanoTime() - t0) / 1e9;
-                    int o = 1 + (epoch - from) * AR_EPOCH;
-                    out[o] = n;
-                    out[o + 1] = (float) loss;
-                    out[o + 2] = (float) (wall - comm / 1e9);
-                    out[o + 3] = (float) (comm / 1e9);
-                    out[o + 4] = steps;
-                    out[o + 5] = (float) wall;
+                    StateVector.read(m, vec);
+                    for (int i = 0; i < len; i++) vec[i] *= rows;
+                    vec[len] = rows;
+                    long c0 = System.nanoTime();
+                    ring.sum(vec);
+                    comm += System.nanoTime() - c0;
+                    float total = vec[len];
+                    for (int i = 0; i < len; i++) vec[i] /= total;
+                    StateVector.write(m, vec);
+                    iter += roundSteps;
+                    step += roundSteps;
+                    steps += roundSteps;
                 }
-            } catch (IOException e) {
-                throw new IllegalStateException("SparkTrainer: ring averaging failed on rank " + rank + ": "
-                        + e.getMessage(), e);
+                epochDone(out, epoch, n, loss, t0, comm / 1e9, steps);
             }
-            if (rank == 0) System.arraycopy(StateVector.read(m), 0, out, 1 + epochs * AR_EPOCH, len);
-            return scala.jdk.javaapi.CollectionConverters.asScala(Collections.singletonList(out).iterator());
         }
     }
 
-    private static final class AllReduceEpochs extends scala.runtime.AbstractFunction1<scala.collection.Iterator<float[]>,
-            scala.collection.Iterator<float[]>> implements Serializable {
+    /** Synchronous gradient sharing: every step's gradients are summed over the ring, every rank applies them. */
+    private static final class AllReduceEpochs extends BarrierEpochs {
         private static final long serialVersionUID = 1L;
-        private final String run;
-        private final Broadcast<byte[]> modelBc;
-        private final Broadcast<float[]> stateBc;
-        private final Shapes shapes;
-        private final long iterations, globalStep, timeoutMs;
-        private final int from, to, batch, len;
-        private final int[] sizes;
-        private final boolean shuffle;
-        private final long seed;
 
-        AllReduceEpochs(String run, Broadcast<byte[]> modelBc, Broadcast<float[]> stateBc, Shapes shapes,
-                        long iterations, long globalStep, int from, int to, int[] sizes, int batch, boolean shuffle,
-                        long seed, int len, long timeoutMs) {
-            this.run = run;
-            this.modelBc = modelBc;
-            this.stateBc = stateBc;
-            this.shapes = shapes;
-            this.iterations = iterations;
-            this.globalStep = globalStep;
-            this.from = from;
-            this.to = to;
-            this.sizes = sizes;
-            this.batch = batch;
-            this.shuffle = shuffle;
-            this.seed = seed;
-            this.len = len;
-            this.timeoutMs = timeoutMs;
+        AllReduceEpochs(BarrierJob job) {
+            super(job);
         }
 
         @Override
-        public scala.collection.Iterator<float[]> apply(scala.collection.Iterator<float[]> it) {
-            BarrierTaskContext ctx = BarrierTaskContext.get();
-            int rank = ctx.partitionId();
-            float[] block = it.next();
-            int n = Blocks.size(block);
-            Worker w = Worker.get(run, rank, modelBc);
+        String what() {
+            return "all-reduce";
+        }
+
+        @Override
+        void train(RingAllReduce ring, Worker w, float[] block, int n, int rank, float[] out) {
             Network m = w.model;
-            StateVector.write(m, stateBc.value());
             Optimizer inner = m.optimizer();
-            inner.setIterations(iterations);
-            m.setGlobalStep(globalStep);
+            inner.setIterations(job.iterations);
+            m.setGlobalStep(job.globalStep);
             int steps = 0;
-            for (int s : sizes) steps = Math.max(steps, Blocks.steps(s, batch));
+            for (int s : job.sizes) steps = Math.max(steps, Blocks.steps(s, job.batch));
             float[] weights = new float[steps];
             for (int k = 0; k < steps; k++) {
                 int global = 0;
-                for (int s : sizes) global += Blocks.rowsInStep(s, batch, k);
-                weights[k] = (float) Blocks.rowsInStep(n, batch, k) / global;
+                for (int s : job.sizes) global += Blocks.rowsInStep(s, job.batch, k);
+                weights[k] = (float) Blocks.rowsInStep(n, job.batch, k) / global;
             }
-            int epochs = to - from;
-            float[] out = new float[1 + epochs * AR_EPOCH + (rank == 0 ? len : 0)];
-            out[0] = Worker.useTaskCpus();
+            GradientSharingOptimizer gs = new GradientSharingOptimizer(inner, ring, weights);
+            m.compile(gs, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
             try {
-                try (RingAllReduce ring = openRing(ctx, rank, timeoutMs)) {
-                    GradientSharingOptimizer gs = new GradientSharingOptimizer(inner, ring, weights);
-                    m.compile(gs, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
-                    try {
-                        for (int epoch = from; epoch < to; epoch++) {
-                            long t0 = System.nanoTime(), comm0 = gs.commNanos;
-                            gs.startEpoch();
-                            double loss = trainEpoch(m, w, gs, block, n, epoch, rank, steps);
-                            double wall = (System.nanoTime() - t0) / 1e9, comm = (gs.commNanos - comm0) / 1e9;
-                            int o = 1 + (epoch - from) * AR_EPOCH;
-                            out[o] = n;
-                            out[o + 1] = (float) loss;
-                            out[o + 2] = (float) (wall - comm);
-                            out[o + 3] = (float) comm;
-                            out[o + 4] = steps;
-                            out[o + 5] = (float) wall;
-                        }
-                    } finally {
-                        m.compile(inner, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
-                    }
+                for (int epoch = job.from; epoch < job.to; epoch++) {
+                    long t0 = System.nanoTime(), comm0 = gs.commNanos;
+                    gs.startEpoch();
+                    double loss = n > 0 ? fitRows(m, block, w.order(n, job.shuffle, job.seed, epoch, rank), 0, n) : 0;
+                    padWithZeroGradients(m, gs, steps);
+                    epochDone(out, epoch, n, loss, t0, (gs.commNanos - comm0) / 1e9, steps);
                 }
-            } catch (IOException e) {
-                throw new IllegalStateException("SparkTrainer: all-reduce failed on rank " + rank + ": " + e.getMessage(), e);
+            } finally {
+                m.compile(inner, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
             }
-            if (rank == 0) {
-                float[] state = StateVector.read(m);
-                System.arraycopy(state, 0, out, 1 + epochs * AR_EPOCH, len);
-            }
-            return scala.jdk.javaapi.CollectionConverters.asScala(Collections.singletonList(out).iterator());
         }
 
-        /** One epoch of this rank's rows; returns loss * rows. Pads with zero gradients once its rows run out. */
-        private double trainEpoch(Network m, Worker w, GradientSharingOptimizer gs, float[] block, int n, int epoch,
-                                  int rank, int steps) {
-            double loss = 0;
-            if (n > 0) {
-                int[] order = w.order(n, shuffle, seed, epoch, rank);
-                DataSet d = Blocks.toDataSet(block, order, 0, n, shapes.input, shapes.output);
-                try {
-                    History h = m.fit(d, new Network.FitOptions().epochs(1).batchSize(batch).shuffle(false));
-                    loss = h.get("loss").get(0) * n;
-                } finally {
-                    d.features().close();
-                    d.labels().close();
-                }
-            }
+        /** Once this rank's rows run out, it shares zero gradients until every rank has done {@code steps}. */
+        private static void padWithZeroGradients(Network m, GradientSharingOptimizer gs, int steps) {
             List<Parameter> params = m.parameters();
-            while (gs.stepsDone() < steps) {   // this worker's rows ran out: share zero gradients
+            while (gs.stepsDone() < steps) {
                 try (MemoryScope s = MemoryScope.open()) {
                     for (Parameter p : params) {
                         if (p.trainable) p.value().setGrad(NDArray.zeros(p.value().dtype(), p.value().shape()));
@@ -1058,7 +1044,6 @@ public final class SparkTrainer {
                     for (Parameter p : params) p.value().setGrad(null);
                 }
             }
-            return loss;
         }
     }
 
