@@ -129,12 +129,13 @@ def fit_killing_an_executor(cluster, trainer, df, epochs, ckpt):
     return result.get("model", result.get("error")), victim, cluster.executor_pids()
 
 
-def trainer_for(session, strategy):
+def trainer_for(session, strategy, exchange="driver"):
     sys.path.insert(0, os.path.join(ROOT, "examples"))
     from spark_mnist import mlp
 
     return pydl.spark.SparkTrainer(session, mlp(), strategy, num_workers=2, batch_size=32, averaging_frequency=4,
-                                   seed=1, verbose=False, job_timeout=240, comm_timeout=30, slot_wait=120)
+                                   exchange=exchange, seed=1, verbose=False, job_timeout=240, comm_timeout=30,
+                                   slot_wait=120)
 
 
 def test_averaging_survives_a_killed_executor(cluster, session, tmp_path):
@@ -152,18 +153,19 @@ def test_averaging_survives_a_killed_executor(cluster, session, tmp_path):
     assert abs(acc - acc0) <= 0.01, (acc0, acc)
 
 
-def test_allreduce_barrier_stage_is_retried_after_a_killed_executor(cluster, session, tmp_path):
-    """All-reduce (checkpointed: one barrier job per epoch). Killing an executor fails the running barrier stage
+@pytest.mark.parametrize("strategy,exchange", [("allreduce", "driver"), ("averaging", "ring")])
+def test_barrier_stage_is_retried_after_a_killed_executor(cluster, session, tmp_path, strategy, exchange):
+    """All-reduce, and averaging over the ring (checkpointed: one barrier job per epoch). Killing an executor fails the running barrier stage
     (the dead rank's peer gets EOF on the ring at once, the dead one's task is lost), and Spark aborts the job: it
     never re-runs a failed barrier result stage. The trainer submits the job again (allreduce_retries), every rank
     again from the epoch's broadcast state, once the worker daemon has started a new executor: the run completes,
     with the accuracy of an uninterrupted run."""
     df, xte, yte = digits_df(session, 2000)
     epochs = 4
-    base = trainer_for(session, "allreduce").fit(df, epochs=epochs)
+    base = trainer_for(session, strategy, exchange).fit(df, epochs=epochs)
     _, acc0 = base.evaluate(xte, yte, verbose=0)
     t0 = time.time()
-    model, victim, after = fit_killing_an_executor(cluster, trainer_for(session, "allreduce"), df, epochs,
+    model, victim, after = fit_killing_an_executor(cluster, trainer_for(session, strategy, exchange), df, epochs,
                                                    str(tmp_path / "ckpt"))
     assert not isinstance(model, Exception), model
     assert time.time() - t0 < 240
