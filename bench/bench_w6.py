@@ -53,6 +53,42 @@ def single_process(x, y, xt, yt, epochs):
     return rate, m.evaluate(xt, yt, verbose=0)[1]
 
 
+def concurrent_single_processes(n, epochs, rows, repeat):
+    """The machine's own ceiling for running n one-thread trainings at once, without Spark: n copies of
+    single_process in separate processes, warmed up, then timed together. Returns their samples/s each."""
+    import subprocess
+
+    cmd = [sys.executable, os.path.abspath(__file__), "--single-process-worker", "--epochs", str(epochs),
+           "--rows", str(rows), "--repeat", str(repeat)]
+    procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    for p in procs:   # start the timed epochs together
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    rates = [float(p.stdout.readline()) for p in procs]
+    for p in procs:
+        p.wait()
+    return rates
+
+
+def single_process_worker(epochs, rows, repeat):
+    """The child of concurrent_single_processes: warm up, say ready, wait for go, time, print samples/s."""
+    import pydl
+    from pydl.demo import load_digits
+
+    pydl.set_num_threads(1)
+    x, y, _, _ = load_digits()
+    x, y = np.tile(x[:rows], (repeat, 1)), np.tile(y[:rows], repeat)
+    m = mlp()
+    m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    t0 = time.perf_counter()
+    m.fit(x, y, epochs=epochs - 1, batch_size=BATCH, verbose=0)
+    print((epochs - 1) * len(x) / (time.perf_counter() - t0), flush=True)
+
+
 def torch_rate(x, y):
     import torch
 
@@ -64,12 +100,14 @@ def torch_rate(x, y):
 
 
 def spark_run(spark, df, xt, yt, strategy, workers, epochs, freq, checkpoint_dir=None):
-    """``strategy``: averaging, averaging-ring (states averaged over the ring in one barrier job) or allreduce."""
+    """``strategy``: averaging, averaging-ring (states averaged over the ring in one barrier job), allreduce or
+    allreduce-fp16 (gradients sent as halves)."""
     import pydl.spark
 
-    name, _, exchange = strategy.partition("-")
+    name, _, variant = strategy.partition("-")
     t = pydl.spark.SparkTrainer(spark, mlp(), name, num_workers=workers, batch_size=BATCH,
-                                averaging_frequency=freq, exchange=exchange or "driver", verbose=False,
+                                averaging_frequency=freq, exchange="ring" if variant == "ring" else "driver",
+                                compression="fp16" if variant == "fp16" else "none", verbose=False,
                                 job_timeout=900)
     t0 = time.perf_counter()
     model = t.fit(df, epochs=epochs, checkpoint_dir=checkpoint_dir)
@@ -98,7 +136,8 @@ def df_rows(df):
     return df.count()
 
 
-def main(epochs=5, rows=4000, repeat=3, freq=16, strategies=("averaging", "averaging-ring", "allreduce"),
+def main(epochs=5, rows=4000, repeat=3, freq=16,
+         strategies=("averaging", "averaging-ring", "allreduce", "allreduce-fp16"),
          job_overhead=False):
     import pydl.spark
     from pydl.demo import load_digits
@@ -112,6 +151,13 @@ def main(epochs=5, rows=4000, repeat=3, freq=16, strategies=("averaging", "avera
     print(f"W6 single-process pydl (1 thread): {single:.0f} samples/s, accuracy {single_acc:.4f}; PyTorch (1 thread) "
           f"{torch1:.0f} samples/s", flush=True)
     rows_out = [common.row("W6", "1-process train samples/s", single, "PyTorch", torch1, accuracy=single_acc)]
+    alone = concurrent_single_processes(1, epochs, rows, repeat)[0]
+    pair = concurrent_single_processes(2, epochs, rows, repeat)
+    print(f"W6 machine ceiling: 2 one-thread trainings at once (no Spark) {sum(pair):.0f} samples/s "
+          f"({' + '.join(f'{r:.0f}' for r in pair)}) vs 1 alone {alone:.0f}: {sum(pair) / alone:.2f}x; "
+          f"load average {os.getloadavg()}", flush=True)
+    rows_out.append(common.row("W6", "machine ceiling: 2 processes / 1 process samples/s", sum(pair),
+                               "1 process", alone, each=pair))
     with tempfile.TemporaryDirectory() as tmp, pydl.spark.LocalCluster(tmp, workers=2, cores=1, memory="2g") as c:
         os.environ.update({k: c.env[k] for k in ("SPARK_LOCAL_IP",)})
         b = SparkSession.builder.master(c.master).appName("pydl-bench-w6")
@@ -154,11 +200,15 @@ if __name__ == "__main__":
     ap.add_argument("--rows", type=int, default=4000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--averaging-frequency", type=int, default=16)
-    ap.add_argument("--strategies", default="averaging,averaging-ring,allreduce",
-                    help="comma-separated (averaging-ring: averaging with exchange='ring'); '' for none")
+    ap.add_argument("--strategies", default="averaging,averaging-ring,allreduce,allreduce-fp16",
+                    help="comma-separated (averaging-ring: averaging with exchange='ring'; allreduce-fp16: gradients "
+                         "compressed to halves); '' for none")
+    ap.add_argument("--single-process-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--job-overhead", action="store_true",
                     help="also time all-reduce with one barrier job per epoch vs one job for all epochs")
     a = ap.parse_args()
+    if a.single_process_worker:
+        sys.exit(single_process_worker(a.epochs, a.rows, a.repeat))
     common.save(main(a.epochs, a.rows, a.repeat, a.averaging_frequency, tuple(filter(None, a.strategies.split(","))),
                      a.job_overhead), "w6-overhead" if a.job_overhead and not a.strategies else "w6")
 

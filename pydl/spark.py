@@ -279,7 +279,8 @@ class SparkTrainer:
 
     def __init__(self, spark, model, strategy: str = "averaging", *, num_workers: int | None = None,
                  batch_size: int = 32, averaging_frequency: int = 5, aggregation_depth: int = 2,
-                 exchange: str = "driver", features_col: str = "features", label_col: str = "label",
+                 exchange: str = "driver", compression: str = "none", features_col: str = "features",
+                 label_col: str = "label",
                  shuffle: bool = True, seed: int = 0,
                  job_timeout: float = 1800, comm_timeout: float = 120, slot_wait: float = 60,
                  allreduce_retries: int = 3, verbose: bool = True):
@@ -290,9 +291,14 @@ class SparkTrainer:
         self.strategy = strategy
         if exchange not in ("driver", "ring"):
             raise ValueError(f"SparkTrainer: exchange must be 'driver' or 'ring'. Received: exchange={exchange!r}")
+        if compression not in ("none", "fp16"):
+            raise ValueError(f"SparkTrainer: compression must be 'none' or 'fp16'. Received: compression={compression!r}")
+        if compression == "fp16" and strategy != "allreduce":
+            raise ValueError(f"SparkTrainer: compression='fp16' compresses all-reduce gradients; strategy={strategy!r} "
+                             "exchanges parameters, which stay float: use strategy='allreduce' or compression='none'")
         self.options = dict(num_workers=num_workers or 0, batch_size=batch_size,
                             averaging_frequency=averaging_frequency, aggregation_depth=aggregation_depth,
-                            exchange=exchange,
+                            exchange=exchange, compression=compression,
                             features_col=features_col, label_col=label_col, shuffle=shuffle, seed=seed,
                             job_timeout=job_timeout, comm_timeout=comm_timeout, slot_wait=slot_wait,
                             allreduce_retries=allreduce_retries, verbose=verbose)
@@ -312,7 +318,7 @@ class SparkTrainer:
         t = cls(self.spark._jsc)
         (t.strategy(self.strategy).numWorkers(int(o["num_workers"])).batchSize(int(o["batch_size"]))
          .averagingFrequency(int(o["averaging_frequency"])).aggregationDepth(int(o["aggregation_depth"]))
-         .exchange(o["exchange"])
+         .exchange(o["exchange"]).compression(o["compression"])
          .featuresCol(o["features_col"]).labelCol(o["label_col"]).shuffle(bool(o["shuffle"]))
          .seed(int(o["seed"])).jobTimeoutSeconds(float(o["job_timeout"]))
          .commTimeoutSeconds(float(o["comm_timeout"])).slotWaitSeconds(float(o["slot_wait"]))

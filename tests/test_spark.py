@@ -54,6 +54,10 @@ def test_bad_strategy_is_rejected_before_any_spark_call():
         pydl.spark.SparkTrainer(None, None, strategy="sharded")
     with pytest.raises(ValueError, match="exchange must be 'driver' or 'ring'"):
         pydl.spark.SparkTrainer(None, None, exchange="gossip")
+    with pytest.raises(ValueError, match="compression must be 'none' or 'fp16'"):
+        pydl.spark.SparkTrainer(None, None, strategy="allreduce", compression="int8")
+    with pytest.raises(ValueError, match="compression='fp16' compresses all-reduce gradients"):
+        pydl.spark.SparkTrainer(None, None, strategy="averaging", compression="fp16")
 
 
 # ---- local[2] --------------------------------------------------------------------------------------------------
@@ -108,6 +112,45 @@ def test_allreduce_equals_single_process_with_the_global_batch(spark, digits):
         assert m["compute_s"] > 0 and m["comm_s"] > 0 and m["samples_per_s"] > 0
         assert m["seconds"] == pytest.approx(m["compute_s"] + m["comm_s"] + m["scheduling_s"], rel=1e-6)
         assert m["native_threads"] == 1   # spark.task.cpus, not the machine's cores
+
+
+def test_fp16_rounding_matches_numpy_float16(spark):
+    """The ring's half conversion (org.pydl.spark.Fp16) against NumPy's float16 cast: round to nearest even over
+    normals, subnormals, ties and the underflow edge; beyond 65504 it saturates where NumPy gives infinity."""
+    rng = np.random.default_rng(0)
+    halves = np.arange(0, 0x7c00, dtype=np.uint16).view(np.float16).astype(np.float64)   # every finite half >= 0
+    ties = (halves[:-1] + halves[1:]) / 2                                                # exactly halfway
+    v = np.concatenate([rng.standard_normal(20000) * 10.0 ** rng.integers(-9, 5, 20000), halves, ties,
+                        np.nextafter(ties, 0), np.nextafter(ties, 1e9),
+                        [2.0 ** -25, 2.0 ** -26, 65519.99, 65520.0, 1e9, np.inf]])
+    v = np.concatenate([v, -v]).astype(np.float32)
+    got = np.frombuffer(bytes(spark._jvm.org.pydl.spark.Fp16.roundTrip(bytearray(v.astype("<f4").tobytes()))), "<f4")
+    with np.errstate(over="ignore"):
+        want = v.astype(np.float16).astype(np.float32)
+    want = np.where(np.isinf(want), np.sign(v) * 65504.0, want)
+    bad = np.flatnonzero(got != want)
+    assert bad.size == 0, (bad.size, v[bad[:5]], got[bad[:5]], want[bad[:5]])
+    assert np.isnan(np.frombuffer(bytes(spark._jvm.org.pydl.spark.Fp16.roundTrip(
+        bytearray(np.float32([np.nan]).tobytes()))), "<f4")).all()
+
+
+def test_allreduce_fp16_compression(spark, digits):
+    """Gradients travel as halves: the result differs from the float exchange (compression is on) by no more than
+    the rounding's order, and the model trains as well."""
+    xtr, ytr, xte, yte = digits
+    x, y = xtr[:1280], ytr[:1280]
+
+    def fit(compression):
+        t = pydl.spark.SparkTrainer(spark, mlp(784, 32, 10, pydl.optimizers.SGD(0.1, momentum=0.9)),
+                                    strategy="allreduce", num_workers=2, batch_size=32, shuffle=False,
+                                    compression=compression, verbose=False, job_timeout=300, comm_timeout=60)
+        return t.fit(rows_df(spark, x, y), epochs=2)
+
+    plain, half = fit("none"), fit("fp16")
+    diffs = [np.abs(a - b).max() for a, b in zip(plain.get_weights(), half.get_weights())]
+    assert 0 < max(diffs) < 5e-2, diffs
+    acc_plain, acc_half = plain.evaluate(xte, yte, verbose=0)[1], half.evaluate(xte, yte, verbose=0)[1]
+    assert acc_half > 0.8 and abs(acc_half - acc_plain) <= 0.02, (acc_plain, acc_half)
 
 
 def test_allreduce_uneven_partitions_pad_with_zero_gradients(spark, digits):

@@ -20,7 +20,9 @@ import java.util.concurrent.TimeUnit;
  * Sum of a float vector over W ranks, every rank ending with the same values: a ring (reduce-scatter, then
  * all-gather), each rank sending to the next and receiving from the previous over TCP. Each rank moves
  * 2(W-1)/W of the vector, whatever W; nothing goes through the Spark driver. Every wait is bounded by the timeout:
- * a dead peer fails the task (and so the barrier stage) instead of hanging it.
+ * a dead peer fails the task (and so the barrier stage) instead of hanging it. With {@link #fp16} every chunk travels
+ * as IEEE halves (half the bytes; {@link Fp16}); partial sums are still added in float, and each finished chunk is
+ * rounded to half on its owner too, so that every rank ends with identical values.
  */
 final class RingAllReduce implements AutoCloseable {
     private final int rank, size;
@@ -31,6 +33,7 @@ final class RingAllReduce implements AutoCloseable {
     private final long timeoutMs;
     private byte[] sendBytes = new byte[0], recvBytes = new byte[0];
     private float[] recv = new float[0];
+    private boolean fp16;
     long bytesSent;
 
     /** A ring of one: sums are the identity. */
@@ -121,6 +124,12 @@ final class RingAllReduce implements AutoCloseable {
         return size;
     }
 
+    /** Sends halves instead of floats from now on (gradient compression). */
+    RingAllReduce fp16(boolean on) {
+        fp16 = on;
+        return this;
+    }
+
     /** Replaces {@code v} by the element-wise sum of every rank's {@code v} (same length on every rank). */
     void sum(float[] v) throws IOException {
         if (size == 1) return;
@@ -133,6 +142,10 @@ final class RingAllReduce implements AutoCloseable {
             int o = start[recvChunk];
             for (int i = 0, k = start[recvChunk + 1] - o; i < k; i++) v[o + i] += recv[i];
         }
+        if (fp16) {   // this rank's finished chunk, as the others will receive it
+            int own = Math.floorMod(rank + 1, w);
+            for (int i = start[own]; i < start[own + 1]; i++) v[i] = Fp16.fromHalf(Fp16.toHalf(v[i]));
+        }
         for (int s = 0; s < w - 1; s++) {   // all-gather: pass the finished chunks around
             int send = Math.floorMod(rank + 1 - s, w), recvChunk = Math.floorMod(rank - s, w);
             int k = start[recvChunk + 1] - start[recvChunk];
@@ -143,24 +156,33 @@ final class RingAllReduce implements AutoCloseable {
 
     /** Sends v[off..off+len) to the next rank while receiving {@code recvLen} floats from the previous one. */
     private void exchange(float[] v, int off, int len, int recvLen) throws IOException {
-        if (sendBytes.length < 4 * len) sendBytes = new byte[4 * len];
-        ByteBuffer.wrap(sendBytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(v, off, len);
-        final int n = 4 * len;
+        int width = fp16 ? 2 : 4;
+        if (sendBytes.length < width * len) sendBytes = new byte[width * len];
+        if (fp16) {
+            Fp16.encode(v, off, len, sendBytes);
+        } else {
+            ByteBuffer.wrap(sendBytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(v, off, len);
+        }
+        final int n = width * len;
         Future<?> f = sender.submit(() -> {
             out.write(sendBytes, 0, n);
             out.flush();
             return null;
         });
-        if (recvBytes.length < 4 * recvLen) recvBytes = new byte[4 * recvLen];
+        if (recvBytes.length < width * recvLen) recvBytes = new byte[width * recvLen];
         if (recv.length < recvLen) recv = new float[recvLen];
         try {
-            in.readFully(recvBytes, 0, 4 * recvLen);
+            in.readFully(recvBytes, 0, width * recvLen);
         } catch (SocketTimeoutException e) {
             f.cancel(true);
             throw new IOException("all-reduce: rank " + rank + " received nothing from rank " + Math.floorMod(rank - 1, size)
                     + " for " + timeoutMs + " ms (peer lost?)", e);
         }
-        ByteBuffer.wrap(recvBytes, 0, 4 * recvLen).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(recv, 0, recvLen);
+        if (fp16) {
+            Fp16.decode(recvBytes, recvLen, recv);
+        } else {
+            ByteBuffer.wrap(recvBytes, 0, 4 * recvLen).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(recv, 0, recvLen);
+        }
         try {
             f.get(timeoutMs, TimeUnit.MILLISECONDS);
         } catch (Exception e) {

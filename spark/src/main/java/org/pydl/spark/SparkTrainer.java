@@ -63,6 +63,8 @@ public final class SparkTrainer {
     public static final String ALLREDUCE = "allreduce";
     /** Averaging exchanges: through the driver (broadcast + treeAggregate, plain tasks) or over the ring. */
     public static final String DRIVER = "driver", RING = "ring";
+    /** All-reduce gradient compression: none (floats) or fp16 (IEEE halves: half the bytes on the wire). */
+    public static final String NONE = "none", FP16 = "fp16";
 
     private final JavaSparkContext sc;
     private String strategy = AVERAGING;
@@ -79,6 +81,7 @@ public final class SparkTrainer {
     private double slotWaitSeconds = 60;
     private int allReduceRetries = 3;
     private String exchange = DRIVER;
+    private String compression = NONE;
     private boolean verbose = true;
     private String checkpointDir;
     private boolean resume;
@@ -137,6 +140,20 @@ public final class SparkTrainer {
                     + e + "'");
         }
         exchange = e;
+        return this;
+    }
+
+    /**
+     * All-reduce mode: {@code fp16} sends the gradients over the ring as IEEE halves (half the bytes; relative
+     * rounding error 2^-11 per transfer, magnitudes above 65504 saturate), {@code none} (default) as floats.
+     * Averaging exchanges parameters and optimizer state, which are never compressed.
+     */
+    public SparkTrainer compression(String c) {
+        if (!NONE.equals(c) && !FP16.equals(c)) {
+            throw new IllegalArgumentException("SparkTrainer: compression must be 'none' or 'fp16', received compression='"
+                    + c + "'");
+        }
+        compression = c;
         return this;
     }
 
@@ -240,6 +257,11 @@ public final class SparkTrainer {
     /** The coarse call for Python (py4j): model file bytes in, trained model file bytes out. */
     public byte[] fitBytes(byte[] modelBytes, Dataset<Row> df, int epochs) throws IOException {
         if (epochs < 0) throw new IllegalArgumentException("SparkTrainer: epochs must be >= 0, received epochs=" + epochs);
+        if (FP16.equals(compression) && !ALLREDUCE.equals(strategy)) {
+            throw new IllegalArgumentException("SparkTrainer: compression='fp16' compresses all-reduce gradients; "
+                    + "strategy='" + strategy + "' exchanges parameters, which stay float: use strategy='allreduce' "
+                    + "or compression='none'");
+        }
         Network model = ModelFile.fromBytes(modelBytes);
         Shapes shapes = Shapes.of(model);
         checkColumns(df, true);
@@ -781,7 +803,8 @@ public final class SparkTrainer {
         int len = StateVector.length(model);
         long timeoutMs = (long) (commTimeoutSeconds * 1000);
         BarrierJob job = new BarrierJob(run, modelBc, stateBc, shapes, model.optimizer().iterations(),
-                model.globalStep(), from, to, sizes, batchSize, shuffle, seed, len, timeoutMs);
+                model.globalStep(), from, to, sizes, batchSize, shuffle, seed, len, timeoutMs,
+                FP16.equals(compression));
         BarrierEpochs fn = ALLREDUCE.equals(strategy) ? new AllReduceEpochs(job)
                 : new RingAveragingEpochs(job, batchSize * averagingFrequency);
         RDD<float[]> out = blocks.rdd().barrier().mapPartitions(fn, false,
@@ -844,11 +867,11 @@ public final class SparkTrainer {
         final long iterations, globalStep, seed, timeoutMs;
         final int from, to, batch, len;
         final int[] sizes;
-        final boolean shuffle;
+        final boolean shuffle, fp16;
 
         BarrierJob(String run, Broadcast<byte[]> modelBc, Broadcast<float[]> stateBc, Shapes shapes, long iterations,
                    long globalStep, int from, int to, int[] sizes, int batch, boolean shuffle, long seed, int len,
-                   long timeoutMs) {
+                   long timeoutMs, boolean fp16) {
             this.run = run;
             this.modelBc = modelBc;
             this.stateBc = stateBc;
@@ -863,6 +886,7 @@ public final class SparkTrainer {
             this.seed = seed;
             this.len = len;
             this.timeoutMs = timeoutMs;
+            this.fp16 = fp16;
         }
     }
 
@@ -1017,7 +1041,7 @@ public final class SparkTrainer {
                 for (int s : job.sizes) global += Blocks.rowsInStep(s, job.batch, k);
                 weights[k] = (float) Blocks.rowsInStep(n, job.batch, k) / global;
             }
-            GradientSharingOptimizer gs = new GradientSharingOptimizer(inner, ring, weights);
+            GradientSharingOptimizer gs = new GradientSharingOptimizer(inner, ring.fp16(job.fp16), weights);
             m.compile(gs, new ArrayList<>(m.losses()), m.lossWeights(), m.metrics());
             try {
                 for (int epoch = job.from; epoch < job.to; epoch++) {

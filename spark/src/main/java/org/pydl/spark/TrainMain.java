@@ -27,7 +27,8 @@ import org.pydl.train.DataSet;
  * <pre>
  * spark-submit --class org.pydl.spark.TrainMain --master spark://127.0.0.1:7077 --jars pydl.jar pydl-spark.jar \
  *     --model in.pydl --x x.npy --y y.npy --out out.pydl [--strategy averaging|allreduce] [--epochs 3]
- *     [--batch-size 32] [--workers 0] [--averaging-frequency 5] [--exchange driver|ring] [--seed 0]
+ *     [--batch-size 32] [--workers 0] [--averaging-frequency 5] [--exchange driver|ring]
+ *     [--compression none|fp16] [--seed 0]
  *     [--checkpoint-dir path-or-uri] [--resume true]
  * </pre>
  * x: float32 [n, features...]; y: int32/int64 class ids [n] or float32 targets [n, outputs...]. Prints the final
@@ -64,6 +65,7 @@ public final class TrainMain {
                     .batchSize(Integer.parseInt(a.getOrDefault("batch-size", "32")))
                     .averagingFrequency(Integer.parseInt(a.getOrDefault("averaging-frequency", "5")))
                     .exchange(a.getOrDefault("exchange", SparkTrainer.DRIVER))
+                    .compression(a.getOrDefault("compression", SparkTrainer.NONE))
                     .checkpointDir(a.get("checkpoint-dir"))
                     .resume(Boolean.parseBoolean(a.getOrDefault("resume", "false")))
                     .seed(Long.parseLong(a.getOrDefault("seed", "0")));
