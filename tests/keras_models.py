@@ -298,22 +298,34 @@ def scheduled(kind):
     return build
 
 
-def trained_adam():
-    """Compiled with Adam and trained 3 steps: the file holds Adam's moments and iteration count."""
-    keras = _k()
-    L = keras.layers
-    m = keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.Dense(3, activation="softmax")],
-                         name="trained_adam")
-    m.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
-    x, y = _adam_data()
-    m.fit(x, y, epochs=3, batch_size=len(x), shuffle=False, verbose=0)
-    return m
+def trained(kind):
+    """Compiled with an optimizer and trained 3 steps: the file holds its slots (Adam's moments, SGD's momentum,
+    RMSprop's velocity and momentum) and iteration count."""
+    def build():
+        keras = _k()
+        L = keras.layers
+        m = keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.Dense(3, activation="softmax")],
+                             name=f"trained_{kind}")
+        opt = {"adam": lambda: keras.optimizers.Adam(0.05), "sgd": lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+               "rmsprop": lambda: keras.optimizers.RMSprop(0.01, momentum=0.5)}[kind]()
+        m.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+        x, y = _adam_data()
+        m.fit(x, y, epochs=3, batch_size=len(x), shuffle=False, verbose=0)
+        return m
+    build.__name__ = f"trained_{kind}"
+    return build
 
 
 def _adam_data():
     rng = np.random.default_rng(5)
     x = rng.normal(size=(16, 6)).astype(np.float32)
     return x, (x[:, 0] > 0).astype(np.int32) + (x[:, 1] > 0)
+
+
+def _next_step(model, x0):
+    x, y = _adam_data()
+    model.fit(x, y, epochs=1, batch_size=len(x), shuffle=False, verbose=0)
+    return [x, y], _numpy(model(x0, training=False))
 
 
 def app(name):
@@ -338,7 +350,9 @@ MODELS = {
     "preprocessing": (preprocessing, [(5,)]),
     "compiled": (compiled, [(8,)]),
     "lambda_unit": (lambda_unit, [(4,)]),
-    "trained_adam": (trained_adam, [(6,)]),
+    "trained_adam": (trained("adam"), [(6,)]),
+    "trained_sgd": (trained("sgd"), [(6,)]),
+    "trained_rmsprop": (trained("rmsprop"), [(6,)]),
     "k3_bad_ops": (k3_bad_ops, [(6,)]),
     "sched_exponential": (scheduled("exponential"), [(4,)]),
     "sched_cosine": (scheduled("cosine"), [(4,)]),
@@ -415,10 +429,8 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
         probe = keras.Model(model.inputs, last.input)
         acts = {model.layers[-2].name: np.asarray(probe(feed, training=False))}
     extra = {}
-    if name == "trained_adam":      # Keras's outputs after one more Adam step on the training batch
-        x, y = _adam_data()
-        model.fit(x, y, epochs=1, batch_size=len(x), shuffle=False, verbose=0)
-        extra["next_step"] = ([x, y], _numpy(model(xs[0], training=False)))
+    if name.startswith("trained_"):      # Keras's outputs after one more step on the training batch
+        extra["next_step"] = _next_step(model, xs[0])
     if name in UNMASKED:            # the same tokens without padding (no mask involved)
         x = xs[0].copy()
         x[x == 0] = 3
@@ -534,6 +546,13 @@ def generate_keras2(name, outdir):
         m = k2.Model(x, L.Dense(3, name="head")(k2.activations.tanh(L.GlobalAveragePooling1D()(h))),
                      name="k2_transformer")
         xs = [np.random.default_rng(0).normal(size=(3, 6, 16)).astype(np.float32)]
+    elif name == "k2_trained_adam":   # compiled, 3 Adam steps: optimizer_weights named the Keras 2 way
+        m = k2.Sequential([L.Dense(8, activation="tanh", input_shape=(6,)), L.Dense(3, activation="softmax")],
+                          name="k2_trained_adam")
+        m.compile(optimizer=k2.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+        x, y = _adam_data()
+        m.fit(x, y, epochs=3, batch_size=len(x), shuffle=False, verbose=0)
+        xs = [np.random.default_rng(0).normal(size=(3, 6)).astype(np.float32)]
     elif name == "k2_hard_sigmoid":
         m = k2.Sequential([L.Dense(3, activation="hard_sigmoid", input_shape=(4,))], name="k2_hs")
         xs = [np.random.default_rng(0).random((3, 4), dtype=np.float32)]
@@ -546,10 +565,12 @@ def generate_keras2(name, outdir):
         warnings.simplefilter("ignore")
         m.save(path)
     outs = _numpy(m(xs[0] if len(xs) == 1 else xs, training=False))
-    return {"paths": {"h5": path}, "inputs": xs, "outputs": outs, "activations": {}, "extra": {}}
+    extra = {"next_step": _next_step(m, xs[0])} if name == "k2_trained_adam" else {}
+    return {"paths": {"h5": path}, "inputs": xs, "outputs": outs, "activations": {}, "extra": extra}
 
 
-KERAS2_MODELS = ["k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer"]
+KERAS2_MODELS = ["k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer",
+                 "k2_trained_adam"]
 
 
 if __name__ == "__main__":

@@ -848,7 +848,7 @@ def _set_weights(built, store, path, label):
             flat = store.arrays([kname])
             if flat is None:
                 raise KerasImportError(f"{label}: the weights file has no weights for nested model '{kname}'")
-            _set_flat(sub, flat, label)
+            _set_flat(sub, flat, label, getattr(store, "order", None))
             continue
         n = len(_params(pyl))
         ds = store.arrays(path + [kname])
@@ -862,8 +862,9 @@ def _set_weights(built, store, path, label):
             store.order.extend(order)
 
 
-def _set_flat(built, flat, label):
-    """Legacy files: a nested model's weights are one flat list, in its layers' order."""
+def _set_flat(built, flat, label, order=None):
+    """Legacy files: a nested model's weights are one flat list, in its layers' order (the pydl parameters they
+    went to are appended to ``order``)."""
     for kname, cls, pyl, sub in built.entries:
         target = sub.model._as_layer() if sub is not None else pyl
         n = len(_params(target))
@@ -871,9 +872,11 @@ def _set_flat(built, flat, label):
         if len(part) < n:
             raise KerasImportError(f"{label}: the file holds too few weights for layer '{kname}' ({cls})")
         if sub is not None:
-            _set_flat(sub, part, label)
+            _set_flat(sub, part, label, order)
         else:
-            _assign(pyl, cls, part, label)
+            assigned = _assign(pyl, cls, part, label)
+            if order is not None:
+                order.extend(assigned)
     if flat:
         raise KerasImportError(f"{label}: {len(flat)} weights left over in a nested model")
 
@@ -940,7 +943,7 @@ def _optimizer(v, notes):
             return None
     sig = inspect.signature(pycls.__init__).parameters
     kw = {k: cfg[k] for k in sig if k in cfg and k not in ("self", "learning_rate") and cfg[k] is not None}
-    for k in ("amsgrad", "decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "weight_decay",
+    for k in ("amsgrad", "centered", "decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "weight_decay",
               "gradient_accumulation_steps", "loss_scale_factor"):
         if k not in sig and cfg.get(k) not in (None, 0, 0.0, False):
             notes.append(f"optimizer option {k}={cfg[k]!r} is ignored (pydl's {pycls.__name__} has no equivalent)")
@@ -982,37 +985,98 @@ def _compile(model, training, label):
         warnings.warn(f"{label}: {n}", stacklevel=3)
 
 
+# Keras optimizer slot names (Keras 3 variable names end with them; Keras 2 uses the short ones) -> slot kind
+_SLOT_KINDS = {"momentum": "momentum", "m": "momentum", "velocity": "velocity", "v": "velocity",
+               "average_gradient": "average_gradient", "mg": "average_gradient", "velocity_hat": "velocity_hat",
+               "vhat": "velocity_hat", "rms": "velocity"}
+# pydl's slots (Optimizer.slotNames order) as Keras slot kinds; a slot list is cut to the pydl optimizer's length
+_PYDL_SLOT_KINDS = {"Adam": ("momentum", "velocity"), "AdamW": ("momentum", "velocity"), "SGD": ("momentum",),
+                    "RMSprop": ("velocity", "momentum")}
+
+
+def _slot_kind(name):
+    """The slot kind of an optimizer variable's name, or None (iteration, learning rate, other hyper-parameters):
+    Keras 3 'adam/<weight path>_momentum', Keras 2 'Adam/m/dense/kernel:0', tf.keras < 2.11 'Adam/dense/kernel/m:0'."""
+    parts = name.split(":")[0].split("/")
+    if len(parts) > 2 and parts[1] in _SLOT_KINDS:
+        return _SLOT_KINDS[parts[1]]
+    if len(parts) > 2 and parts[-1] in _SLOT_KINDS:
+        return _SLOT_KINDS[parts[-1]]
+    for suffix in sorted((k for k in _SLOT_KINDS if len(k) > 2), key=len, reverse=True):
+        if parts[-1].endswith("_" + suffix):
+            return _SLOT_KINDS[suffix]
+    return None
+
+
+def _unnamed_slot_kinds(opt, n_fixed, n_weights):
+    """A ``.keras`` file's optimizer/vars are unnamed: their layout as Keras 3 builds them. Adam/AdamW interleave
+    (momentum, velocity) per weight; SGD has one momentum per weight; RMSprop lists every velocity, then every
+    momentum, then every average gradient (centered)."""
+    name = type(opt).__name__
+    kinds = [None] * n_fixed
+    if name in ("Adam", "AdamW"):
+        kinds += ["momentum", "velocity"] * n_weights
+    elif name == "SGD":
+        kinds += ["momentum"] * (n_weights if opt.momentum else 0)
+    elif name == "RMSprop":
+        kinds += ["velocity"] * n_weights + ["momentum"] * (n_weights if opt.momentum else 0)
+    return kinds
+
+
 def _optimizer_state(model, h5, order, label):
-    """Adam / AdamW moments and the iteration count of a ``.keras`` file (``optimizer/vars``: iteration, learning
-    rate unless a schedule, then momentum and velocity of each trainable weight, interleaved, in the model's
-    trainable-weights order), so fine-tuning continues where Keras stopped. Skipped with a warning when the file's
-    layout does not match; files of an optimizer never run hold no moments and are left alone."""
+    """The optimizer's slots (Adam/AdamW moments, SGD momentum, RMSprop velocity and momentum) and its iteration
+    count, so fine-tuning continues where Keras stopped. Read from a ``.keras`` file's ``optimizer/vars`` (unnamed:
+    Keras 3's layout, :func:`_unnamed_slot_kinds`) or a full-model ``.h5``'s ``optimizer_weights`` (named by Keras 3
+    or Keras 2); each slot kind lists one array per trainable weight, in the model's trainable-weights order.
+    Skipped with a warning when the file's variables do not match the model; files of an optimizer that never ran
+    hold no slots and are left alone."""
     from .. import _array, _jvm
 
-    g = h5.get("optimizer")
-    if g is None or "vars" not in g or type(model.optimizer).__name__ not in ("Adam", "AdamW"):
+    opt = model.optimizer
+    name = type(opt).__name__
+    if name not in _PYDL_SLOT_KINDS:
         return
-    v = g["vars"]
-    arrays = [v[k] for k in sorted(v.keys(), key=int)]
     trainable = [p for p in order if bool(p.trainable)]
-    fixed = len(arrays) - 2 * len(trainable)
-    slots = arrays[fixed:]
-    if fixed not in (1, 2) or any(tuple(a.shape) != tuple(int(d) for d in p.value().shape())
-                                  for i, p in enumerate(trainable) for a in slots[2 * i:2 * i + 2]):
-        warnings.warn(f"{label}: the optimizer state ({len(arrays)} variables) does not match the model's "
-                      f"{len(trainable)} trainable weights; Adam's moments start fresh", stacklevel=3)
+    if "optimizer" in h5 and "vars" in h5["optimizer"]:           # .keras
+        v = h5["optimizer"]["vars"]
+        arrays = [v[k] for k in sorted(v.keys(), key=int)]
+        per = len(_unnamed_slot_kinds(opt, 0, 1))
+        n_fixed = len(arrays) - per * len(trainable)    # iteration, and the learning rate unless a schedule
+        kinds = _unnamed_slot_kinds(opt, n_fixed, len(trainable)) if n_fixed in (1, 2) else []
+        iteration = arrays[0] if arrays else None
+    elif "optimizer_weights" in h5:                                 # full-model .h5
+        g = h5["optimizer_weights"]
+        names = [_attr_str(n) for n in g.attrs.get("weight_names", [])]
+        arrays = [g[n] for n in names if n in g]
+        kinds = [_slot_kind(n) for n in names]
+        iteration = next((g[n] for n, k in zip(names, kinds) if k is None and "iter" in n.split("/")[-1]), None)
+    else:
         return
-    iterations = int(np.asarray(arrays[0][()]))
-    if iterations == 0:
+    want = _PYDL_SLOT_KINDS[name][:len(model._java.optimizer().slotNames())]
+    by_kind = {}
+    for a, k in zip(arrays, kinds):
+        if k is not None:
+            by_kind.setdefault(k, []).append(a)
+    if iteration is not None and int(np.asarray(iteration[()])) == 0 or not any(k is not None for k in kinds) \
+            and len(arrays) <= 2:
+        return                                                      # an optimizer that never ran: nothing to carry
+    shapes_ok = len(kinds) == len(arrays) and all(
+        len(by_kind.get(k, [])) == len(trainable)
+        and all(tuple(a.shape) == tuple(int(d) for d in p.value().shape()) for a, p in zip(by_kind[k], trainable))
+        for k in want)
+    if not shapes_ok or iteration is None:
+        if arrays:
+            warnings.warn(f"{label}: the optimizer state ({len(arrays)} variables) does not match the model's "
+                          f"{len(trainable)} trainable weights for {name}; its slots start fresh", stacklevel=3)
         return
+    iterations = int(np.asarray(iteration[()]))
     jopt = model._java.optimizer()
     NDArray = _jvm.jclass("org.pydl.nd.NDArray")
     import jpype
 
+    dtype = np.float64 if model.dtype == np.float64 else np.float32
     for i, p in enumerate(trainable):
-        pair = [_array.to_java(np.asarray(slots[2 * i + j][()]), np.float64 if model.dtype == np.float64
-                               else np.float32) for j in (0, 1)]
-        jopt.setSlots(p, jpype.JArray(NDArray)(pair))
+        jopt.setSlots(p, jpype.JArray(NDArray)([_array.to_java(np.asarray(by_kind[k][i][()]), dtype) for k in want]))
     jopt.setIterations(iterations)
 
 
@@ -1063,6 +1127,7 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
         if "model_weights" not in h5:
             raise KerasImportError(f"{p!r}: no model_weights group (the file holds no weights)")
         store = _LegacyStore(h5["model_weights"], label)
+        store.order = []
     elif kind == "json":
         with open(p, encoding="utf-8") as f:
             try:
@@ -1106,7 +1171,7 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
         _set_weights(built, store, [], label)
         if compile:
             _compile(built.model, training, label)
-            if kind == "zip" and built.model.optimizer is not None:
+            if kind in ("zip", "h5") and built.model.optimizer is not None:
                 _optimizer_state(built.model, h5, store.order, label)
         return built.model
     finally:
