@@ -190,8 +190,10 @@ class Sequential:
                              f"received a scalar {a.item()!r} of shape ()")
         return a
 
-    def _check_x(self, a, what):
+    def _check_x(self, a, what, switch=True):
         want = tuple(self._input_shape)
+        if a.shape[1:] != want and switch and self._respecialize([a.shape[1:]]):
+            return
         if a.shape[1:] != want:
             first = self._layers[0]
             hint = "; add a batch axis, e.g. x[None]" if a.shape == want else ""
@@ -217,6 +219,49 @@ class Sequential:
 
     def _to_java_x(self, a):
         return _array.to_java(a, self.dtype)
+
+    # variable-size inputs ------------------------------------------------------------------------------------
+    def _respecialize(self, shapes) -> bool:
+        """For a model whose inputs have variable dimensions (``self._flex``: per input, a flag per axis, set by the
+        Keras importer for ``Input((None, ...))``): when ``shapes`` differ from the built input shapes only in such
+        axes, rebuilds the Java model for them (weights, optimizer state and step counters carried over; the
+        layers' weights do not depend on those sizes) and returns True. A model keeps one built size at a time:
+        each change of size rebuilds it (milliseconds for a text model; pad batches to one length for speed)."""
+        flex = self.__dict__.get("_flex")
+        if not flex or self._java is None:
+            return False
+        cur = [tuple(int(d) for d in s) for s in self._java.inputShapes()]
+        shapes = [tuple(int(d) for d in s) for s in shapes]
+        if len(shapes) != len(cur) or shapes == cur:
+            return False
+        for s, c, f in zip(shapes, cur, flex):
+            if len(s) != len(c) or any(a != b and not free for a, b, free in zip(s, c, f)) or min(s, default=1) < 1:
+                return False
+        import jpype
+
+        ArrayList = _jvm.jclass("java.util.ArrayList")
+        js = ArrayList()
+        for sh in shapes:
+            js.add(jpype.JArray(jpype.JLong)(sh))
+        with java_errors():
+            self._adopt(_jvm.jclass("org.pydl.io.ModelFile").withInputShapes(self._java, js))
+        return True
+
+    def _adopt(self, jmodel):
+        """Makes ``jmodel`` (the same architecture, rebuilt) this model's Java model: layers relinked by name."""
+        self._java = jmodel
+        for key in ("_in_shapes", "_staging"):
+            self.__dict__.pop(key, None)
+        if not isinstance(self, Model):
+            self._input_shape = tuple(int(d) for d in jmodel.inputShapes()[0])
+        by_name = {str(jl.name()): jl for jl in jmodel.layers()}
+        for layer in self._layers:
+            jl = by_name.get(layer.name)
+            if jl is None:
+                continue
+            layer._java = jl
+            if isinstance(layer, _NestedModelLayer):
+                layer.model._adopt(jl.network())
 
     # training ---------------------------------------------------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
@@ -260,7 +305,7 @@ class Sequential:
             if validation_data is not None:
                 vx, vy = validation_data[0], validation_data[1]
                 vxa = self._x(vx, "validation x")
-                self._check_x(vxa, "fit (validation data)")
+                self._check_x(vxa, "fit (validation data)", switch=False)
                 vya = self._y(vy, len(vxa), "validation y")
                 copies += [self._to_java_x(vxa), _array.to_java(vya)]
                 opts = opts.validationData(DataSet(copies[-2], copies[-1]))
@@ -563,14 +608,16 @@ class Model(Sequential):
                 json.dumps(None if loss_weights is None else [float(w) for w in loss_weights]), json.dumps(metrics))
         self._compile_args = (opt, [l.lower() for l in losses], metrics, bool(from_logits))
 
-    def _xs(self, x, what="x"):
+    def _xs(self, x, what="x", switch=True):
         xs = list(x) if isinstance(x, (list, tuple)) else [x]
         shapes = [tuple(int(d) for d in s) for s in self._java.inputShapes()]
         if len(xs) != len(shapes):
             raise ValueError(f"{what}: model '{self.name}' has {len(shapes)} inputs, received {len(xs)} arrays")
+        xs = [self._x(a, what) for a in xs]
+        if switch and [a.shape[1:] for a in xs] != shapes and self._respecialize([a.shape[1:] for a in xs]):
+            shapes = [tuple(int(d) for d in s) for s in self._java.inputShapes()]
         out = []
         for i, (a, shape) in enumerate(zip(xs, shapes)):
-            a = self._x(a, what)
             if a.shape[1:] != shape:
                 raise ValueError(f"{what}: model '{self.name}' input {i} expects shape (None, "
                                  f"{', '.join(map(str, shape))}), received {a.shape}")
@@ -623,7 +670,7 @@ class Model(Sequential):
             if seed is not None:
                 opts = opts.seed(int(seed))
             if validation_data is not None:
-                vxs = self._xs(validation_data[0], "validation x")
+                vxs = self._xs(validation_data[0], "validation x", switch=False)
                 opts = opts.validationData(self._dataset(vxs, self._ys(validation_data[1], len(vxs[0])), copies))
             data = self._dataset(xs, ys, copies)
         from .progress import run_with_progress

@@ -322,6 +322,29 @@ def _adam_data():
     return x, (x[:, 0] > 0).astype(np.int32) + (x[:, 1] > 0)
 
 
+def varlen_text():
+    """Input((None,)): a text model for any sequence length (Embedding with mask_zero, Conv1D, LSTM)."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((None,), dtype="int32", name="tokens")
+    h = L.Embedding(30, 8, mask_zero=True)(x)
+    h = L.LSTM(6, return_sequences=True)(h)
+    h = L.GRU(5)(h)
+    return keras.Model(x, L.Dense(3, activation="softmax")(h), name="varlen_text")
+
+
+def seq2seq():
+    """The classic encoder-decoder: two Input((None,)) of different lengths, the encoder's final LSTM states
+    start the decoder, a softmax over the vocabulary at each decoder step."""
+    keras = _k()
+    L = keras.layers
+    enc_in, dec_in = keras.Input((None,), name="enc_in"), keras.Input((None,), name="dec_in")
+    _, h, c = L.LSTM(6, return_state=True, name="encoder")(L.Embedding(20, 8, mask_zero=True, name="enc_emb")(enc_in))
+    d = L.LSTM(6, return_sequences=True, name="decoder")(L.Embedding(20, 8, name="dec_emb")(dec_in),
+                                                         initial_state=[h, c])
+    return keras.Model([enc_in, dec_in], L.Dense(20, activation="softmax", name="out")(d), name="seq2seq")
+
+
 def _next_step(model, x0):
     x, y = _adam_data()
     model.fit(x, y, epochs=1, batch_size=len(x), shuffle=False, verbose=0)
@@ -358,6 +381,8 @@ MODELS = {
     "sched_cosine": (scheduled("cosine"), [(4,)]),
     "sched_piecewise": (scheduled("piecewise"), [(4,)]),
     "lambda_relu": (lambda_relu, [("normal", 4)]),
+    "varlen_text": (varlen_text, [("int", 7, 30)]),
+    "seq2seq": (seq2seq, [("int", 7, 20), ("int", 5, 20)]),
 }
 MODELS.update(GENERAL)
 APPLICATIONS = ["MobileNetV2", "ResNet50", "VGG16", "DenseNet121", "EfficientNetB0"]
@@ -431,6 +456,10 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
     extra = {}
     if name.startswith("trained_"):      # Keras's outputs after one more step on the training batch
         extra["next_step"] = _next_step(model, xs[0])
+    if name in VARLEN:              # the same model on other sequence lengths
+        for k, n in enumerate((3, 11)):
+            other = [inputs_for([("int", n + j, s[2])], seed=k + 1)[0] for j, s in enumerate(spec)]
+            extra[f"length_{n}"] = (other, _numpy(model(other if len(other) > 1 else other[0], training=False)))
     if name in UNMASKED:            # the same tokens without padding (no mask involved)
         x = xs[0].copy()
         x[x == 0] = 3
@@ -441,6 +470,7 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
 CHANNELS_FIRST = ("cf_cnn", "cf_gap")
 PROBED = ("cnn", "lstm_text", "transformer")
 UNMASKED = ("lstm_text",)
+VARLEN = ("varlen_text", "seq2seq")
 
 
 # ---- records on disk: a pytest session generates each model once; a cache directory keeps them across runs ----

@@ -358,6 +358,31 @@ def test_keras2_optimizer_state_continues_training(kdir):
     np.testing.assert_allclose(m.predict(g["inputs"][0]), after, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["varlen_text", "seq2seq"])
+def test_variable_length_inputs(kdir, name, tmp_path):
+    """Keras Input((None,)): the model imports without input_shapes and predicts any length (rebuilt per length,
+    weights shared), matching Keras at each; fit runs on another length; the size last built is what is saved."""
+    g = fixture_model(name, kdir, formats=("keras", "h5"))
+    for fmt in ("keras", "h5"):
+        m = _load(g, fmt)
+        for xs, want in [(g["inputs"], g["outputs"])] + [g["extra"][k] for k in ("length_3", "length_11")] + \
+                [(g["inputs"], g["outputs"])]:
+            got = _predict(m, xs)
+            for a, b in zip(got, want):
+                np.testing.assert_allclose(a, b, **TOL)
+    xs, _ = g["extra"]["length_3"]
+    m.compile("adam", "sparse_categorical_crossentropy" if name == "varlen_text" else "mse")
+    y = np.zeros(len(xs[0]), np.int64) if name == "varlen_text" else np.zeros((len(xs[0]), xs[1].shape[1], 20))
+    before = m.evaluate(xs if len(xs) > 1 else xs[0], y)
+    m.fit(xs if len(xs) > 1 else xs[0], y, epochs=3, verbose=0)
+    assert m.evaluate(xs if len(xs) > 1 else xs[0], y) < before
+    m.save(str(tmp_path / "m.pydl"))
+    assert [tuple(s) for s in pydl.load(str(tmp_path / "m.pydl"))._java.inputShapes()] == \
+        [tuple(a.shape[1:]) for a in xs]
+    with pytest.raises(ValueError, match="expects"):   # a fixed (non-None) dimension still has to match
+        m.predict(np.zeros((2, 3, 1)) if name == "varlen_text" else [xs[0], xs[1][:, :, None]])
+
+
 def test_cli_import_keras(kdir, tmp_path):
     """The command line in a fresh process (no Keras needed to convert), and a missing file."""
     g = fixture_model("cnn", kdir)

@@ -277,6 +277,7 @@ class _Ctx:
         self.problems: list[str] = []
         self.warnings: list[str] = []
         self.declared = 0
+        self.flex = {}          # input layer name -> per axis: True where Keras declared None (variable size)
 
     def problem(self, layer, cls, what):
         self.problems.append(f"layer '{layer}' ({cls}): {what}")
@@ -446,6 +447,10 @@ def _translate_layer(cls, cfg, ctx, inner=False):
     return layer
 
 
+# the size a variable (None) input dimension is built with until data of another size arrives (Model._respecialize)
+_FLEX_PLACEHOLDER = 64
+
+
 def _input_shape(lname, batch_shape, ctx, overrides):
     if lname in overrides:
         return tuple(int(d) for d in overrides[lname])
@@ -453,10 +458,9 @@ def _input_shape(lname, batch_shape, ctx, overrides):
         ctx.problem(lname, "InputLayer", "the model has no input shape")
         return None
     shape = list(batch_shape)[1:]
-    if any(d is None for d in shape):
-        ctx.problem(lname, "InputLayer", f"input shape {tuple(batch_shape)} has variable dimensions; pydl needs "
-                    f"fixed shapes: pass input_shapes={{'{lname}': (...)}} to load (without the batch axis)")
-        return None
+    if any(d is None for d in shape):       # built for a placeholder size; predict/fit rebuild for the real one
+        ctx.flex[lname] = tuple(d is None for d in shape)
+        shape = [_FLEX_PLACEHOLDER if d is None else d for d in shape]
     if any(not isinstance(d, int) or d <= 0 or d > _MAX_SIZE for d in shape):
         ctx.problem(lname, "InputLayer", f"input shape {tuple(batch_shape)} is not a shape of positive sizes")
         return None
@@ -1080,6 +1084,24 @@ def _optimizer_state(model, h5, order, label):
     jopt.setIterations(iterations)
 
 
+def _attach_flex(model, flex, config):
+    """Marks the model's variable input dimensions, so that predict/fit rebuild it for the sizes of the data."""
+    if not flex:
+        return
+    from ..models import Model
+
+    if isinstance(model, Model):
+        f = [flex.get(t.name) for t in model.inputs]
+    else:
+        cfg = config.get("config", {})
+        first = (cfg.get("layers") or [{}])[0]
+        names = [(first.get("config") or {}).get("name"), cfg.get("name")]
+        f = [next((flex[n] for n in names if n in flex), None)]
+    if any(x is not None for x in f):
+        shapes = [tuple(int(d) for d in s) for s in model._java.inputShapes()]
+        model._flex = [x if x is not None else (False,) * len(s) for x, s in zip(f, shapes)]
+
+
 # ---- entry point ---------------------------------------------------------------------------------------------------
 def _keras2(version):
     v = str(version or "")
@@ -1093,8 +1115,10 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
         path: a ``.keras`` file, a full-model ``.h5`` (Keras 3 legacy or Keras 2 / tf.keras), or an architecture
             JSON file (``model.to_json()``) — then ``weights`` names the weights file (``.weights.h5`` of Keras 3
             or a legacy ``.h5`` of ``save_weights``).
-        input_shapes: ``{input layer name: shape without batch}`` for inputs Keras declared with ``None``
-            dimensions (pydl models have fixed shapes).
+        input_shapes: ``{input layer name: shape without batch}``: sizes for inputs Keras declared with ``None``
+            dimensions. Without it such a model is built for a placeholder size (64) and rebuilt, weights and
+            optimizer state carried over, whenever ``predict``/``fit``/``evaluate`` get data of another size in
+            those dimensions (a saved ``.pydl`` keeps the size last built).
         compile: apply the file's training configuration (optimizer, loss), so that ``fit`` continues.
     Raises:
         KerasImportError: listing every unsupported layer/option, or describing a damaged / mismatching file.
@@ -1169,6 +1193,7 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
         for w in ctx.warnings:
             warnings.warn(f"{label}: {w}", stacklevel=2)
         _set_weights(built, store, [], label)
+        _attach_flex(built.model, ctx.flex, config)
         if compile:
             _compile(built.model, training, label)
             if kind in ("zip", "h5") and built.model.optimizer is not None:

@@ -98,12 +98,52 @@ public final class ModelFile {
         }
     }
 
+    /**
+     * The same model (weights, optimizer state and step counters) rebuilt for other input shapes (without the batch
+     * axis): what a model imported with variable-length inputs (Keras {@code Input((None,))}) runs for each length.
+     * The layers' weights must not depend on the changed sizes (an RNN, Dense or Conv1D over time do not; a Dense
+     * after Flatten does, and then building fails with the layer's shape error).
+     */
+    public static Network withInputShapes(Network model, List<long[]> shapes) throws IOException {
+        Map<String, Object> config = model.config();
+        if (model instanceof Sequential) {
+            if (shapes.size() != 1) {
+                throw new IllegalArgumentException("a Sequential model has one input, received " + shapes.size()
+                        + " shapes");
+            }
+            config.put("input_shape", shapes.get(0).clone());
+        } else {
+            List<Object> ins = new ArrayList<>();
+            List<Object> old = Json.getList(config, "inputs");
+            if (old.size() != shapes.size()) {
+                throw new IllegalArgumentException("model '" + config.get("name") + "' has " + old.size()
+                        + " inputs, received " + shapes.size() + " shapes");
+            }
+            for (int i = 0; i < old.size(); i++) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> in = new LinkedHashMap<>((Map<String, Object>) old.get(i));
+                in.put("shape", shapes.get(i).clone());
+                ins.add(in);
+            }
+            config.put("inputs", ins);
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(1 << 16);
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            write(model, config, zip);
+        }
+        return fromBytes(bytes.toByteArray());
+    }
+
     private static void write(Network model, ZipOutputStream zip) throws IOException {
+        write(model, model.config(), zip);
+    }
+
+    private static void write(Network model, Map<String, Object> config, ZipOutputStream zip) throws IOException {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("format", FORMAT);
         root.put("format_version", FORMAT_VERSION);
         root.put("pydl_version", VERSION);
-        root.put("model", model.config());
+        root.put("model", config);
         Optimizer opt = model.optimizer();
         if (model.isCompiled()) {
             Map<String, Object> t = new LinkedHashMap<>();
