@@ -335,12 +335,13 @@ def varlen_text():
 
 def seq2seq():
     """The classic encoder-decoder: two Input((None,)) of different lengths, the encoder's final LSTM states
-    start the decoder, a softmax over the vocabulary at each decoder step."""
+    start the decoder, a softmax over the vocabulary at each decoder step. Both embeddings mask padding, but Keras 3
+    computes the decoder (called with initial_state) without its mask."""
     keras = _k()
     L = keras.layers
     enc_in, dec_in = keras.Input((None,), name="enc_in"), keras.Input((None,), name="dec_in")
     _, h, c = L.LSTM(6, return_state=True, name="encoder")(L.Embedding(20, 8, mask_zero=True, name="enc_emb")(enc_in))
-    d = L.LSTM(6, return_sequences=True, name="decoder")(L.Embedding(20, 8, name="dec_emb")(dec_in),
+    d = L.LSTM(6, return_sequences=True, name="decoder")(L.Embedding(20, 8, mask_zero=True, name="dec_emb")(dec_in),
                                                          initial_state=[h, c])
     return keras.Model([enc_in, dec_in], L.Dense(20, activation="softmax", name="out")(d), name="seq2seq")
 
@@ -576,6 +577,12 @@ def generate_keras2(name, outdir):
         m = k2.Model(x, L.Dense(3, name="head")(k2.activations.tanh(L.GlobalAveragePooling1D()(h))),
                      name="k2_transformer")
         xs = [np.random.default_rng(0).normal(size=(3, 6, 16)).astype(np.float32)]
+    elif name == "k2_seq2seq":      # Keras 2 masks a decoder given initial_state (Keras 3 does not)
+        ei, di = k2.Input((7,), name="enc_in"), k2.Input((5,), name="dec_in")
+        _, h, c = L.LSTM(6, return_state=True)(L.Embedding(20, 8, mask_zero=True)(ei))
+        d = L.LSTM(6, return_sequences=True)(L.Embedding(20, 8, mask_zero=True)(di), initial_state=[h, c])
+        m = k2.Model([ei, di], L.Dense(20, activation="softmax")(d), name="k2_seq2seq")
+        xs = inputs_for([("int", 7, 20), ("int", 5, 20)])
     elif name == "k2_trained_adam":   # compiled, 3 Adam steps: optimizer_weights named the Keras 2 way
         m = k2.Sequential([L.Dense(8, activation="tanh", input_shape=(6,)), L.Dense(3, activation="softmax")],
                           name="k2_trained_adam")
@@ -600,7 +607,7 @@ def generate_keras2(name, outdir):
 
 
 KERAS2_MODELS = ["k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer",
-                 "k2_trained_adam"]
+                 "k2_trained_adam", "k2_seq2seq"]
 
 
 if __name__ == "__main__":

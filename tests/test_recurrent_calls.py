@@ -105,6 +105,32 @@ def test_initial_states_vs_numpy(path, kind):
     np.testing.assert_allclose(m.predict([x, *init]), ref(kind, x, w, init=init)[0], **TOL)
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_initial_state_call_computes_without_the_mask_but_keeps_it(path, kind):
+    """As Keras 3: a recurrent layer called with initial_state (two tensor arguments) gets no automatic mask, so
+    its steps ignore the padding; its return_sequences output still carries the mask to the next RNN, which uses it.
+    The list form layer([x, *states]) (Keras 2's call) uses the mask."""
+    n = 2 if kind == "LSTM" else 1
+    tok, s_in = layers.Input((T,)), [layers.Input((U,)) for _ in range(n)]
+    emb = layers.Embedding(9, F, mask_zero=True)
+    rnn, nxt = getattr(layers, kind)(U, return_sequences=True), layers.SimpleRNN(U, return_sequences=True)
+    mid = rnn(emb(tok), initial_state=s_in)
+    m = pydl.Model([tok, *s_in], [mid, nxt(mid)], dtype="float64", seed=1)
+    r = np.random.default_rng(2)
+    t = r.integers(1, 9, (B, T))
+    t[0, -2:] = 0
+    init = [r.standard_normal((B, U)) for _ in range(n)]
+    out, after = m.predict([t, *init])
+    x = emb.get_weights()[0][t]
+    w = [np.asarray(a, np.float64) for a in rnn.get_weights()]
+    np.testing.assert_allclose(out, ref(kind, x, w, init=init)[0], **TOL)             # no mask in the steps
+    mask = (t != 0).astype(np.float64)
+    np.testing.assert_allclose(after, ref("SimpleRNN", out, nxt.get_weights(), mask=mask)[0], **TOL)
+    listed = pydl.Model([tok, *s_in], rnn([emb(tok), *s_in]), dtype="float64", seed=1)
+    listed.set_weights(m.get_weights()[:len(listed.get_weights())])
+    np.testing.assert_allclose(listed.predict([t, *init]), ref(kind, x, w, init=init, mask=mask)[0], **TOL)
+
+
 def test_encoder_decoder_states_train_and_round_trip(path, tmp_path):
     """seq2seq: the encoder's states start the decoder; trains, and the file round-trips."""
     enc_in, dec_in = layers.Input((T, F)), layers.Input((4, F))

@@ -94,6 +94,8 @@ class _RNN(Layer):
             raise ValueError(f"{self.class_name}: explicit `mask` call arguments are not supported; masks come from "
                              "Embedding(mask_zero=True) or Masking layers upstream")
         items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        # as Keras 3: a call given initial_state (a second tensor argument) computes without the input's mask
+        args = {} if initial_state is None else {"use_input_mask": False}
         if len(items) != 1:
             if initial_state is not None:
                 raise ValueError(f"{self.class_name}: pass the initial states either in the inputs list or as "
@@ -105,7 +107,7 @@ class _RNN(Layer):
                 raise ValueError(f"{self.class_name}: initial_state must hold {self._n_states} tensor"
                                  f"{'s' if self._n_states > 1 else ''} (batch, units), received {len(states)}")
             items += states
-        return self._apply(items, {}, 1 + self._n_states if self.return_state else 1)
+        return self._apply(items, args, 1 + self._n_states if self.return_state else 1)
 
 
 @register
@@ -250,4 +252,5 @@ class Bidirectional(Layer):
             items += states
         return_state = bool(self.layer.get("config", {}).get("return_state"))
         outputs = 2 if self.merge_mode is None else 1
-        return self._apply(items, {}, outputs + (2 * self._n_states if return_state else 0))
+        args = {} if initial_state is None else {"use_input_mask": False}     # as Keras 3 (see _RNN.__call__)
+        return self._apply(items, args, outputs + (2 * self._n_states if return_state else 0))

@@ -102,8 +102,9 @@ public final class Bidirectional extends Layer {
 
     @Override
     public List<long[]> buildCall(List<long[]> shapes, Map<String, Object> args, DType dtype, long seed) {
-        if (!args.isEmpty()) throw configError("takes no call arguments, received " + args.keySet());
         Recurrent f = fwd instanceof Recurrent ? (Recurrent) fwd : null;
+        if (f != null) f.checkCallArgs(args);
+        else if (!args.isEmpty()) throw configError("takes no call arguments, received " + args.keySet());
         int states = f == null ? 0 : f.stateCount();
         if (shapes.size() != 1 && shapes.size() != 1 + 2 * states) {
             throw configError("takes the sequence and optionally " + 2 * states + " initial states (the forward "
@@ -143,7 +144,8 @@ public final class Bidirectional extends Layer {
         int states = f.stateCount();
         NDArray[] fi = xs.size() > 1 ? xs.subList(1, 1 + states).toArray(new NDArray[0]) : null;
         NDArray[] bi = xs.size() > 1 ? xs.subList(1 + states, 1 + 2 * states).toArray(new NDArray[0]) : null;
-        Context c = ctx.withMasks(ctx.mask(0) == null ? null : List.of(ctx.mask(0)));
+        Context in = Recurrent.computeContext(ctx);
+        Context c = in.withMasks(in.mask(0) == null ? null : List.of(in.mask(0)));
         // as Keras: masked steps output zeros with return_sequences; a returned backward sequence is reversed to
         // input order (collected in reverse: no extra op)
         NDArray[] rf = f.call(x, fi, c, f.returnSequences, false);

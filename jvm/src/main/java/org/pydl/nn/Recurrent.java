@@ -160,10 +160,29 @@ public abstract class Recurrent extends Layer {
         return r;
     }
 
+    /**
+     * Call argument {@code use_input_mask=false}: the steps are computed without the input's mask, which the output
+     * still carries (with return_sequences). Keras 3 calls an RNN given {@code initial_state} that way: a layer
+     * called with more than one tensor argument gets no automatic {@code mask}; Keras 2 passed it.
+     */
+    static final String USE_INPUT_MASK = "use_input_mask";
+
+    /** Checks a call's arguments: only {@link #USE_INPUT_MASK}. */
+    void checkCallArgs(Map<String, Object> args) {
+        for (String k : args.keySet()) {
+            if (!USE_INPUT_MASK.equals(k)) throw configError("takes no call argument '" + k + "'");
+        }
+    }
+
+    /** The context a call computes with: without masks when the call says use_input_mask=false. */
+    static Context computeContext(Context ctx) {
+        return Json.getBoolean(ctx.args, USE_INPUT_MASK, true) ? ctx : ctx.withMasks(null);
+    }
+
     /** Inputs: the sequence, optionally followed by the initial states (h, and c for LSTM), each (batch, units). */
     @Override
     public List<long[]> buildCall(List<long[]> shapes, Map<String, Object> args, DType dtype, long seed) {
-        if (!args.isEmpty()) throw configError("takes no call arguments, received " + args.keySet());
+        checkCallArgs(args);
         checkStateShapes(shapes, 1);
         return outputShapes(build(shapes.get(0), dtype, seed));
     }
@@ -205,7 +224,7 @@ public abstract class Recurrent extends Layer {
     @Override
     public List<NDArray> forwardOutputs(List<NDArray> xs, Context ctx) {
         NDArray[] init = xs.size() > 1 ? xs.subList(1, xs.size()).toArray(new NDArray[0]) : null;
-        NDArray[] r = call(xs.get(0), init, ctx, zeroOutputForMask, false);
+        NDArray[] r = call(xs.get(0), init, computeContext(ctx), zeroOutputForMask, false);
         if (!returnState) return List.of(r[0]);
         return java.util.Arrays.asList(r);
     }
