@@ -36,16 +36,33 @@ def _import_keras(argv) -> int:
     p.add_argument("-o", "--output", required=True, help="the .pydl file to write")
     p.add_argument("--weights", help="weights file for an architecture JSON (.weights.h5 or legacy .h5)")
     p.add_argument("--check", action="store_true", help="compare with Keras on a random batch")
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D1,D2,...",
+                   help="sizes for an input Keras declared with None dimensions (without the batch axis), e.g. "
+                        "tokens=100; repeatable. Without it such inputs are written with size 64")
     a = p.parse_args(argv)
     from .importers import keras as ki
 
+    shapes = {}
+    for spec in a.input_shape:
+        name, _, dims = spec.partition("=")
+        try:
+            shapes[name] = tuple(int(d) for d in dims.split(",") if d.strip())
+        except ValueError:
+            print(f"pydl import-keras: --input-shape {spec!r}: expected NAME=D1,D2,... with integer sizes",
+                  file=sys.stderr)
+            return 2
     try:
-        model = ki.load(a.model, weights=a.weights)
+        model = ki.load(a.model, weights=a.weights, input_shapes=shapes or None)
     except (ki.KerasImportError, FileNotFoundError) as e:
         print(f"pydl import-keras: {e}", file=sys.stderr)
         return 1
     model.save(a.output)
     print(f"wrote {os.path.abspath(a.output)} ({model.count_params()} parameters)")
+    flex = model.__dict__.get("_flex")
+    if flex:
+        built = [tuple(int(d) for d in s) for s in model._java.inputShapes()]
+        print(f"note: inputs with None sizes were written with sizes {built} (Java loads that size; Python "
+              "rebuilds for other sizes); choose them with --input-shape NAME=D1,D2,...")
     if a.check:
         return _check_keras(a, model)
     return 0

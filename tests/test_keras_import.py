@@ -397,6 +397,11 @@ def test_cli_import_keras(kdir, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "pydl", "import-keras", str(tmp_path / "none.h5"), "-o", out],
                          capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 1 and "no such Keras file" in bad.stderr
+    var = fixture_model("varlen_text", kdir, formats=("keras", "h5"))["paths"]["keras"]    # Input((None,))
+    r = subprocess.run([sys.executable, "-m", "pydl", "import-keras", var, "-o", out, "--input-shape", "tokens=9"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert [tuple(s) for s in pydl.load(out)._java.inputShapes()] == [(9,)]
 
 
 def test_cli_check_runs_keras(kdir, tmp_path, capsys):
