@@ -301,7 +301,8 @@ def test_transformer_block_trains_and_round_trips(tmp_path, dtype):
     (dict(num_heads=2, key_dim=4, value_dim=0), "MultiHeadAttention.*value_dim=0"),
     (dict(num_heads=2, key_dim=4, dropout=1.0), "MultiHeadAttention.*dropout=1.0"),
     (dict(num_heads=2, key_dim=4, output_shape=-3), "MultiHeadAttention.*output_shape=-3"),
-    (dict(num_heads=2, key_dim=4, attention_axes=(1, 2)), "MultiHeadAttention.*attention_axes=\\(1, 2\\)"),
+    (dict(num_heads=2, key_dim=4, attention_axes="1"), "MultiHeadAttention.*attention_axes='1'"),
+    (dict(num_heads=2, key_dim=4, attention_axes=()), "MultiHeadAttention.*attention_axes=\\(\\)"),
     (dict(num_heads=2, key_dim=4, kernel_initializer="nope"), "MultiHeadAttention.*kernel_initializer='nope'"),
 ])
 def test_mha_invalid_config(kwargs, match):

@@ -589,7 +589,7 @@ def _build_functional(mcfg, ctx, overrides, name):
                 t = L.Input(shape, name=lname)
                 tensors[(lname, 0, 0)] = t
             continue
-        if str(lc.get("module") or "").startswith("keras.src.ops") or cls in ("TFOpLambda", "SlicingOpLambda"):
+        if _is_op(lc):
             # a Keras 3 operation recorded in the graph (x * 2.0, keras.ops.tanh(x), a mask computed by ops)
             for k, node in enumerate(lc.get("inbound_nodes", [])):
                 op = _translate_op(lname, cls, cfg, node, ctx, keras2)
@@ -696,6 +696,9 @@ _UNARY_OPS = {"Tanh": "tanh", "Sigmoid": "sigmoid", "Relu": "relu", "Relu6": "re
               "Selu": "selu", "HardSigmoid": "hard_sigmoid", "HardSilu": "hard_silu", "HardSwish": "hard_silu",
               "Mish": "mish", "LogSoftmax": "log_softmax", "Softmax": "softmax"}
 _BINARY_OPS = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide"}
+# elementwise operations whose config option selects the pydl activation: class -> (option, Keras's default,
+# {value: activation})
+_OPTION_OPS = {"Gelu": ("approximate", True, {False: "gelu", True: "gelu_tanh"})}
 _TF_OPS = {"__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subtract", "math.multiply": "Multiply",
            "math.truediv": "TrueDivide", "math.divide": "TrueDivide", "math.tanh": "Tanh", "math.sigmoid": "Sigmoid",
            "nn.sigmoid": "Sigmoid", "nn.relu": "Relu", "nn.relu6": "Relu6", "nn.silu": "Silu", "nn.swish": "Silu",
@@ -703,6 +706,23 @@ _TF_OPS = {"__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subt
            "nn.softplus": "Softplus", "nn.softsign": "Softsign", "math.softsign": "Softsign",
            "nn.softmax": "Softmax", "nn.log_softmax": "LogSoftmax", "math.not_equal": "NotEqual",
            "math.reduce_any": "Any"}
+
+# Keras 3 operation classes recognised in legacy .h5 configs (which do not name their module)
+_KNOWN_OPS = _MASK_OPS | set(_UNARY_OPS) | _BINARY_OPS | set(_OPTION_OPS) | {
+    "Mean", "Sum", "Max", "Min", "Power", "Sqrt", "Square", "Abs", "Log", "Reshape", "Transpose", "Matmul",
+    "Concatenate", "Stack", "ExpandDims", "Squeeze", "Cast", "Arange", "Einsum", "GetItem", "Maximum", "Minimum",
+    "Negative", "Erf", "Where", "Clip", "LeakyRelu", "Absolute"}
+
+
+def _is_op(lc):
+    """Whether a functional-graph entry is a Keras operation rather than a layer: Keras 3 ``.keras`` configs name the
+    module (``keras.src.ops...``); legacy ``.h5`` configs of Keras 3 omit it, so there an operation is known by its
+    class name and its config, which lacks the ``trainable`` flag every layer config has (``a + b`` is an ``Add``
+    operation, ``layers.Add()`` a layer); Keras 2 records ``TFOpLambda``."""
+    cls = lc["class_name"]
+    if cls in ("TFOpLambda", "SlicingOpLambda") or str(lc.get("module") or "").startswith("keras.src.ops"):
+        return True
+    return "module" not in lc and cls in _KNOWN_OPS and "trainable" not in (lc.get("config") or {})
 
 
 def _refs_values(v):
@@ -735,6 +755,11 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
     def as_node(targs):
         return {"args": targs, "kwargs": {}}
 
+    if cls in _OPTION_OPS and len(tensors) == 1 and not consts:
+        key, default, names = _OPTION_OPS[cls]
+        value = extra.pop(key, kwargs.pop(key, default))
+        if not extra and not kwargs and value in names:
+            return L.Activation(names[value], name=lname), as_node(tensors)
     if cls in _UNARY_OPS and len(tensors) == 1 and not consts:
         axis = extra.pop("axis", kwargs.pop("axis", -1))
         if extra or kwargs or (cls in ("Softmax", "LogSoftmax") and axis not in (-1, None)):
