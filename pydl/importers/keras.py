@@ -277,6 +277,15 @@ class _Ctx:
         self.problems: list[str] = []
         self.warnings: list[str] = []
         self.declared = 0
+        self.renamed: dict = {}
+
+    def pyname(self, name):
+        """The pydl name of a Keras layer/model name: pydl names cannot hold '/' (it separates a layer's name from
+        its weights' names), which Keras 2 allowed (MobileNetV3's 'Conv/BatchNorm'): each '/' becomes '.'."""
+        if not isinstance(name, str) or "/" not in name:
+            return name
+        self.renamed[name] = name.replace("/", ".")
+        return self.renamed[name]
 
     def problem(self, layer, cls, what):
         self.problems.append(f"layer '{layer}' ({cls}): {what}")
@@ -357,7 +366,7 @@ def _translate_layer(cls, cfg, ctx, inner=False):
             ctx.problem(lname, cls, f"the registered replacement returned {type(layer).__name__}, not a pydl layer")
             return None
         if isinstance(layer, L.Layer) and layer.name is None:
-            layer.name = lname
+            layer.name = ctx.pyname(lname)
         return layer
     if cls == "Lambda":
         ctx.problem(lname, cls, "Lambda layers hold Python code, which pydl never runs from a file; register a "
@@ -433,7 +442,7 @@ def _translate_layer(cls, cfg, ctx, inner=False):
     if not ok:
         return None
     if "name" in sig:
-        kw["name"] = lname
+        kw["name"] = ctx.pyname(lname)
     if "trainable" in sig and cfg.get("trainable") is False:
         kw["trainable"] = False
     try:
@@ -513,7 +522,7 @@ def _build_sequential(mcfg, ctx, overrides, name):
         return None
     from ..errors import java_errors  # noqa: F401 - Sequential.build translates Java errors itself
 
-    model = Sequential([L.Input(shape)] + objs, name=name, seed=0, dtype=ctx.dtype)
+    model = Sequential([L.Input(shape)] + objs, name=ctx.pyname(name), seed=0, dtype=ctx.dtype)
     model.build()
     return _Built(model, entries)
 
@@ -586,7 +595,7 @@ def _build_functional(mcfg, ctx, overrides, name):
         if cls == "InputLayer":
             shape = _input_shape(lname, _first_batch_shape(cfg), ctx, overrides)
             if shape is not None:
-                t = L.Input(shape, name=lname)
+                t = L.Input(shape, name=ctx.pyname(lname))
                 tensors[(lname, 0, 0)] = t
             continue
         if _is_op(lc):
@@ -684,7 +693,7 @@ def _build_functional(mcfg, ctx, overrides, name):
     for t in outputs:
         _collect_layers(t, used)
     entries = [e for e in entries if id(e[2] if e[2] is not None else e[3].model._as_layer()) in used]
-    model = Model(inputs, outputs[0] if single or len(outputs) == 1 else outputs, name=name, seed=0,
+    model = Model(inputs, outputs[0] if single or len(outputs) == 1 else outputs, name=ctx.pyname(name), seed=0,
                   dtype=ctx.dtype)
     return _Built(model, entries)
 
@@ -759,18 +768,18 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
         key, default, names = _OPTION_OPS[cls]
         value = extra.pop(key, kwargs.pop(key, default))
         if not extra and not kwargs and value in names:
-            return L.Activation(names[value], name=lname), as_node(tensors)
+            return L.Activation(names[value], name=ctx.pyname(lname)), as_node(tensors)
     if cls in _UNARY_OPS and len(tensors) == 1 and not consts:
         axis = extra.pop("axis", kwargs.pop("axis", -1))
         if extra or kwargs or (cls in ("Softmax", "LogSoftmax") and axis not in (-1, None)):
             ctx.problem(lname, cls, f"operation {cls} with {dict(extra, **kwargs)} is not supported")
             return None
-        return L.Activation(_UNARY_OPS[cls], name=lname), as_node(tensors)
+        return L.Activation(_UNARY_OPS[cls], name=ctx.pyname(lname)), as_node(tensors)
     if cls in _BINARY_OPS and len(args) == 2 and not kwargs and not extra:
         if len(tensors) == 2:
             merge = {"Add": L.Add, "Subtract": L.Subtract, "Multiply": L.Multiply}.get(cls)
             if merge is not None:
-                return merge(name=lname), as_node([tensors])
+                return merge(name=ctx.pyname(lname)), as_node([tensors])
         elif len(tensors) == 1 and isinstance(consts[0], (int, float)) and not isinstance(consts[0], bool):
             c = float(consts[0])
             first = _is_tensor_ref(args[0], keras2)
@@ -779,7 +788,7 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
                              "Divide": (1.0 / c, 0.0) if first and c != 0 else None,
                              "TrueDivide": (1.0 / c, 0.0) if first and c != 0 else None}.get(cls) or (None, None)
             if scale is not None:
-                return L.Rescaling(scale, offset=offset, name=lname), as_node(tensors)
+                return L.Rescaling(scale, offset=offset, name=ctx.pyname(lname)), as_node(tensors)
     ctx.problem(lname, cls, f"Keras operation {cls} (in the graph through keras.ops or an operator on tensors) is "
                 "not supported: supported are elementwise activations, +, -, *, / with a number or between "
                 "tensors, and mask computations")
@@ -1128,6 +1137,10 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
                                    + "\n  - ".join(ctx.problems))
         for w in ctx.warnings:
             warnings.warn(f"{label}: {w}", stacklevel=2)
+        if ctx.renamed:
+            some = ", ".join(f"{k!r} -> {v!r}" for k, v in list(ctx.renamed.items())[:3])
+            warnings.warn(f"{label}: {len(ctx.renamed)} layer name(s) with '/' renamed ('/' separates layer and weight "
+                          f"names in pydl): {some}{', ...' if len(ctx.renamed) > 3 else ''}", stacklevel=2)
         _set_weights(built, store, [], label)
         if compile:
             _compile(built.model, training, label)
