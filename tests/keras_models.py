@@ -263,6 +263,41 @@ def masking_ops():
     return keras.Model(x, L.Dense(2, name="head")(h), name="masking_ops")
 
 
+def transformer_zoo():
+    """Transformer variants: MultiHeadAttention over other axes of rank-4 inputs (attention_axes, scores returned,
+    negative axes, key/value of other lengths), keras.ops.gelu (both forms) and a tensor sum as Keras 3 operations,
+    LayerNormalization without scale/center."""
+    keras = _k()
+    L = keras.layers
+    x, y = keras.Input((3, 4, 6), name="x"), keras.Input((3, 5, 2), name="y")
+    a, scores = L.MultiHeadAttention(2, key_dim=3, attention_axes=(2,), name="mha_ax2")(
+        x, x, return_attention_scores=True)
+    b = L.MultiHeadAttention(2, key_dim=2, value_dim=3, output_shape=6, attention_axes=(1, 2), name="mha_ax12")(x, x)
+    c = L.MultiHeadAttention(3, key_dim=2, use_bias=False, attention_axes=-2, name="mha_neg")(x, y)
+    h = a + b + c
+    h = L.LayerNormalization(scale=False, center=False, name="ln_plain")(h)
+    h = L.LayerNormalization(center=False, epsilon=1e-3, name="ln_nocenter")(h)
+    h = L.Concatenate(name="cat")([keras.ops.gelu(h, approximate=True), keras.ops.gelu(h, approximate=False)])
+    out = L.Dense(3, name="head")(L.GlobalAveragePooling2D(name="gap")(h))
+    return keras.Model([x, y], [out, scores], name="transformer_zoo")
+
+
+def app_layers():
+    """The layers Keras's applications define themselves: ConvNeXt's LayerScale, InceptionResNetV2's
+    CustomScaleLayer."""
+    from keras.src.applications.convnext import LayerScale
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((6, 6, 4), name="x")
+    h = L.Conv2D(8, 3, padding="same", name="conv")(x)
+    s = LayerScale(1e-6, 8, name="layer_scale")(h)
+    r = L.Conv2D(8, 1, activation="relu", name="branch")(h)
+    h = CustomScaleLayer(0.17, name="custom_scale")([L.Add(name="res")([h, s]), r])
+    return keras.Model(x, L.Dense(2, name="head")(L.GlobalAveragePooling2D(name="gap")(h)), name="app_layers")
+
+
 def _perturb(model):
     """Random init leaves biases, BN statistics and PReLU alphas at 0/1: perturb every weight (variances stay > 0)
     so that a swapped or ignored weight shows in the outputs."""
@@ -279,7 +314,9 @@ GENERAL = {"cf_cnn": (cf_cnn, [(3, 12, 12)]), "cf_gap": (cf_gap, [(2, 9, 9)]),
            "time_distributed": (time_distributed, [(4, 8, 8, 2)]), "bidir_backward": (bidir_backward, [(6, 5)]),
            "text_cnn": (text_cnn, [("int", 20, 50)]), "branches": (branches, [(10, 10, 3)]),
            "conv_zoo": (conv_zoo, [(9, 9, 3)]), "attention_zoo": (attention_zoo, [(5, 8), (7, 8)]),
-           "k3_ops": (k3_ops, [(6,)]), "masking_ops": (masking_ops, [(5, 3)])}
+           "k3_ops": (k3_ops, [(6,)]), "masking_ops": (masking_ops, [(5, 3)]),
+           "transformer_zoo": (transformer_zoo, [("normal", 3, 4, 6), ("normal", 3, 5, 2)]),
+           "app_layers": (app_layers, [(6, 6, 4)])}
 
 
 def scheduled(kind):
@@ -407,7 +444,8 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
             model.save_weights(paths["weights"])
     acts = {}
     if name in PROBED or (name in GENERAL and name not in CHANNELS_FIRST):
-        probes = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
+        probes = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)
+                  and not isinstance(l.output, (list, tuple))]          # one output each (not attention scores)
         probe = keras.Model(model.inputs, [l.output for l in probes])
         acts = {l.name: np.asarray(a) for l, a in zip(probes, probe(feed, training=False))}
     elif name in APPLICATIONS:      # the features before the classifier (the softmax output of a random net is ~flat)
@@ -534,6 +572,14 @@ def generate_keras2(name, outdir):
         m = k2.Model(x, L.Dense(3, name="head")(k2.activations.tanh(L.GlobalAveragePooling1D()(h))),
                      name="k2_transformer")
         xs = [np.random.default_rng(0).normal(size=(3, 6, 16)).astype(np.float32)]
+    elif name == "k2_slash_names":  # Keras 2 allowed '/' in layer names (tf.keras MobileNetV3: 'Conv/BatchNorm')
+        x = k2.Input((5, 5, 3), name="in/x")
+        h = L.Conv2D(4, 3, name="Conv/conv")(x)
+        h = L.BatchNormalization(name="Conv/BatchNorm")(h)
+        h = L.Activation("relu", name="Conv/relu")(h)
+        m = k2.Model(x, L.Dense(2, name="Logits/dense")(L.Flatten(name="flatten")(h)), name="k2/slash")
+        _perturb_k2(m)
+        xs = [np.random.default_rng(0).normal(size=(3, 5, 5, 3)).astype(np.float32)]
     elif name == "k2_hard_sigmoid":
         m = k2.Sequential([L.Dense(3, activation="hard_sigmoid", input_shape=(4,))], name="k2_hs")
         xs = [np.random.default_rng(0).random((3, 4), dtype=np.float32)]
@@ -549,7 +595,18 @@ def generate_keras2(name, outdir):
     return {"paths": {"h5": path}, "inputs": xs, "outputs": outs, "activations": {}, "extra": {}}
 
 
-KERAS2_MODELS = ["k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer"]
+def _perturb_k2(model):
+    """:func:`_perturb` for a tf_keras model."""
+    rng = np.random.default_rng(1)
+    ws = []
+    for v in model.weights:
+        w = v.numpy()
+        noise = rng.normal(0.0, 0.2, size=w.shape).astype(w.dtype)
+        ws.append(w + np.abs(noise) if "variance" in v.name else w + noise)
+    model.set_weights(ws)
+
+
+KERAS2_MODELS = ["k2_slash_names", "k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer"]
 
 
 if __name__ == "__main__":
