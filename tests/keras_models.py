@@ -298,6 +298,18 @@ def app_layers():
     return keras.Model(x, L.Dense(2, name="head")(L.GlobalAveragePooling2D(name="gap")(h)), name="app_layers")
 
 
+def seq_nested():
+    """Transfer learning's shape: a frozen functional model (a small 'application') nested in a Sequential."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((8, 8, 3), name="img")
+    h = L.BatchNormalization(name="bn")(L.Conv2D(6, 3, name="conv")(x))
+    base = keras.Model(x, L.ReLU(6.0, name="relu6")(h), name="base")
+    base.trainable = False
+    return keras.Sequential([keras.Input((8, 8, 3)), base, L.GlobalMaxPooling2D(name="gmp"), L.Dense(3, name="head")],
+                            name="seq_nested")
+
+
 def _perturb(model):
     """Random init leaves biases, BN statistics and PReLU alphas at 0/1: perturb every weight (variances stay > 0)
     so that a swapped or ignored weight shows in the outputs."""
@@ -316,7 +328,7 @@ GENERAL = {"cf_cnn": (cf_cnn, [(3, 12, 12)]), "cf_gap": (cf_gap, [(2, 9, 9)]),
            "conv_zoo": (conv_zoo, [(9, 9, 3)]), "attention_zoo": (attention_zoo, [(5, 8), (7, 8)]),
            "k3_ops": (k3_ops, [(6,)]), "masking_ops": (masking_ops, [(5, 3)]),
            "transformer_zoo": (transformer_zoo, [("normal", 3, 4, 6), ("normal", 3, 5, 2)]),
-           "app_layers": (app_layers, [(6, 6, 4)])}
+           "app_layers": (app_layers, [(6, 6, 4)]), "seq_nested": (seq_nested, [(8, 8, 3)])}
 
 
 def scheduled(kind):
@@ -443,7 +455,7 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
             paths["weights"] = os.path.join(outdir, f"{name}.weights.h5")
             model.save_weights(paths["weights"])
     acts = {}
-    if name in PROBED or (name in GENERAL and name not in CHANNELS_FIRST):
+    if name in PROBED or (name in GENERAL and name not in CHANNELS_FIRST + UNPROBED):
         probes = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)
                   and not isinstance(l.output, (list, tuple))]          # one output each (not attention scores)
         probe = keras.Model(model.inputs, [l.output for l in probes])
@@ -465,6 +477,7 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
 
 
 CHANNELS_FIRST = ("cf_cnn", "cf_gap")
+UNPROBED = ("seq_nested",)          # a nested model's layers are not reachable from the outer model's input
 PROBED = ("cnn", "lstm_text", "transformer")
 UNMASKED = ("lstm_text",)
 

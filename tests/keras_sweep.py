@@ -101,6 +101,27 @@ def _perturb_all(model):
     model.set_weights(ws)
 
 
+def transfer(k2=False, functional=False, pooling=None):
+    """The transfer-learning pattern: an application without its top (include_top=False, frozen) nested in a
+    Sequential or functional model with a new head."""
+    def build():
+        K = _k2() if k2 else _k3()
+        L = K.layers
+        base = K.applications.MobileNetV2(weights=None, include_top=False, input_shape=(64, 64, 3), pooling=pooling)
+        base.trainable = False
+        if functional:
+            x = K.Input((64, 64, 3), name="image")
+            h = L.Rescaling(1.0 / 127.5, offset=-1, name="scale")(x)
+            h = base(h, training=False)
+            h = h if pooling else L.GlobalAveragePooling2D(name="gap")(h)
+            m = K.Model(x, L.Dense(10, name="head")(L.Dropout(0.2)(h)), name="transfer_functional")
+        else:
+            m = K.Sequential([K.Input((64, 64, 3)), base] + ([] if pooling else [L.GlobalMaxPooling2D()])
+                             + [L.Dropout(0.2), L.Dense(10, name="head")], name="transfer_sequential")
+        return m, [_uniform(64, 64, 3, scale=255.0 if functional else 1.0)]
+    return build
+
+
 # RNN / text ---------------------------------------------------------------------------------------------------------
 def rnn_states(k2=False):
     K = _k2() if k2 else _k3()
@@ -312,6 +333,11 @@ for _n, _s in [("MobileNetV2", 64), ("ResNet50", 64), ("InceptionV3", 75), ("Eff
                ("MobileNetV3Small", 64), ("Xception", 71), ("DenseNet121", 64), ("ConvNeXtTiny", 64),
                ("EfficientNetV2B0", 64)]:
     _add(f"k2_{_n}", app(_n, _s, k2=True), formats=K2)
+_add("transfer_sequential", transfer())
+_add("transfer_functional_avg", transfer(functional=True, pooling="avg"))
+_add("transfer_functional", transfer(functional=True))
+_add("k2_transfer_sequential", transfer(k2=True, pooling="max"), formats=K2)
+_add("k2_transfer_functional", transfer(k2=True, functional=True), formats=K2)
 for _f in (rnn_states, bidir_modes, masked_rnn, masking_layer, text_conv1d, time_distributed_dense):
     _add(_f.__name__, _f, perturb="all")
     _add(f"k2_{_f.__name__}", (lambda f: lambda: f(k2=True))(_f), formats=K2, perturb="all")
@@ -322,7 +348,7 @@ _add("mha_axes", mha_axes, perturb="all")
 _add("mha_output_shape_2d", mha_output_shape_2d, perturb="all")
 _add("pos_embedding", pos_embedding, perturb="all")
 _add("ln_gelu", ln_gelu, perturb="all")
-_add("einsum_dense", einsum_dense, perturb="all")
+_add("einsum_dense", einsum_dense, perturb="all", expect="EinsumDense")
 _add("k2_transformer_block", k2_transformer_block, formats=K2, perturb="all")
 _add("cf_zoo", cf_case, perturb="all", twin=lambda: cf_zoo("channels_last"))
 

@@ -140,7 +140,8 @@ def test_applications(name, kdir):
 GENERAL = {"cf_cnn": ("keras", "h5"), "cf_gap": ("keras",), "time_distributed": ("keras",),
            "bidir_backward": ("keras", "h5"), "text_cnn": ("keras", "json"), "branches": ("keras", "h5"),
            "conv_zoo": ("keras",), "attention_zoo": ("keras",), "k3_ops": ("keras", "json", "h5"),
-           "masking_ops": ("keras", "h5"), "transformer_zoo": ("keras", "h5"), "app_layers": ("keras", "h5")}
+           "masking_ops": ("keras", "h5"), "transformer_zoo": ("keras", "h5"), "app_layers": ("keras", "h5"),
+           "seq_nested": ("keras", "h5")}
 GENERAL_XFAIL = {}
 
 

@@ -522,6 +522,15 @@ def _build_sequential(mcfg, ctx, overrides, name):
         return None
     from ..errors import java_errors  # noqa: F401 - Sequential.build translates Java errors itself
 
+    if any(sub is not None for _, _, _, sub in entries):
+        # a model nested in a Sequential (transfer learning: a frozen application under a new head): built as a
+        # functional chain, which shares the nested model's weights (a pydl Sequential would build its own copy)
+        from ..models import Model
+
+        x = t = L.Input(shape)
+        for obj in objs:
+            t = obj(t)
+        return _Built(Model(x, t, name=ctx.pyname(name), seed=0, dtype=ctx.dtype), entries)
     model = Sequential([L.Input(shape)] + objs, name=ctx.pyname(name), seed=0, dtype=ctx.dtype)
     model.build()
     return _Built(model, entries)
