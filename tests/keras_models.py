@@ -310,6 +310,31 @@ def seq_nested():
                             name="seq_nested")
 
 
+def rnn_cells():
+    """keras.layers.RNN over the built-in cells (imported as LSTM / GRU / SimpleRNN), also inside Bidirectional."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((6, 4), name="x")
+    a = L.RNN(L.LSTMCell(5), return_sequences=True, name="rnn_lstm")(x)
+    b = L.RNN(L.GRUCell(4), go_backwards=True, name="rnn_gru")(a)
+    c = L.Bidirectional(L.RNN(L.SimpleRNNCell(3)), name="bi_rnn")(x)
+    return keras.Model(x, L.Dense(2, name="head")(L.Concatenate(name="cat")([b, c])), name="rnn_cells")
+
+
+def augmented():
+    """Random augmentation layers in front of a CNN (Keras's "image classification from scratch"): the identity at
+    inference. (Keras cannot write their seed generators to .h5: .keras only.)"""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((12, 12, 3), name="image")
+    h = x
+    for layer in (L.RandomFlip("horizontal"), L.RandomRotation(0.1), L.RandomZoom(0.1), L.RandomContrast(0.2),
+                  L.RandomTranslation(0.1, 0.1), L.RandomBrightness(0.2)):
+        h = layer(h)
+    h = L.Conv2D(4, 3, strides=2, activation="relu", name="conv")(L.Rescaling(1.0 / 255, name="scale")(h))
+    return keras.Model(x, L.Dense(3, name="head")(L.GlobalAveragePooling2D(name="gap")(h)), name="augmented")
+
+
 def _perturb(model):
     """Random init leaves biases, BN statistics and PReLU alphas at 0/1: perturb every weight (variances stay > 0)
     so that a swapped or ignored weight shows in the outputs."""
@@ -328,7 +353,8 @@ GENERAL = {"cf_cnn": (cf_cnn, [(3, 12, 12)]), "cf_gap": (cf_gap, [(2, 9, 9)]),
            "conv_zoo": (conv_zoo, [(9, 9, 3)]), "attention_zoo": (attention_zoo, [(5, 8), (7, 8)]),
            "k3_ops": (k3_ops, [(6,)]), "masking_ops": (masking_ops, [(5, 3)]),
            "transformer_zoo": (transformer_zoo, [("normal", 3, 4, 6), ("normal", 3, 5, 2)]),
-           "app_layers": (app_layers, [(6, 6, 4)]), "seq_nested": (seq_nested, [(8, 8, 3)])}
+           "app_layers": (app_layers, [(6, 6, 4)]), "seq_nested": (seq_nested, [(8, 8, 3)]),
+           "rnn_cells": (rnn_cells, [("normal", 6, 4)]), "augmented": (augmented, [(12, 12, 3)])}
 
 
 def scheduled(kind):

@@ -122,6 +122,22 @@ def transfer(k2=False, functional=False, pooling=None):
     return build
 
 
+def augmented(k2=False):
+    """Keras's 'image classification from scratch' shape: random augmentation layers (identity at inference) in
+    front of a small CNN."""
+    K = _k2() if k2 else _k3()
+    L = K.layers
+    x = K.Input((16, 16, 3), name="image")
+    h = x
+    for layer in (L.RandomFlip("horizontal"), L.RandomRotation(0.1), L.RandomZoom(0.1), L.RandomContrast(0.2),
+                  L.RandomTranslation(0.1, 0.1), L.RandomBrightness(0.2)):
+        h = layer(h)
+    h = L.Rescaling(1.0 / 255)(h)
+    h = L.Conv2D(4, 3, strides=2, activation="relu", name="conv")(h)
+    return K.Model(x, L.Dense(3, name="head")(L.GlobalAveragePooling2D()(h)), name="augmented"), \
+        [_uniform(16, 16, 3, scale=255.0)]
+
+
 # RNN / text ---------------------------------------------------------------------------------------------------------
 def rnn_states(k2=False):
     K = _k2() if k2 else _k3()
@@ -169,6 +185,26 @@ def masking_layer(k2=False):
     x[0, -2:] = 0.0
     x[2, :1] = 0.0
     return m, [x]
+
+
+def rnn_cells(k2=False):
+    """keras.layers.RNN over the built-in cells (= LSTM / GRU / SimpleRNN), also inside Bidirectional."""
+    K = _k2() if k2 else _k3()
+    L = K.layers
+    x = K.Input((6, 4), name="x")
+    a = L.RNN(L.LSTMCell(5), return_sequences=True, name="rnn_lstm")(x)
+    b = L.RNN(L.GRUCell(4, reset_after=not k2), go_backwards=True, name="rnn_gru")(a)
+    c = L.Bidirectional(L.RNN(L.SimpleRNNCell(3)), name="bi_rnn")(x)
+    return K.Model(x, L.Dense(2, name="head")(L.Concatenate(name="cat")([b, c])), name="rnn_cells"), \
+        [_normal(6, 4)]
+
+
+def stacked_cells(k2=False):
+    K = _k2() if k2 else _k3()
+    L = K.layers
+    m = K.Sequential([K.Input((5, 3)), L.RNN([L.LSTMCell(4), L.LSTMCell(3)], name="stacked"), L.Dense(2)],
+                     name="stacked_cells")
+    return m, [_normal(5, 3)]
 
 
 def gru_v1(k2=True):
@@ -333,12 +369,15 @@ for _n, _s in [("MobileNetV2", 64), ("ResNet50", 64), ("InceptionV3", 75), ("Eff
                ("MobileNetV3Small", 64), ("Xception", 71), ("DenseNet121", 64), ("ConvNeXtTiny", 64),
                ("EfficientNetV2B0", 64)]:
     _add(f"k2_{_n}", app(_n, _s, k2=True), formats=K2)
+_add("augmented", augmented, formats=("keras",), perturb="all")      # Keras cannot write its seed generators to .h5
+_add("k2_augmented", lambda: augmented(k2=True), formats=K2, perturb="all")
 _add("transfer_sequential", transfer())
 _add("transfer_functional_avg", transfer(functional=True, pooling="avg"))
 _add("transfer_functional", transfer(functional=True))
 _add("k2_transfer_sequential", transfer(k2=True, pooling="max"), formats=K2)
 _add("k2_transfer_functional", transfer(k2=True, functional=True), formats=K2)
-for _f in (rnn_states, bidir_modes, masked_rnn, masking_layer, text_conv1d, time_distributed_dense):
+_add("stacked_cells", stacked_cells, perturb="all", expect="StackedRNNCells")
+for _f in (rnn_cells, rnn_states, bidir_modes, masked_rnn, masking_layer, text_conv1d, time_distributed_dense):
     _add(_f.__name__, _f, perturb="all")
     _add(f"k2_{_f.__name__}", (lambda f: lambda: f(k2=True))(_f), formats=K2, perturb="all")
 _add("k2_gru_v1", gru_v1, formats=K2, perturb="all")

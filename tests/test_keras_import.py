@@ -141,7 +141,7 @@ GENERAL = {"cf_cnn": ("keras", "h5"), "cf_gap": ("keras",), "time_distributed": 
            "bidir_backward": ("keras", "h5"), "text_cnn": ("keras", "json"), "branches": ("keras", "h5"),
            "conv_zoo": ("keras",), "attention_zoo": ("keras",), "k3_ops": ("keras", "json", "h5"),
            "masking_ops": ("keras", "h5"), "transformer_zoo": ("keras", "h5"), "app_layers": ("keras", "h5"),
-           "seq_nested": ("keras", "h5")}
+           "seq_nested": ("keras", "h5"), "rnn_cells": ("keras", "h5"), "augmented": ("keras",)}
 GENERAL_XFAIL = {}
 
 
@@ -162,6 +162,12 @@ def test_generality(name, fmt, kdir):
 def test_keras2_h5(name, kdir):
     g = fixture_model(name, kdir)
     _compare(_load(g, "h5"), g)
+
+
+def test_augmentation_is_identity_with_a_warning(kdir):
+    g = fixture_model("augmented", kdir, formats=GENERAL["augmented"])
+    with pytest.warns(UserWarning, match="'random_flip' \\(RandomFlip\\): random data augmentation.*identity"):
+        ki.load(g["paths"]["keras"])
 
 
 def test_keras2_names_with_slash_renamed(kdir):

@@ -372,6 +372,15 @@ def _translate_layer(cls, cfg, ctx, inner=False):
         ctx.problem(lname, cls, "Lambda layers hold Python code, which pydl never runs from a file; register a "
                     "replacement: pydl.importers.keras.register('Lambda' or the layer name, fn(config) -> pydl layer)")
         return None
+    if cls in _AUGMENTATION:
+        ctx.warn(lname, cls, "random data augmentation, applied by Keras in training only: imported as the identity "
+                 "(predict matches Keras; fit does not augment)")
+        return L.Activation("linear", name=ctx.pyname(lname))
+    if cls == "RNN":
+        merged = _rnn_of_cell(lname, cfg, ctx)
+        if merged is None:
+            return None
+        cls, cfg = merged
     pycls = L._CLASSES.get(cls)
     if pycls is None:
         ctx.problem(lname, cls, "layer class not supported by pydl (register a replacement with "
@@ -453,6 +462,27 @@ def _translate_layer(cls, cfg, ctx, inner=False):
     if cfg.get("trainable") is False:
         layer.trainable = False
     return layer
+
+
+# random augmentation layers: the identity at inference (Keras 3 and Keras 2 alike); not RandomCrop (it crops then)
+_AUGMENTATION = {"RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation",
+                 "RandomBrightness", "RandomHeight", "RandomWidth"}
+_CELLS = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
+
+
+def _rnn_of_cell(lname, cfg, ctx):
+    """``keras.layers.RNN(cell)`` with a built-in cell is the cell's layer (``RNN(LSTMCell(8))`` is ``LSTM(8)``: same
+    computation, same weights): returns (layer class, merged config), or None (a problem recorded)."""
+    cell = cfg.get("cell")
+    ccls = cell.get("class_name") if isinstance(cell, dict) else None
+    if ccls not in _CELLS:
+        what = "StackedRNNCells (several cells in one RNN)" if ccls == "StackedRNNCells" else repr(ccls)
+        ctx.problem(lname, "RNN", f"RNN with cell {what} is not supported: only RNN(LSTMCell / GRUCell / "
+                    "SimpleRNNCell), imported as LSTM / GRU / SimpleRNN")
+        return None
+    merged = {k: v for k, v in (cell.get("config") or {}).items() if k not in ("name", "trainable", "dtype")}
+    merged.update({k: v for k, v in cfg.items() if k != "cell"})
+    return _CELLS[ccls], merged
 
 
 def _input_shape(lname, batch_shape, ctx, overrides):
