@@ -335,6 +335,22 @@ def augmented():
     return keras.Model(x, L.Dense(3, name="head")(L.GlobalAveragePooling2D(name="gap")(h)), name="augmented")
 
 
+def ops_zoo():
+    """Keras 3 operations of real functional code: a positional embedding computed once (Embedding(arange(n)) is a
+    constant added to the tokens), constant arrays, CLS / last-token pooling by indexing, slicing, mean / max over
+    the sequence or image axes, concatenate."""
+    keras = _k()
+    L = keras.layers
+    tok = keras.Input((8,), dtype="int32", name="tok")
+    img = keras.Input((5, 6, 4), name="img")
+    h = L.Embedding(30, 12, name="tok_emb")(tok) + L.Embedding(8, 12, name="pos_emb")(keras.ops.arange(0, 8))
+    h = L.Dense(12, name="proj")(h - np.linspace(-1, 1, 12, dtype="float32"))
+    g = keras.ops.max(img * np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"), axis=(1, 2))
+    out = keras.ops.concatenate([h[:, 0], h[:, -1], keras.ops.mean(h[:, 2:5], axis=1), keras.ops.mean(h, axis=1), g,
+                                 keras.ops.mean(img[:, :, 2], axis=1)], axis=-1)
+    return keras.Model([tok, img], L.Dense(3, name="head")(out), name="ops_zoo")
+
+
 def _perturb(model):
     """Random init leaves biases, BN statistics and PReLU alphas at 0/1: perturb every weight (variances stay > 0)
     so that a swapped or ignored weight shows in the outputs."""
@@ -354,7 +370,8 @@ GENERAL = {"cf_cnn": (cf_cnn, [(3, 12, 12)]), "cf_gap": (cf_gap, [(2, 9, 9)]),
            "k3_ops": (k3_ops, [(6,)]), "masking_ops": (masking_ops, [(5, 3)]),
            "transformer_zoo": (transformer_zoo, [("normal", 3, 4, 6), ("normal", 3, 5, 2)]),
            "app_layers": (app_layers, [(6, 6, 4)]), "seq_nested": (seq_nested, [(8, 8, 3)]),
-           "rnn_cells": (rnn_cells, [("normal", 6, 4)]), "augmented": (augmented, [(12, 12, 3)])}
+           "rnn_cells": (rnn_cells, [("normal", 6, 4)]), "augmented": (augmented, [(12, 12, 3)]),
+           "ops_zoo": (ops_zoo, [("int", 8, 30), (5, 6, 4)])}
 
 
 def scheduled(kind):

@@ -290,6 +290,28 @@ def pos_embedding():
         [_tokens(8, 30, pad=False), np.tile(np.arange(8, dtype="int32"), (3, 1))]
 
 
+def ops_zoo():
+    """Keras 3 operations real transformer/CNN code writes in functional graphs: a positional embedding computed once
+    (Embedding(arange(n)) is a constant added to the tokens), CLS / last-token pooling by indexing, slicing, mean and
+    max over the sequence or image axes, concatenate, per-channel constants."""
+    K = _k3()
+    L = K.layers
+    tok = K.Input((8,), dtype="int32", name="tok")
+    img = K.Input((5, 6, 4), name="img")
+    h = L.Embedding(30, 12, name="tok_emb")(tok) + L.Embedding(8, 12, name="pos_emb")(K.ops.arange(0, 8))
+    h = h - np.linspace(-1, 1, 12, dtype="float32")
+    h = L.MultiHeadAttention(2, key_dim=6, name="mha")(h, h)
+    cls_ = h[:, 0]
+    last = h[:, -1]
+    mid = K.ops.mean(h[:, 2:5], axis=1)
+    avg = K.ops.mean(h, axis=1)
+    g = K.ops.max(img * np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"), axis=(1, 2))
+    col = K.ops.mean(img[:, :, 2], axis=1, keepdims=False)
+    out = K.ops.concatenate([cls_, last, mid, avg, g, col], axis=-1)
+    return K.Model([tok, img], L.Dense(3, name="head")(out), name="ops_zoo"), \
+        [_tokens(8, 30, pad=False), _normal(5, 6, 4, seed=1)]
+
+
 def ln_gelu():
     K = _k3()
     L = K.layers
@@ -387,6 +409,7 @@ _add("mha_axes", mha_axes, perturb="all")
 _add("mha_output_shape_2d", mha_output_shape_2d, perturb="all")
 _add("pos_embedding", pos_embedding, perturb="all")
 _add("ln_gelu", ln_gelu, perturb="all")
+_add("ops_zoo", ops_zoo, perturb="all")
 _add("einsum_dense", einsum_dense, perturb="all", expect="EinsumDense")
 _add("k2_transformer_block", k2_transformer_block, formats=K2, perturb="all")
 _add("cf_zoo", cf_case, perturb="all", twin=lambda: cf_zoo("channels_last"))

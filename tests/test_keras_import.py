@@ -141,7 +141,8 @@ GENERAL = {"cf_cnn": ("keras", "h5"), "cf_gap": ("keras",), "time_distributed": 
            "bidir_backward": ("keras", "h5"), "text_cnn": ("keras", "json"), "branches": ("keras", "h5"),
            "conv_zoo": ("keras",), "attention_zoo": ("keras",), "k3_ops": ("keras", "json", "h5"),
            "masking_ops": ("keras", "h5"), "transformer_zoo": ("keras", "h5"), "app_layers": ("keras", "h5"),
-           "seq_nested": ("keras", "h5"), "rnn_cells": ("keras", "h5"), "augmented": ("keras",)}
+           "seq_nested": ("keras", "h5"), "rnn_cells": ("keras", "h5"), "augmented": ("keras",),
+           "ops_zoo": ("keras", "h5")}
 GENERAL_XFAIL = {}
 
 

@@ -819,19 +819,142 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
             merge = {"Add": L.Add, "Subtract": L.Subtract, "Multiply": L.Multiply}.get(cls)
             if merge is not None:
                 return merge(name=ctx.pyname(lname)), as_node([tensors])
-        elif len(tensors) == 1 and isinstance(consts[0], (int, float)) and not isinstance(consts[0], bool):
-            c = float(consts[0])
-            first = _is_tensor_ref(args[0], keras2)
-            scale, offset = {"Add": (1.0, c), "Multiply": (c, 0.0),
-                             "Subtract": (1.0, -c) if first else (-1.0, c),
-                             "Divide": (1.0 / c, 0.0) if first and c != 0 else None,
-                             "TrueDivide": (1.0 / c, 0.0) if first and c != 0 else None}.get(cls) or (None, None)
-            if scale is not None:
-                return L.Rescaling(scale, offset=offset, name=ctx.pyname(lname)), as_node(tensors)
+        elif len(tensors) == 1:
+            c = _constant(consts[0])
+            layer = _constant_op(cls, c, _is_tensor_ref(args[0], keras2), _ref_shape(tensors[0]), ctx.pyname(lname))
+            if layer is not None:
+                return layer, as_node(tensors)
+    if cls in _REDUCE_OPS and len(tensors) == 1 and not consts and not kwargs:
+        shape = _ref_shape(tensors[0])
+        rank = len(shape) if shape is not None else 0
+        axis = extra.pop("axis", None)
+        keep = bool(extra.pop("keepdims", False))
+        if extra.get("initial", "absent") is None:
+            extra.pop("initial")
+        axes = sorted(a + rank if a < 0 else a for a in ((axis,) if isinstance(axis, int) else axis or ()))
+        if not extra and 3 <= rank <= 5 and axes == list(range(1, rank - 1)):      # every axis but batch, features
+            pool = getattr(L, f"{_REDUCE_OPS[cls]}{rank - 2}D")
+            return pool(keepdims=keep, name=ctx.pyname(lname)), as_node(tensors)
+    if cls == "GetItem" and len(args) == 2 and len(tensors) == 1 and not kwargs:
+        chain = _getitem(_ref_shape(tensors[0]), args[1], ctx.pyname(lname))
+        if chain is not None:
+            return chain, as_node(tensors)
+    if cls == "Concatenate" and len(args) == 1 and isinstance(args[0], list) and \
+            all(_is_tensor_ref(a, keras2) for a in args[0]) and set(extra) <= {"axis"} and not kwargs:
+        return L.Concatenate(axis=int(extra.get("axis", 0)), name=ctx.pyname(lname)), as_node([args[0]])
     ctx.problem(lname, cls, f"Keras operation {cls} (in the graph through keras.ops or an operator on tensors) is "
-                "not supported: supported are elementwise activations, +, -, *, / with a number or between "
-                "tensors, and mask computations")
+                "not supported: supported are elementwise activations; +, -, *, / between tensors, or with a number "
+                "or a constant array; mean / max over all axes but batch and features; indexing and slicing of the "
+                "axes between batch and features (x[:, 0]); concatenate; and mask computations")
     return None
+
+
+_REDUCE_OPS = {"Mean": "GlobalAveragePooling", "Max": "GlobalMaxPooling"}
+
+
+def _ref_shape(v):
+    """The shape (batch axis first, None) Keras 3 records with a tensor reference, or None."""
+    if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
+        shape = (v.get("config") or {}).get("shape")
+        return list(shape) if isinstance(shape, list) else None
+    return None
+
+
+def _constant(v):
+    """A constant operand of a Keras operation (a number, a Keras 3 ``__tensor__``, a nested list) as a float
+    array, or None."""
+    if isinstance(v, dict) and v.get("class_name") in ("__tensor__", "__numpy__"):
+        v = (v.get("config") or {}).get("value")
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        a = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return a if a.size and np.all(np.isfinite(a)) else None
+
+
+def _constant_op(cls, c, first, shape, name):
+    """``x op c`` (``c op x`` when not first) with a constant c as one pydl layer, or None: a number or one value per
+    feature -> Rescaling (x * scale + offset); an array of the input's trailing shape added or subtracted (a
+    positional embedding computed once, ``x + pos_emb(arange(n))``) -> Normalization with mean -c (or c) and
+    variance 1, i.e. x + c exactly."""
+    from .. import layers as L
+
+    if c is None:
+        return None
+    while c.ndim > 0 and c.shape[0] == 1 and c.size > 1:
+        c = c[0]                                        # a leading batch axis of 1
+    scalar = c.size == 1
+    if scalar:
+        c = c.reshape(())
+    elif c.ndim != 1 or shape is None or shape[-1] != c.shape[0]:
+        c_ok = shape is not None and c.ndim < len(shape) and list(c.shape) == list(shape[len(shape) - c.ndim:])
+        if not c_ok or cls not in ("Add", "Subtract") or (cls == "Subtract" and not first):
+            return None
+        axes = list(range(len(shape) - c.ndim, len(shape)))
+        mean = -c if cls == "Add" else c
+        return L.Normalization(axis=axes, mean=mean.tolist(), variance=np.ones_like(c).tolist(), name=name)
+    nonzero = bool(np.all(c != 0))
+    one, zero = (1.0, 0.0) if scalar else (np.ones_like(c).tolist(), np.zeros_like(c).tolist())
+    val, neg = (float(c), -float(c)) if scalar else (c.tolist(), (-c).tolist())
+    inv = (1.0 / float(c) if scalar else (1.0 / c).tolist()) if nonzero else None
+    scale, offset = {"Add": (one, val), "Multiply": (val, zero),
+                     "Subtract": (one, neg) if first else ((-1.0 if scalar else (-np.ones_like(c)).tolist()), val),
+                     "Divide": (inv, zero) if first and nonzero else (None, None),
+                     "TrueDivide": (inv, zero) if first and nonzero else (None, None)}.get(cls, (None, None))
+    if scale is None:
+        return None
+    return L.Rescaling(scale, offset=offset, name=name)
+
+
+def _getitem(shape, key, name):
+    """``x[key]`` on the axes between batch and features (``x[:, 0]``, ``x[:, -1]``, ``x[:, 2:5]``, ``x[:, :, 1]``)
+    as Cropping1D/2D/3D, then Reshape when integers drop axes: a callable applying them, or None."""
+    from .. import layers as L
+
+    if shape is None or not 3 <= len(shape) <= 5 or any(d is None for d in shape[1:]):
+        return None
+    key = key if isinstance(key, list) else [key]
+    if len(key) > len(shape):
+        return None
+    key = key + [{"class_name": "__slice__", "config": {}}] * (len(shape) - len(key))
+    crops, keep = [], []
+    for axis, k in enumerate(key):
+        n = shape[axis]
+        if isinstance(k, dict) and k.get("class_name") == "__slice__":
+            c = k.get("config") or {}
+            if c.get("step") not in (None, 1) or any(v is not None and not isinstance(v, int)
+                                                     for v in (c.get("start"), c.get("stop"))):
+                return None
+            if axis in (0, len(shape) - 1):             # batch and features stay whole
+                if c.get("start") not in (None, 0) or c.get("stop") is not None:
+                    return None
+                continue
+            b, e, _ = slice(c.get("start"), c.get("stop")).indices(n)
+            if e <= b:
+                return None
+            crops.append((b, n - e))
+            keep.append(e - b)
+        elif isinstance(k, int) and not isinstance(k, bool) and 0 < axis < len(shape) - 1 and -n <= k < n:
+            i = k + n if k < 0 else k
+            crops.append((i, n - i - 1))
+        else:
+            return None
+    layers_ = []
+    if any(c != (0, 0) for c in crops):
+        layers_.append(getattr(L, f"Cropping{len(shape) - 2}D")(tuple(crops), name=f"{name}_crop"))
+    if len(keep) + 1 < len(shape) - 1 or not layers_:
+        layers_.append(L.Reshape(tuple(keep) + (shape[-1],), name=name))
+    elif layers_:
+        layers_[-1].name = name
+
+    def apply(t):
+        for layer in layers_:
+            t = layer(t)
+        return t
+
+    return apply
 
 
 def _collect_layers(t, seen_layers, seen_nodes=None):
