@@ -338,13 +338,14 @@ def augmented():
 def ops_zoo():
     """Keras 3 operations of real functional code: a positional embedding computed once (Embedding(arange(n)) is a
     constant added to the tokens), constant arrays, CLS / last-token pooling by indexing, slicing, mean / max over
-    the sequence or image axes, concatenate."""
+    the sequence or image axes, concatenate; EinsumDense of a Dense equation."""
     keras = _k()
     L = keras.layers
     tok = keras.Input((8,), dtype="int32", name="tok")
     img = keras.Input((5, 6, 4), name="img")
     h = L.Embedding(30, 12, name="tok_emb")(tok) + L.Embedding(8, 12, name="pos_emb")(keras.ops.arange(0, 8))
-    h = L.Dense(12, name="proj")(h - np.linspace(-1, 1, 12, dtype="float32"))
+    h = L.EinsumDense("abc,cd->abd", (None, 12), bias_axes="d", name="proj")(h - np.linspace(-1, 1, 12,
+                                                                                                dtype="float32"))
     g = keras.ops.max(img * np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"), axis=(1, 2))
     out = keras.ops.concatenate([h[:, 0], h[:, -1], keras.ops.mean(h[:, 2:5], axis=1), keras.ops.mean(h, axis=1), g,
                                  keras.ops.mean(img[:, :, 2], axis=1)], axis=-1)

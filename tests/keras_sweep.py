@@ -329,8 +329,17 @@ def einsum_dense():
     K = _k3()
     L = K.layers
     x = K.Input((5, 8), name="x")
-    h = L.EinsumDense("abc,cd->abd", output_shape=(None, 6), bias_axes="d", name="ed")(x)
+    h = L.EinsumDense("abc,cd->abd", output_shape=(None, 6), bias_axes="d", activation="relu", name="ed")(x)
+    h = L.EinsumDense("...b,bc->...c", output_shape=4, name="ed_ellipsis")(h)
     return K.Model(x, L.Dense(2, name="head")(h), name="einsum_dense"), [_normal(5, 8)]
+
+
+def einsum_dense_3d_kernel():
+    K = _k3()
+    L = K.layers
+    x = K.Input((5, 8), name="x")
+    h = L.EinsumDense("abc,cde->abde", output_shape=(None, 2, 3), bias_axes="de", name="ed3")(x)
+    return K.Model(x, L.Flatten()(h), name="einsum_dense_3d_kernel"), [_normal(5, 8)]
 
 
 def k2_transformer_block():
@@ -410,7 +419,8 @@ _add("mha_output_shape_2d", mha_output_shape_2d, perturb="all")
 _add("pos_embedding", pos_embedding, perturb="all")
 _add("ln_gelu", ln_gelu, perturb="all")
 _add("ops_zoo", ops_zoo, perturb="all")
-_add("einsum_dense", einsum_dense, perturb="all", expect="EinsumDense")
+_add("einsum_dense", einsum_dense, perturb="all")
+_add("einsum_dense_3d_kernel", einsum_dense_3d_kernel, perturb="all", expect="EinsumDense")
 _add("k2_transformer_block", k2_transformer_block, formats=K2, perturb="all")
 _add("cf_zoo", cf_case, perturb="all", twin=lambda: cf_zoo("channels_last"))
 

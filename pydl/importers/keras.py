@@ -381,6 +381,11 @@ def _translate_layer(cls, cfg, ctx, inner=False):
         if merged is None:
             return None
         cls, cfg = merged
+    if cls == "EinsumDense":
+        cfg = _einsum_as_dense(lname, cfg, ctx)
+        if cfg is None:
+            return None
+        cls = "Dense"
     pycls = L._CLASSES.get(cls)
     if pycls is None:
         ctx.problem(lname, cls, "layer class not supported by pydl (register a replacement with "
@@ -468,6 +473,31 @@ def _translate_layer(cls, cfg, ctx, inner=False):
 _AUGMENTATION = {"RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation",
                  "RandomBrightness", "RandomHeight", "RandomWidth"}
 _CELLS = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
+
+
+def _einsum_as_dense(lname, cfg, ctx):
+    """``EinsumDense`` whose equation contracts the input's last axis with a 2-D kernel into the output's last axis
+    (``"abc,cd->abd"``, ``"...b,bc->...c"``, bias on that axis or none) is ``Dense`` (same kernel and bias layouts):
+    its config translated, or None (a problem recorded)."""
+    eq = str(cfg.get("equation", "")).replace(" ", "")
+    out = cfg.get("output_shape")
+    units = out if isinstance(out, int) else (out[-1] if isinstance(out, list) and out else None)
+    try:
+        lhs, res = eq.split("->")
+        x, k = lhs.split(",")
+    except ValueError:
+        x = k = res = ""
+    bias = cfg.get("bias_axes")
+    ok = (len(k) == 2 and x and x[-1] == k[0] and res == x[:-1] + k[1] and k[0] not in res and k[1] not in x
+          and isinstance(units, int) and bias in (None, "", k[1]))
+    if not ok:
+        ctx.problem(lname, "EinsumDense", f"equation {eq!r} (output_shape={out!r}, bias_axes={bias!r}) is not "
+                    "supported: only a 2-D kernel contracting the last input axis into the last output axis "
+                    "(\"abc,cd->abd\", which is Dense)")
+        return None
+    dense = {k_: v for k_, v in cfg.items() if k_ not in ("equation", "output_shape", "bias_axes")}
+    dense.update(units=units, use_bias=bool(bias))
+    return dense
 
 
 def _rnn_of_cell(lname, cfg, ctx):
