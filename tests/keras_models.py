@@ -263,6 +263,95 @@ def masking_ops():
     return keras.Model(x, L.Dense(2, name="head")(h), name="masking_ops")
 
 
+def transformer_zoo():
+    """Transformer variants: MultiHeadAttention over other axes of rank-4 inputs (attention_axes, scores returned,
+    negative axes, key/value of other lengths), keras.ops.gelu (both forms) and a tensor sum as Keras 3 operations,
+    LayerNormalization without scale/center."""
+    keras = _k()
+    L = keras.layers
+    x, y = keras.Input((3, 4, 6), name="x"), keras.Input((3, 5, 2), name="y")
+    a, scores = L.MultiHeadAttention(2, key_dim=3, attention_axes=(2,), name="mha_ax2")(
+        x, x, return_attention_scores=True)
+    b = L.MultiHeadAttention(2, key_dim=2, value_dim=3, output_shape=6, attention_axes=(1, 2), name="mha_ax12")(x, x)
+    c = L.MultiHeadAttention(3, key_dim=2, use_bias=False, attention_axes=-2, name="mha_neg")(x, y)
+    h = a + b + c
+    h = L.LayerNormalization(scale=False, center=False, name="ln_plain")(h)
+    h = L.LayerNormalization(center=False, epsilon=1e-3, name="ln_nocenter")(h)
+    h = L.Concatenate(name="cat")([keras.ops.gelu(h, approximate=True), keras.ops.gelu(h, approximate=False)])
+    out = L.Dense(3, name="head")(L.GlobalAveragePooling2D(name="gap")(h))
+    return keras.Model([x, y], [out, scores], name="transformer_zoo")
+
+
+def app_layers():
+    """The layers Keras's applications define themselves: ConvNeXt's LayerScale, InceptionResNetV2's
+    CustomScaleLayer."""
+    from keras.src.applications.convnext import LayerScale
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((6, 6, 4), name="x")
+    h = L.Conv2D(8, 3, padding="same", name="conv")(x)
+    s = LayerScale(1e-6, 8, name="layer_scale")(h)
+    r = L.Conv2D(8, 1, activation="relu", name="branch")(h)
+    h = CustomScaleLayer(0.17, name="custom_scale")([L.Add(name="res")([h, s]), r])
+    return keras.Model(x, L.Dense(2, name="head")(L.GlobalAveragePooling2D(name="gap")(h)), name="app_layers")
+
+
+def seq_nested():
+    """Transfer learning's shape: a frozen functional model (a small 'application') nested in a Sequential."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((8, 8, 3), name="img")
+    h = L.BatchNormalization(name="bn")(L.Conv2D(6, 3, name="conv")(x))
+    base = keras.Model(x, L.ReLU(6.0, name="relu6")(h), name="base")
+    base.trainable = False
+    return keras.Sequential([keras.Input((8, 8, 3)), base, L.GlobalMaxPooling2D(name="gmp"), L.Dense(3, name="head")],
+                            name="seq_nested")
+
+
+def rnn_cells():
+    """keras.layers.RNN over the built-in cells (imported as LSTM / GRU / SimpleRNN), also inside Bidirectional."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((6, 4), name="x")
+    a = L.RNN(L.LSTMCell(5), return_sequences=True, name="rnn_lstm")(x)
+    b = L.RNN(L.GRUCell(4), go_backwards=True, name="rnn_gru")(a)
+    c = L.Bidirectional(L.RNN(L.SimpleRNNCell(3)), name="bi_rnn")(x)
+    return keras.Model(x, L.Dense(2, name="head")(L.Concatenate(name="cat")([b, c])), name="rnn_cells")
+
+
+def augmented():
+    """Random augmentation layers in front of a CNN (Keras's "image classification from scratch"): the identity at
+    inference. (Keras cannot write their seed generators to .h5: .keras only.)"""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((12, 12, 3), name="image")
+    h = x
+    for layer in (L.RandomFlip("horizontal"), L.RandomRotation(0.1), L.RandomZoom(0.1), L.RandomContrast(0.2),
+                  L.RandomTranslation(0.1, 0.1), L.RandomBrightness(0.2)):
+        h = layer(h)
+    h = L.Conv2D(4, 3, strides=2, activation="relu", name="conv")(L.Rescaling(1.0 / 255, name="scale")(h))
+    return keras.Model(x, L.Dense(3, name="head")(L.GlobalAveragePooling2D(name="gap")(h)), name="augmented")
+
+
+def ops_zoo():
+    """Keras 3 operations of real functional code: a positional embedding computed once (Embedding(arange(n)) is a
+    constant added to the tokens), constant arrays, CLS / last-token pooling by indexing, slicing, mean / max over
+    the sequence or image axes, concatenate; EinsumDense of a Dense equation."""
+    keras = _k()
+    L = keras.layers
+    tok = keras.Input((8,), dtype="int32", name="tok")
+    img = keras.Input((5, 6, 4), name="img")
+    h = L.Embedding(30, 12, name="tok_emb")(tok) + L.Embedding(8, 12, name="pos_emb")(keras.ops.arange(0, 8))
+    h = L.EinsumDense("abc,cd->abd", (None, 12), bias_axes="d", name="proj")(h - np.linspace(-1, 1, 12,
+                                                                                                dtype="float32"))
+    g = keras.ops.max(img * np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"), axis=(1, 2))
+    out = keras.ops.concatenate([h[:, 0], h[:, -1], keras.ops.mean(h[:, 2:5], axis=1), keras.ops.mean(h, axis=1), g,
+                                 keras.ops.mean(img[:, :, 2], axis=1)], axis=-1)
+    return keras.Model([tok, img], L.Dense(3, name="head")(out), name="ops_zoo")
+
+
 def _perturb(model):
     """Random init leaves biases, BN statistics and PReLU alphas at 0/1: perturb every weight (variances stay > 0)
     so that a swapped or ignored weight shows in the outputs."""
@@ -279,7 +368,11 @@ GENERAL = {"cf_cnn": (cf_cnn, [(3, 12, 12)]), "cf_gap": (cf_gap, [(2, 9, 9)]),
            "time_distributed": (time_distributed, [(4, 8, 8, 2)]), "bidir_backward": (bidir_backward, [(6, 5)]),
            "text_cnn": (text_cnn, [("int", 20, 50)]), "branches": (branches, [(10, 10, 3)]),
            "conv_zoo": (conv_zoo, [(9, 9, 3)]), "attention_zoo": (attention_zoo, [(5, 8), (7, 8)]),
-           "k3_ops": (k3_ops, [(6,)]), "masking_ops": (masking_ops, [(5, 3)])}
+           "k3_ops": (k3_ops, [(6,)]), "masking_ops": (masking_ops, [(5, 3)]),
+           "transformer_zoo": (transformer_zoo, [("normal", 3, 4, 6), ("normal", 3, 5, 2)]),
+           "app_layers": (app_layers, [(6, 6, 4)]), "seq_nested": (seq_nested, [(8, 8, 3)]),
+           "rnn_cells": (rnn_cells, [("normal", 6, 4)]), "augmented": (augmented, [(12, 12, 3)]),
+           "ops_zoo": (ops_zoo, [("int", 8, 30), (5, 6, 4)])}
 
 
 def scheduled(kind):
@@ -446,8 +539,9 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
             paths["weights"] = os.path.join(outdir, f"{name}.weights.h5")
             model.save_weights(paths["weights"])
     acts = {}
-    if name in PROBED or (name in GENERAL and name not in CHANNELS_FIRST):
-        probes = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
+    if name in PROBED or (name in GENERAL and name not in CHANNELS_FIRST + UNPROBED):
+        probes = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)
+                  and not isinstance(l.output, (list, tuple))]          # one output each (not attention scores)
         probe = keras.Model(model.inputs, [l.output for l in probes])
         acts = {l.name: np.asarray(a) for l, a in zip(probes, probe(feed, training=False))}
     elif name in APPLICATIONS:      # the features before the classifier (the softmax output of a random net is ~flat)
@@ -469,6 +563,7 @@ def generate(name, outdir, formats=("keras", "h5", "json")):
 
 
 CHANNELS_FIRST = ("cf_cnn", "cf_gap")
+UNPROBED = ("seq_nested",)          # a nested model's layers are not reachable from the outer model's input
 PROBED = ("cnn", "lstm_text", "transformer")
 UNMASKED = ("lstm_text",)
 VARLEN = ("varlen_text", "seq2seq")
@@ -590,6 +685,14 @@ def generate_keras2(name, outdir):
         x, y = _adam_data()
         m.fit(x, y, epochs=3, batch_size=len(x), shuffle=False, verbose=0)
         xs = [np.random.default_rng(0).normal(size=(3, 6)).astype(np.float32)]
+    elif name == "k2_slash_names":  # Keras 2 allowed '/' in layer names (tf.keras MobileNetV3: 'Conv/BatchNorm')
+        x = k2.Input((5, 5, 3), name="in/x")
+        h = L.Conv2D(4, 3, name="Conv/conv")(x)
+        h = L.BatchNormalization(name="Conv/BatchNorm")(h)
+        h = L.Activation("relu", name="Conv/relu")(h)
+        m = k2.Model(x, L.Dense(2, name="Logits/dense")(L.Flatten(name="flatten")(h)), name="k2/slash")
+        _perturb_k2(m)
+        xs = [np.random.default_rng(0).normal(size=(3, 5, 5, 3)).astype(np.float32)]
     elif name == "k2_hard_sigmoid":
         m = k2.Sequential([L.Dense(3, activation="hard_sigmoid", input_shape=(4,))], name="k2_hs")
         xs = [np.random.default_rng(0).random((3, 4), dtype=np.float32)]
@@ -606,8 +709,19 @@ def generate_keras2(name, outdir):
     return {"paths": {"h5": path}, "inputs": xs, "outputs": outs, "activations": {}, "extra": extra}
 
 
-KERAS2_MODELS = ["k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer",
-                 "k2_trained_adam", "k2_seq2seq"]
+def _perturb_k2(model):
+    """:func:`_perturb` for a tf_keras model."""
+    rng = np.random.default_rng(1)
+    ws = []
+    for v in model.weights:
+        w = v.numpy()
+        noise = rng.normal(0.0, 0.2, size=w.shape).astype(w.dtype)
+        ws.append(w + np.abs(noise) if "variance" in v.name else w + noise)
+    model.set_weights(ws)
+
+
+KERAS2_MODELS = ["k2_slash_names", "k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups",
+                 "k2_transformer", "k2_trained_adam", "k2_seq2seq"]
 
 
 if __name__ == "__main__":

@@ -106,6 +106,38 @@ def test_mha_cross_attention_value_dim_key_and_no_bias_shapes():
     assert m2.count_params() == 8 * 8 + 6 * 8 + 6 * 8 + 8 * 8
 
 
+def test_mha_attention_axes_of_rank4_inputs_vs_numpy():
+    """Keras's attention_axes: over axis 2 of (batch, 3, 4, f), axis 1 acts as a batch axis (= rank-3 attention per
+    slice); over (1, 2) (the default) one softmax covers all 3*4 positions (= rank-3 attention on the flattened axes).
+    The scores come out as Keras's (batch, others..., heads, query positions..., key positions...)."""
+    q, v = layers.Input((3, 4, 6)), layers.Input((3, 5, 2))
+    per = layers.MultiHeadAttention(2, key_dim=3, attention_axes=-2, name="per")
+    joint = layers.MultiHeadAttention(2, key_dim=3, value_dim=2, output_shape=5, name="joint")
+    y1, scores = per(q, v, return_attention_scores=True)
+    m = pydl.Model([q, v], [y1, scores, joint(q, q)], dtype="float64")
+    w1, w2 = _rand_weights(per), _rand_weights(joint, seed=1)
+    r = np.random.default_rng(2)
+    xq, xv = r.standard_normal((2, 3, 4, 6)), r.standard_normal((2, 3, 5, 2))
+    a, sc, b = m.predict([xq, xv])
+    assert a.shape == (2, 3, 4, 6) and sc.shape == (2, 3, 2, 4, 5) and b.shape == (2, 3, 4, 5)
+    for i in range(3):
+        np.testing.assert_allclose(a[:, i], _np_mha(xq[:, i], xv[:, i], xv[:, i], w1, 3), **TOL)
+    np.testing.assert_allclose(sc.sum(-1), 1.0, **TOL)
+    flat = xq.reshape(2, 12, 6)
+    np.testing.assert_allclose(b.reshape(2, 12, 5), _np_mha(flat, flat, flat, w2, 3), **TOL)
+
+
+def test_mha_attention_axes_errors_name_the_layer():
+    x = layers.Input((3, 4, 6))
+    with pytest.raises(ValueError, match="MultiHeadAttention layer 'm'.*attention_axes.*\\[3\\]"):
+        pydl.Model(x, layers.MultiHeadAttention(2, 3, attention_axes=3, name="m")(x, x))     # the feature axis
+    with pytest.raises(ValueError, match="MultiHeadAttention layer 'c'.*use_causal_mask"):
+        pydl.Model(x, layers.MultiHeadAttention(2, 3, name="c")(x, x, use_causal_mask=True))
+    y = layers.Input((2, 4, 6))
+    with pytest.raises(ValueError, match="MultiHeadAttention layer 'o'.*same sizes on the axes not in attention"):
+        pydl.Model([x, y], layers.MultiHeadAttention(2, 3, attention_axes=2, name="o")(x, y))
+
+
 @pytest.mark.parametrize("causal", [False, True])
 def test_mha_self_attention_vs_numpy_and_torch(causal):
     x = layers.Input((6, 8))
@@ -301,7 +333,8 @@ def test_transformer_block_trains_and_round_trips(tmp_path, dtype):
     (dict(num_heads=2, key_dim=4, value_dim=0), "MultiHeadAttention.*value_dim=0"),
     (dict(num_heads=2, key_dim=4, dropout=1.0), "MultiHeadAttention.*dropout=1.0"),
     (dict(num_heads=2, key_dim=4, output_shape=-3), "MultiHeadAttention.*output_shape=-3"),
-    (dict(num_heads=2, key_dim=4, attention_axes=(1, 2)), "MultiHeadAttention.*attention_axes=\\(1, 2\\)"),
+    (dict(num_heads=2, key_dim=4, attention_axes="1"), "MultiHeadAttention.*attention_axes='1'"),
+    (dict(num_heads=2, key_dim=4, attention_axes=()), "MultiHeadAttention.*attention_axes=\\(\\)"),
     (dict(num_heads=2, key_dim=4, kernel_initializer="nope"), "MultiHeadAttention.*kernel_initializer='nope'"),
 ])
 def test_mha_invalid_config(kwargs, match):

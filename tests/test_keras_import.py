@@ -140,8 +140,10 @@ def test_applications(name, kdir):
 # ---- generality: one small model per family of layers / options (weights perturbed) -------------------------------
 GENERAL = {"cf_cnn": ("keras", "h5"), "cf_gap": ("keras",), "time_distributed": ("keras",),
            "bidir_backward": ("keras", "h5"), "text_cnn": ("keras", "json"), "branches": ("keras", "h5"),
-           "conv_zoo": ("keras",), "attention_zoo": ("keras",), "k3_ops": ("keras", "json"),
-           "masking_ops": ("keras",)}
+           "conv_zoo": ("keras",), "attention_zoo": ("keras",), "k3_ops": ("keras", "json", "h5"),
+           "masking_ops": ("keras", "h5"), "transformer_zoo": ("keras", "h5"), "app_layers": ("keras", "h5"),
+           "seq_nested": ("keras", "h5"), "rnn_cells": ("keras", "h5"), "augmented": ("keras",),
+           "ops_zoo": ("keras", "h5")}
 GENERAL_XFAIL = {}
 
 
@@ -163,6 +165,22 @@ def test_generality(name, fmt, kdir):
 def test_keras2_h5(name, kdir):
     g = fixture_model(name, kdir)
     _compare(_load(g, "h5"), g)
+
+
+def test_augmentation_is_identity_with_a_warning(kdir):
+    g = fixture_model("augmented", kdir, formats=GENERAL["augmented"])
+    with pytest.warns(UserWarning, match="'random_flip' \\(RandomFlip\\): random data augmentation.*identity"):
+        ki.load(g["paths"]["keras"])
+
+
+def test_keras2_names_with_slash_renamed(kdir):
+    """Keras 2 allowed '/' in layer names (tf.keras MobileNetV3); pydl's '/' separates layer and weight names, so each
+    becomes '.', with a warning, and the weights still come from the right groups."""
+    g = fixture_model("k2_slash_names", kdir)
+    with pytest.warns(UserWarning, match="renamed.*'Conv/BatchNorm' -> 'Conv.BatchNorm'|renamed.*'Conv/"):
+        m = ki.load(g["paths"]["h5"])
+    _compare(m, g)
+    assert {"Conv.conv", "Conv.BatchNorm", "Logits.dense"} <= {l.name for l in m.layers}
 
 
 def test_keras2_hard_sigmoid_is_keras2s(kdir):

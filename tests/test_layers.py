@@ -403,3 +403,43 @@ def test_duplicate_layer_names_and_unsupported_regularizer():
 
     with pytest.raises(ValueError, match="regularizer"):
         model_of(layers.Dense(2, kernel_regularizer=L1())).build()
+
+
+# ---- the layers Keras's applications define: ConvNeXt's LayerScale, InceptionResNetV2's CustomScaleLayer ----------
+def test_layer_scale_by_hand_trains_and_round_trips(tmp_path):
+    ls = layers.LayerScale(1e-6, 3, name="ls")
+    m = model_of(ls, input_shape=(2, 3))
+    m.build()
+    (g,) = ls.get_weights()
+    np.testing.assert_array_equal(g, np.full(3, 1e-6))                 # Keras: Constant(init_values)
+    assert str(ls._java.parameters()[0].name) == "ls/gamma"
+    ls.set_weights([np.array([1.0, -2.0, 0.5])])
+    x = np.arange(12.0).reshape(2, 2, 3)
+    np.testing.assert_allclose(m.predict(x), x * np.array([1.0, -2.0, 0.5]), rtol=1e-12)
+    m.compile("sgd", loss="mse")
+    m.fit(x, np.zeros_like(x), epochs=1, verbose=0)
+    assert not np.allclose(ls.get_weights()[0], [1.0, -2.0, 0.5])        # gamma is trainable
+    m.save(tmp_path / "ls.pydl")
+    np.testing.assert_array_equal(pydl.load(tmp_path / "ls.pydl").predict(x), m.predict(x))
+
+
+def test_custom_scale_layer_by_hand_and_round_trip(tmp_path):
+    a, b = layers.Input((2, 2)), layers.Input((2, 2))
+    m = pydl.Model([a, b], layers.CustomScaleLayer(0.25, name="cs")([a, b]), dtype="float64")
+    x, r = np.ones((1, 2, 2)), np.arange(4.0).reshape(1, 2, 2)
+    np.testing.assert_allclose(m.predict([x, r]), x + 0.25 * r, rtol=1e-12)       # x + residual * scale
+    m.save(tmp_path / "cs.pydl")
+    np.testing.assert_array_equal(pydl.load(tmp_path / "cs.pydl").predict([x, r]), m.predict([x, r]))
+
+
+def test_layer_scale_and_custom_scale_errors():
+    with pytest.raises(ValueError, match="LayerScale layer 'ls'.*projection_dim=4.*\\(None, 2, 3\\)"):
+        model_of(layers.LayerScale(1e-6, 4, name="ls"), input_shape=(2, 3)).build()
+    with pytest.raises(ValueError, match="LayerScale: projection_dim must be a positive int. Received: "
+                                         "projection_dim=0"):
+        layers.LayerScale(1e-6, 0)
+    with pytest.raises(ValueError, match="CustomScaleLayer: scale must be a finite number. Received: scale='x'"):
+        layers.CustomScaleLayer("x")
+    a, b = layers.Input((2, 2)), layers.Input((2, 3))
+    with pytest.raises(ValueError, match="CustomScaleLayer layer 'cs'.*one shape.*\\(None, 2, 2\\), \\(None, 2, 3\\)"):
+        pydl.Model([a, b], layers.CustomScaleLayer(0.5, name="cs")([a, b]))

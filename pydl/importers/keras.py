@@ -278,6 +278,15 @@ class _Ctx:
         self.warnings: list[str] = []
         self.declared = 0
         self.flex = {}          # input layer name -> per axis: True where Keras declared None (variable size)
+        self.renamed: dict = {}
+
+    def pyname(self, name):
+        """The pydl name of a Keras layer/model name: pydl names cannot hold '/' (it separates a layer's name from
+        its weights' names), which Keras 2 allowed (MobileNetV3's 'Conv/BatchNorm'): each '/' becomes '.'."""
+        if not isinstance(name, str) or "/" not in name:
+            return name
+        self.renamed[name] = name.replace("/", ".")
+        return self.renamed[name]
 
     def problem(self, layer, cls, what):
         self.problems.append(f"layer '{layer}' ({cls}): {what}")
@@ -358,12 +367,26 @@ def _translate_layer(cls, cfg, ctx, inner=False):
             ctx.problem(lname, cls, f"the registered replacement returned {type(layer).__name__}, not a pydl layer")
             return None
         if isinstance(layer, L.Layer) and layer.name is None:
-            layer.name = lname
+            layer.name = ctx.pyname(lname)
         return layer
     if cls == "Lambda":
         ctx.problem(lname, cls, "Lambda layers hold Python code, which pydl never runs from a file; register a "
                     "replacement: pydl.importers.keras.register('Lambda' or the layer name, fn(config) -> pydl layer)")
         return None
+    if cls in _AUGMENTATION:
+        ctx.warn(lname, cls, "random data augmentation, applied by Keras in training only: imported as the identity "
+                 "(predict matches Keras; fit does not augment)")
+        return L.Activation("linear", name=ctx.pyname(lname))
+    if cls == "RNN":
+        merged = _rnn_of_cell(lname, cfg, ctx)
+        if merged is None:
+            return None
+        cls, cfg = merged
+    if cls == "EinsumDense":
+        cfg = _einsum_as_dense(lname, cfg, ctx)
+        if cfg is None:
+            return None
+        cls = "Dense"
     pycls = L._CLASSES.get(cls)
     if pycls is None:
         ctx.problem(lname, cls, "layer class not supported by pydl (register a replacement with "
@@ -434,7 +457,7 @@ def _translate_layer(cls, cfg, ctx, inner=False):
     if not ok:
         return None
     if "name" in sig:
-        kw["name"] = lname
+        kw["name"] = ctx.pyname(lname)
     if "trainable" in sig and cfg.get("trainable") is False:
         kw["trainable"] = False
     try:
@@ -449,6 +472,50 @@ def _translate_layer(cls, cfg, ctx, inner=False):
 
 # the size a variable (None) input dimension is built with until data of another size arrives (Model._respecialize)
 _FLEX_PLACEHOLDER = 64
+# random augmentation layers: the identity at inference (Keras 3 and Keras 2 alike); not RandomCrop (it crops then)
+_AUGMENTATION = {"RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation",
+                 "RandomBrightness", "RandomHeight", "RandomWidth"}
+_CELLS = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
+
+
+def _einsum_as_dense(lname, cfg, ctx):
+    """``EinsumDense`` whose equation contracts the input's last axis with a 2-D kernel into the output's last axis
+    (``"abc,cd->abd"``, ``"...b,bc->...c"``, bias on that axis or none) is ``Dense`` (same kernel and bias layouts):
+    its config translated, or None (a problem recorded)."""
+    eq = str(cfg.get("equation", "")).replace(" ", "")
+    out = cfg.get("output_shape")
+    units = out if isinstance(out, int) else (out[-1] if isinstance(out, list) and out else None)
+    try:
+        lhs, res = eq.split("->")
+        x, k = lhs.split(",")
+    except ValueError:
+        x = k = res = ""
+    bias = cfg.get("bias_axes")
+    ok = (len(k) == 2 and x and x[-1] == k[0] and res == x[:-1] + k[1] and k[0] not in res and k[1] not in x
+          and isinstance(units, int) and bias in (None, "", k[1]))
+    if not ok:
+        ctx.problem(lname, "EinsumDense", f"equation {eq!r} (output_shape={out!r}, bias_axes={bias!r}) is not "
+                    "supported: only a 2-D kernel contracting the last input axis into the last output axis "
+                    "(\"abc,cd->abd\", which is Dense)")
+        return None
+    dense = {k_: v for k_, v in cfg.items() if k_ not in ("equation", "output_shape", "bias_axes")}
+    dense.update(units=units, use_bias=bool(bias))
+    return dense
+
+
+def _rnn_of_cell(lname, cfg, ctx):
+    """``keras.layers.RNN(cell)`` with a built-in cell is the cell's layer (``RNN(LSTMCell(8))`` is ``LSTM(8)``: same
+    computation, same weights): returns (layer class, merged config), or None (a problem recorded)."""
+    cell = cfg.get("cell")
+    ccls = cell.get("class_name") if isinstance(cell, dict) else None
+    if ccls not in _CELLS:
+        what = "StackedRNNCells (several cells in one RNN)" if ccls == "StackedRNNCells" else repr(ccls)
+        ctx.problem(lname, "RNN", f"RNN with cell {what} is not supported: only RNN(LSTMCell / GRUCell / "
+                    "SimpleRNNCell), imported as LSTM / GRU / SimpleRNN")
+        return None
+    merged = {k: v for k, v in (cell.get("config") or {}).items() if k not in ("name", "trainable", "dtype")}
+    merged.update({k: v for k, v in cfg.items() if k != "cell"})
+    return _CELLS[ccls], merged
 
 
 def _input_shape(lname, batch_shape, ctx, overrides):
@@ -517,7 +584,16 @@ def _build_sequential(mcfg, ctx, overrides, name):
         return None
     from ..errors import java_errors  # noqa: F401 - Sequential.build translates Java errors itself
 
-    model = Sequential([L.Input(shape)] + objs, name=name, seed=0, dtype=ctx.dtype)
+    if any(sub is not None for _, _, _, sub in entries):
+        # a model nested in a Sequential (transfer learning: a frozen application under a new head): built as a
+        # functional chain, which shares the nested model's weights (a pydl Sequential would build its own copy)
+        from ..models import Model
+
+        x = t = L.Input(shape)
+        for obj in objs:
+            t = obj(t)
+        return _Built(Model(x, t, name=ctx.pyname(name), seed=0, dtype=ctx.dtype), entries)
+    model = Sequential([L.Input(shape)] + objs, name=ctx.pyname(name), seed=0, dtype=ctx.dtype)
     model.build()
     return _Built(model, entries)
 
@@ -590,10 +666,10 @@ def _build_functional(mcfg, ctx, overrides, name):
         if cls == "InputLayer":
             shape = _input_shape(lname, _first_batch_shape(cfg), ctx, overrides)
             if shape is not None:
-                t = L.Input(shape, name=lname)
+                t = L.Input(shape, name=ctx.pyname(lname))
                 tensors[(lname, 0, 0)] = t
             continue
-        if str(lc.get("module") or "").startswith("keras.src.ops") or cls in ("TFOpLambda", "SlicingOpLambda"):
+        if _is_op(lc):
             # a Keras 3 operation recorded in the graph (x * 2.0, keras.ops.tanh(x), a mask computed by ops)
             for k, node in enumerate(lc.get("inbound_nodes", [])):
                 op = _translate_op(lname, cls, cfg, node, ctx, keras2)
@@ -688,7 +764,7 @@ def _build_functional(mcfg, ctx, overrides, name):
     for t in outputs:
         _collect_layers(t, used)
     entries = [e for e in entries if id(e[2] if e[2] is not None else e[3].model._as_layer()) in used]
-    model = Model(inputs, outputs[0] if single or len(outputs) == 1 else outputs, name=name, seed=0,
+    model = Model(inputs, outputs[0] if single or len(outputs) == 1 else outputs, name=ctx.pyname(name), seed=0,
                   dtype=ctx.dtype)
     return _Built(model, entries)
 
@@ -700,6 +776,9 @@ _UNARY_OPS = {"Tanh": "tanh", "Sigmoid": "sigmoid", "Relu": "relu", "Relu6": "re
               "Selu": "selu", "HardSigmoid": "hard_sigmoid", "HardSilu": "hard_silu", "HardSwish": "hard_silu",
               "Mish": "mish", "LogSoftmax": "log_softmax", "Softmax": "softmax"}
 _BINARY_OPS = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide"}
+# elementwise operations whose config option selects the pydl activation: class -> (option, Keras's default,
+# {value: activation})
+_OPTION_OPS = {"Gelu": ("approximate", True, {False: "gelu", True: "gelu_tanh"})}
 _TF_OPS = {"__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subtract", "math.multiply": "Multiply",
            "math.truediv": "TrueDivide", "math.divide": "TrueDivide", "math.tanh": "Tanh", "math.sigmoid": "Sigmoid",
            "nn.sigmoid": "Sigmoid", "nn.relu": "Relu", "nn.relu6": "Relu6", "nn.silu": "Silu", "nn.swish": "Silu",
@@ -707,6 +786,23 @@ _TF_OPS = {"__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subt
            "nn.softplus": "Softplus", "nn.softsign": "Softsign", "math.softsign": "Softsign",
            "nn.softmax": "Softmax", "nn.log_softmax": "LogSoftmax", "math.not_equal": "NotEqual",
            "math.reduce_any": "Any"}
+
+# Keras 3 operation classes recognised in legacy .h5 configs (which do not name their module)
+_KNOWN_OPS = _MASK_OPS | set(_UNARY_OPS) | _BINARY_OPS | set(_OPTION_OPS) | {
+    "Mean", "Sum", "Max", "Min", "Power", "Sqrt", "Square", "Abs", "Log", "Reshape", "Transpose", "Matmul",
+    "Concatenate", "Stack", "ExpandDims", "Squeeze", "Cast", "Arange", "Einsum", "GetItem", "Maximum", "Minimum",
+    "Negative", "Erf", "Where", "Clip", "LeakyRelu", "Absolute"}
+
+
+def _is_op(lc):
+    """Whether a functional-graph entry is a Keras operation rather than a layer: Keras 3 ``.keras`` configs name the
+    module (``keras.src.ops...``); legacy ``.h5`` configs of Keras 3 omit it, so there an operation is known by its
+    class name and its config, which lacks the ``trainable`` flag every layer config has (``a + b`` is an ``Add``
+    operation, ``layers.Add()`` a layer); Keras 2 records ``TFOpLambda``."""
+    cls = lc["class_name"]
+    if cls in ("TFOpLambda", "SlicingOpLambda") or str(lc.get("module") or "").startswith("keras.src.ops"):
+        return True
+    return "module" not in lc and cls in _KNOWN_OPS and "trainable" not in (lc.get("config") or {})
 
 
 def _refs_values(v):
@@ -739,30 +835,158 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
     def as_node(targs):
         return {"args": targs, "kwargs": {}}
 
+    if cls in _OPTION_OPS and len(tensors) == 1 and not consts:
+        key, default, names = _OPTION_OPS[cls]
+        value = extra.pop(key, kwargs.pop(key, default))
+        if not extra and not kwargs and value in names:
+            return L.Activation(names[value], name=ctx.pyname(lname)), as_node(tensors)
     if cls in _UNARY_OPS and len(tensors) == 1 and not consts:
         axis = extra.pop("axis", kwargs.pop("axis", -1))
         if extra or kwargs or (cls in ("Softmax", "LogSoftmax") and axis not in (-1, None)):
             ctx.problem(lname, cls, f"operation {cls} with {dict(extra, **kwargs)} is not supported")
             return None
-        return L.Activation(_UNARY_OPS[cls], name=lname), as_node(tensors)
+        return L.Activation(_UNARY_OPS[cls], name=ctx.pyname(lname)), as_node(tensors)
     if cls in _BINARY_OPS and len(args) == 2 and not kwargs and not extra:
         if len(tensors) == 2:
             merge = {"Add": L.Add, "Subtract": L.Subtract, "Multiply": L.Multiply}.get(cls)
             if merge is not None:
-                return merge(name=lname), as_node([tensors])
-        elif len(tensors) == 1 and isinstance(consts[0], (int, float)) and not isinstance(consts[0], bool):
-            c = float(consts[0])
-            first = _is_tensor_ref(args[0], keras2)
-            scale, offset = {"Add": (1.0, c), "Multiply": (c, 0.0),
-                             "Subtract": (1.0, -c) if first else (-1.0, c),
-                             "Divide": (1.0 / c, 0.0) if first and c != 0 else None,
-                             "TrueDivide": (1.0 / c, 0.0) if first and c != 0 else None}.get(cls) or (None, None)
-            if scale is not None:
-                return L.Rescaling(scale, offset=offset, name=lname), as_node(tensors)
+                return merge(name=ctx.pyname(lname)), as_node([tensors])
+        elif len(tensors) == 1:
+            c = _constant(consts[0])
+            layer = _constant_op(cls, c, _is_tensor_ref(args[0], keras2), _ref_shape(tensors[0]), ctx.pyname(lname))
+            if layer is not None:
+                return layer, as_node(tensors)
+    if cls in _REDUCE_OPS and len(tensors) == 1 and not consts and not kwargs:
+        shape = _ref_shape(tensors[0])
+        rank = len(shape) if shape is not None else 0
+        axis = extra.pop("axis", None)
+        keep = bool(extra.pop("keepdims", False))
+        if extra.get("initial", "absent") is None:
+            extra.pop("initial")
+        axes = sorted(a + rank if a < 0 else a for a in ((axis,) if isinstance(axis, int) else axis or ()))
+        if not extra and 3 <= rank <= 5 and axes == list(range(1, rank - 1)):      # every axis but batch, features
+            pool = getattr(L, f"{_REDUCE_OPS[cls]}{rank - 2}D")
+            return pool(keepdims=keep, name=ctx.pyname(lname)), as_node(tensors)
+    if cls == "GetItem" and len(args) == 2 and len(tensors) == 1 and not kwargs:
+        chain = _getitem(_ref_shape(tensors[0]), args[1], ctx.pyname(lname))
+        if chain is not None:
+            return chain, as_node(tensors)
+    if cls == "Concatenate" and len(args) == 1 and isinstance(args[0], list) and \
+            all(_is_tensor_ref(a, keras2) for a in args[0]) and set(extra) <= {"axis"} and not kwargs:
+        return L.Concatenate(axis=int(extra.get("axis", 0)), name=ctx.pyname(lname)), as_node([args[0]])
     ctx.problem(lname, cls, f"Keras operation {cls} (in the graph through keras.ops or an operator on tensors) is "
-                "not supported: supported are elementwise activations, +, -, *, / with a number or between "
-                "tensors, and mask computations")
+                "not supported: supported are elementwise activations; +, -, *, / between tensors, or with a number "
+                "or a constant array; mean / max over all axes but batch and features; indexing and slicing of the "
+                "axes between batch and features (x[:, 0]); concatenate; and mask computations")
     return None
+
+
+_REDUCE_OPS = {"Mean": "GlobalAveragePooling", "Max": "GlobalMaxPooling"}
+
+
+def _ref_shape(v):
+    """The shape (batch axis first, None) Keras 3 records with a tensor reference, or None."""
+    if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
+        shape = (v.get("config") or {}).get("shape")
+        return list(shape) if isinstance(shape, list) else None
+    return None
+
+
+def _constant(v):
+    """A constant operand of a Keras operation (a number, a Keras 3 ``__tensor__``, a nested list) as a float
+    array, or None."""
+    if isinstance(v, dict) and v.get("class_name") in ("__tensor__", "__numpy__"):
+        v = (v.get("config") or {}).get("value")
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        a = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return a if a.size and np.all(np.isfinite(a)) else None
+
+
+def _constant_op(cls, c, first, shape, name):
+    """``x op c`` (``c op x`` when not first) with a constant c as one pydl layer, or None: a number or one value per
+    feature -> Rescaling (x * scale + offset); an array of the input's trailing shape added or subtracted (a
+    positional embedding computed once, ``x + pos_emb(arange(n))``) -> Normalization with mean -c (or c) and
+    variance 1, i.e. x + c exactly."""
+    from .. import layers as L
+
+    if c is None:
+        return None
+    while c.ndim > 0 and c.shape[0] == 1 and c.size > 1:
+        c = c[0]                                        # a leading batch axis of 1
+    scalar = c.size == 1
+    if scalar:
+        c = c.reshape(())
+    elif c.ndim != 1 or shape is None or shape[-1] != c.shape[0]:
+        c_ok = shape is not None and c.ndim < len(shape) and list(c.shape) == list(shape[len(shape) - c.ndim:])
+        if not c_ok or cls not in ("Add", "Subtract") or (cls == "Subtract" and not first):
+            return None
+        axes = list(range(len(shape) - c.ndim, len(shape)))
+        mean = -c if cls == "Add" else c
+        return L.Normalization(axis=axes, mean=mean.tolist(), variance=np.ones_like(c).tolist(), name=name)
+    nonzero = bool(np.all(c != 0))
+    one, zero = (1.0, 0.0) if scalar else (np.ones_like(c).tolist(), np.zeros_like(c).tolist())
+    val, neg = (float(c), -float(c)) if scalar else (c.tolist(), (-c).tolist())
+    inv = (1.0 / float(c) if scalar else (1.0 / c).tolist()) if nonzero else None
+    scale, offset = {"Add": (one, val), "Multiply": (val, zero),
+                     "Subtract": (one, neg) if first else ((-1.0 if scalar else (-np.ones_like(c)).tolist()), val),
+                     "Divide": (inv, zero) if first and nonzero else (None, None),
+                     "TrueDivide": (inv, zero) if first and nonzero else (None, None)}.get(cls, (None, None))
+    if scale is None:
+        return None
+    return L.Rescaling(scale, offset=offset, name=name)
+
+
+def _getitem(shape, key, name):
+    """``x[key]`` on the axes between batch and features (``x[:, 0]``, ``x[:, -1]``, ``x[:, 2:5]``, ``x[:, :, 1]``)
+    as Cropping1D/2D/3D, then Reshape when integers drop axes: a callable applying them, or None."""
+    from .. import layers as L
+
+    if shape is None or not 3 <= len(shape) <= 5 or any(d is None for d in shape[1:]):
+        return None
+    key = key if isinstance(key, list) else [key]
+    if len(key) > len(shape):
+        return None
+    key = key + [{"class_name": "__slice__", "config": {}}] * (len(shape) - len(key))
+    crops, keep = [], []
+    for axis, k in enumerate(key):
+        n = shape[axis]
+        if isinstance(k, dict) and k.get("class_name") == "__slice__":
+            c = k.get("config") or {}
+            if c.get("step") not in (None, 1) or any(v is not None and not isinstance(v, int)
+                                                     for v in (c.get("start"), c.get("stop"))):
+                return None
+            if axis in (0, len(shape) - 1):             # batch and features stay whole
+                if c.get("start") not in (None, 0) or c.get("stop") is not None:
+                    return None
+                continue
+            b, e, _ = slice(c.get("start"), c.get("stop")).indices(n)
+            if e <= b:
+                return None
+            crops.append((b, n - e))
+            keep.append(e - b)
+        elif isinstance(k, int) and not isinstance(k, bool) and 0 < axis < len(shape) - 1 and -n <= k < n:
+            i = k + n if k < 0 else k
+            crops.append((i, n - i - 1))
+        else:
+            return None
+    layers_ = []
+    if any(c != (0, 0) for c in crops):
+        layers_.append(getattr(L, f"Cropping{len(shape) - 2}D")(tuple(crops), name=f"{name}_crop"))
+    if len(keep) + 1 < len(shape) - 1 or not layers_:
+        layers_.append(L.Reshape(tuple(keep) + (shape[-1],), name=name))
+    elif layers_:
+        layers_[-1].name = name
+
+    def apply(t):
+        for layer in layers_:
+            t = layer(t)
+        return t
+
+    return apply
 
 
 def _collect_layers(t, seen_layers, seen_nodes=None):
@@ -1192,6 +1416,10 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
                                    + "\n  - ".join(ctx.problems))
         for w in ctx.warnings:
             warnings.warn(f"{label}: {w}", stacklevel=2)
+        if ctx.renamed:
+            some = ", ".join(f"{k!r} -> {v!r}" for k, v in list(ctx.renamed.items())[:3])
+            warnings.warn(f"{label}: {len(ctx.renamed)} layer name(s) with '/' renamed ('/' separates layer and weight "
+                          f"names in pydl): {some}{', ...' if len(ctx.renamed) > 3 else ''}", stacklevel=2)
         _set_weights(built, store, [], label)
         _attach_flex(built.model, ctx.flex, config)
         if compile:

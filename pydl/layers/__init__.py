@@ -6,7 +6,8 @@ Example:
     >>> model = pydl.Sequential([layers.Input(784), layers.Dense(64, activation="relu"), layers.Dense(10)])
 """
 from .core import (  # noqa: F401
-    _ACTIVATIONS, _CLASSES, _INITIALIZERS, Activation, Dense, Dropout, Embedding, Flatten, Input, Layer, Masking, Permute,
+    _ACTIVATIONS, _CLASSES, _INITIALIZERS, Activation, Dense, Dropout, Embedding, Flatten, Input, Layer, LayerScale,
+    CustomScaleLayer, Masking, Permute,
     RepeatVector, Reshape, SymbolicTensor, register,
     Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract,
 )

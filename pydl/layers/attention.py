@@ -8,8 +8,9 @@ They take several inputs, so they live in functional models::
 Call arguments as Keras 3: ``use_causal_mask=True``, ``return_attention_scores=True`` (the layer then returns
 ``(output, scores)``) and, for MultiHeadAttention, an ``attention_mask`` tensor ``(batch, T, S)`` (nonzero = attend).
 Keras masks of the inputs (from ``Embedding(mask_zero=True)`` or ``Masking``) are applied automatically.
-``use_causal_mask`` is also accepted as a constructor flag. MultiHeadAttention takes inputs of shape
-``(batch, length, features)`` only (default ``attention_axes``).
+``use_causal_mask`` is also accepted as a constructor flag. MultiHeadAttention also takes inputs
+``(batch, d1, ..., dn, features)`` and attends over ``attention_axes`` (default: all of d1..dn), as Keras; masks
+need rank-3 inputs.
 """
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ class MultiHeadAttention(_AttentionBase):
 
     Call: ``mha(query, value)``, ``mha(query, value, key)`` or ``mha([query, value, key])`` with inputs of shape
     ``(batch, T, d_q)``, ``(batch, S, d_v)``, ``(batch, S, d_k)``; output ``(batch, T, *output_shape)``.
+    Higher-rank inputs ``(batch, d1, ..., dn, d_q)`` attend over ``attention_axes`` (default all of d1..dn; one softmax
+    over all their positions, the other axes acting as batch axes), output ``(batch, d1, ..., dn, *output_shape)``.
     """
 
     class_name = "MultiHeadAttention"
@@ -125,9 +128,9 @@ class MultiHeadAttention(_AttentionBase):
             self.output_shape = None
         if attention_axes is not None:
             axes = (attention_axes,) if _is_int(attention_axes) else attention_axes
-            if not isinstance(axes, (list, tuple)) or list(axes) not in ([1], [-2]):
-                raise ValueError(f"{n}: only the default attention_axes (the sequence axis of (batch, length, "
-                                 f"features) inputs) is supported. Received: attention_axes={attention_axes!r}")
+            if not isinstance(axes, (list, tuple)) or not axes or not all(_is_int(a) for a in axes):
+                raise ValueError(f"{n}: `attention_axes` must be an int or a non-empty list of ints (axes of the "
+                                 f"inputs, not batch or features). Received: attention_axes={attention_axes!r}")
             attention_axes = [int(a) for a in axes]
         self.attention_axes = attention_axes
         for what, v in (("kernel_initializer", kernel_initializer), ("bias_initializer", bias_initializer)):

@@ -1,4 +1,5 @@
-"""Core layers (Input, Dense, Dropout, Activation) and the Layer base class with the class registry."""
+"""Core layers (Input, Dense, Dropout, Activation, Embedding, Masking, shapes, merges, the applications' LayerScale
+and CustomScaleLayer) and the Layer base class with the class registry."""
 from __future__ import annotations
 
 import numpy as np
@@ -396,6 +397,54 @@ class Masking(Layer):
 
     def get_config(self):
         return {**super().get_config(), "mask_value": self.mask_value}
+
+
+@register
+class LayerScale(Layer):
+    """Per-channel scaling ``x * gamma`` of Keras's ConvNeXt applications (``keras.applications.convnext.LayerScale``,
+    CaiT's "layer scale"): ``gamma`` has shape ``(projection_dim,)``, starts at ``init_values`` and is learned.
+
+    Args:
+        init_values: initial value of every factor (Keras's ConvNeXt uses 1e-6).
+        projection_dim: positive int, the size of the input's last axis.
+    Shape:
+        input ``(batch, ..., projection_dim)`` -> output of the same shape.
+    """
+
+    class_name = "LayerScale"
+
+    def __init__(self, init_values, projection_dim, name=None, trainable=True):
+        super().__init__(name, trainable)
+        ok = isinstance(init_values, (int, float, np.integer, np.floating)) and not isinstance(init_values, bool)
+        if not ok or not np.isfinite(init_values):
+            raise ValueError(f"LayerScale: init_values must be a finite number. Received: init_values={init_values!r}")
+        if isinstance(projection_dim, bool) or not isinstance(projection_dim, (int, np.integer)) or projection_dim <= 0:
+            raise ValueError(f"LayerScale: projection_dim must be a positive int. Received: "
+                             f"projection_dim={projection_dim!r}")
+        self.init_values, self.projection_dim = float(init_values), int(projection_dim)
+
+    def get_config(self):
+        return {**super().get_config(), "init_values": self.init_values, "projection_dim": self.projection_dim}
+
+
+@register
+class CustomScaleLayer(Layer):
+    """The scaled residual sum of Keras's InceptionResNetV2 application
+    (``keras.applications.inception_resnet_v2.CustomScaleLayer``): called on ``[x, residual]`` (one shape), returns
+    ``x + residual * scale``. No weights.
+    """
+
+    class_name = "CustomScaleLayer"
+
+    def __init__(self, scale, name=None, trainable=True):
+        super().__init__(name, trainable)
+        ok = isinstance(scale, (int, float, np.integer, np.floating)) and not isinstance(scale, bool)
+        if not ok or not np.isfinite(scale):
+            raise ValueError(f"CustomScaleLayer: scale must be a finite number. Received: scale={scale!r}")
+        self.scale = float(scale)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
 
 
 class _Merge(Layer):

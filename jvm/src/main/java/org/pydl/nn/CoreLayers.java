@@ -1,7 +1,8 @@
 package org.pydl.nn;
 
-/** Registers the core layers (Dense, Dropout, Activation, Embedding) and the shape layers (Flatten, Reshape,
- * Permute, RepeatVector). */
+/** Registers the core layers (Dense, Dropout, Activation, Embedding, Masking, and the layers of
+ * Keras's applications LayerScale and CustomScaleLayer) and the shape layers
+ * (Flatten, Reshape, Permute, RepeatVector). */
 final class CoreLayers {
     private CoreLayers() {}
 
@@ -15,6 +16,8 @@ final class CoreLayers {
         Layers.register("RepeatVector", RepeatVector::fromConfig);
         Layers.register("Embedding", Embedding::fromConfig);
         Layers.register("Masking", Masking::fromConfig);
+        Layers.register("LayerScale", LayerScale::fromConfig);
+        Layers.register("CustomScaleLayer", CustomScaleLayer::fromConfig);
         Merge.register();
         Layers.register("Sequential", NestedModel::fromConfig);
         Layers.register("Model", NestedModel::fromConfig);

@@ -37,8 +37,13 @@ import org.pydl.ops.Ops;
  * {@code use_causal_mask} (also accepted as a config flag) and {@code return_attention_scores} (a second output, the
  * probabilities {@code (batch, heads, T, S)} before dropout).
  *
- * <p>Not supported (config errors): {@code attention_axes} other than the default for rank-3 inputs, inputs of rank
- * other than 3.
+ * <p>Inputs of higher rank {@code (batch, d1, ..., dn, features)} attend over {@code attention_axes} (default: all
+ * of d1..dn; negative axes count from the end of the inputs; any order, Keras's numbers): the other axes act as batch
+ * axes, and the softmax runs over all attention positions together, as Keras's einsum formulation. Computed by moving
+ * the attention axes last, flattening to {@code (batch * others, positions, features)}, attending as for rank 3 and
+ * moving the axes back; the scores come out as Keras's {@code (batch, others..., heads, query positions..., key
+ * positions...)}. Query, value and key need the same rank and the same sizes on the non-attention axes. Masks (Keras
+ * masks, {@code attention_mask}, {@code use_causal_mask}) are supported for rank-3 inputs only.
  */
 public final class MultiHeadAttention extends Layer {
     /** Keras's {@code _large_negative_number} for float32/float64. */
@@ -59,7 +64,13 @@ public final class MultiHeadAttention extends Layer {
 
     private Parameter qKernel, qBias, kKernel, kBias, vKernel, vBias, oKernel, oBias;
     private long[] outDims;
+    /** Attention positions of the query and of the key/value (products over the attention axes). */
     private long queryLen, keyLen;
+    /** Rank > 3 only (else null): input axes in the order others..., attention axes... (batch 0 first, features
+     * last); the query's shape without batch; the product of the other axes; the key's attention dims. */
+    private int[] perm;
+    private long[] queryShape, keyAttnDims;
+    private long others = 1;
     /** Causal mask as {@code scores * keep + fill}: keep 1 / fill 0 where j <= i, keep 0 / fill -1e9 elsewhere. */
     private NDArray keep, fill;
 
@@ -157,32 +168,53 @@ public final class MultiHeadAttention extends Layer {
         String[] names = {"query", "value", "key"};
         for (int i = 0; i < n; i++) {
             long[] s = shapes.get(i);
-            if (s.length != 2) {
-                throw configError("supports inputs of shape (batch, length, features); " + names[i]
-                        + " has shape " + batchShape(s));
+            if (s.length < 2 || s.length != q.length) {
+                throw configError("needs inputs of shape (batch, length, features) or (batch, d1, ..., dn, features), "
+                        + "all of one rank; " + names[i] + " has shape " + batchShape(s) + ", query "
+                        + batchShape(q));
             }
         }
-        if (k[0] != v[0]) {
+        if (!Arrays.equals(Arrays.copyOf(k, k.length - 1), Arrays.copyOf(v, v.length - 1))) {
             throw configError("All dimensions of `value` and `key`, except the last one, must be equal. Received: "
                     + "value_shape=" + batchShape(v) + " and key_shape=" + batchShape(k));
         }
-        if (attentionAxes != null) {
-            boolean ok = attentionAxes.size() == 1 && attentionAxes.get(0) instanceof Number;
-            if (ok) {
-                long a = ((Number) attentionAxes.get(0)).longValue();
-                ok = a == 1 || a == -2;   // the default for rank-3 inputs: the sequence axis
+        boolean[] attend = attentionAxes(q.length + 1);
+        int inner = q.length - 1;                       // d1..dn
+        perm = null;
+        queryLen = 1;
+        keyLen = 1;
+        others = 1;
+        int[] order = new int[q.length + 1];
+        int at = 1;
+        for (int a = 1; a <= inner; a++) {
+            if (attend[a]) continue;
+            if (q[a - 1] != k[a - 1]) {
+                throw configError("query and key/value must have the same sizes on the axes not in attention_axes="
+                        + attentionAxes + "; received query_shape=" + batchShape(q) + " and value_shape="
+                        + batchShape(v));
             }
-            if (!ok) {
-                throw configError("only the default attention_axes (the sequence axis of rank-3 inputs) is "
-                        + "supported, received attention_axes=" + attentionAxes);
-            }
+            others *= q[a - 1];
+            order[at++] = a;
         }
-        long dq = q[1], dv = v[1], dk = k[1], h = numHeads, kd = keyDim, vd = valueDim();
+        List<Long> kAttn = new ArrayList<>();
+        for (int a = 1; a <= inner; a++) {
+            if (!attend[a]) continue;
+            queryLen *= q[a - 1];
+            keyLen *= k[a - 1];
+            kAttn.add(k[a - 1]);
+            order[at++] = a;
+        }
+        order[at] = q.length;
+        if (inner > 1) {
+            perm = order;
+            queryShape = q.clone();
+            keyAttnDims = kAttn.stream().mapToLong(Long::longValue).toArray();
+            if (useCausalMask) throw configError("use_causal_mask needs inputs of shape (batch, length, features)");
+        }
+        long dq = q[inner], dv = v[inner], dk = k[inner], h = numHeads, kd = keyDim, vd = valueDim();
         outDims = outputShapeArg != null ? outputShapeArg.clone() : new long[] {dq};
         double total = (double) h * (kd * (dq + dk + 1.0) + vd * (dv + 1.0)) + (double) h * vd * Shapes.size(outDims);
         if (total > 2e9) throw configError("the weights would hold " + (long) total + " values, which is too many");
-        queryLen = q[0];
-        keyLen = k[0];
         this.inputShape = q.clone();
         qKernel = addParam("query/kernel", kernelInitializer.create(dtype, new long[] {dq, h, kd}, seed));
         if (useBias) qBias = addParam("query/bias", biasInitializer.create(dtype, new long[] {h, kd}, seed + 1));
@@ -201,11 +233,68 @@ public final class MultiHeadAttention extends Layer {
             keep = m[0];
             fill = m[1];
         }
-        long[] out = new long[1 + outDims.length];
-        out[0] = queryLen;
-        System.arraycopy(outDims, 0, out, 1, outDims.length);
+        long[] out = new long[inner + outDims.length];
+        System.arraycopy(q, 0, out, 0, inner);
+        System.arraycopy(outDims, 0, out, inner, outDims.length);
         this.outputShape = out;
         return out.clone();
+    }
+
+    /**
+     * Which axes of inputs of the given rank (batch included) attend: Keras's {@code attention_axes} (negative axes
+     * count from the end of the inputs, the features being -1), default every axis but batch and features.
+     */
+    private boolean[] attentionAxes(int rank) {
+        boolean[] attend = new boolean[rank];
+        if (attentionAxes == null) {
+            for (int a = 1; a < rank - 1; a++) attend[a] = true;
+            return attend;
+        }
+        if (attentionAxes.isEmpty()) throw configError("attention_axes must name at least one axis, received []");
+        for (Object o : attentionAxes) {
+            long a = o instanceof Number ? ((Number) o).longValue() : Long.MIN_VALUE;
+            if (a < 0 && a != Long.MIN_VALUE) a += rank;
+            if (a < 1 || a >= rank - 1 || attend[(int) a]) {
+                throw configError("attention_axes must be distinct axes of the inputs other than batch (0) and "
+                        + "features (" + (rank - 1) + " or -1); received attention_axes=" + attentionAxes
+                        + " for inputs of rank " + rank);
+            }
+            attend[(int) a] = true;
+        }
+        return attend;
+    }
+
+    /** x (batch, d1..dn, f) -> (batch * others, attention positions, f), the attention axes moved last. */
+    private NDArray flatten(NDArray x, long positions) {
+        NDArray t = Ops.transpose(x, perm);
+        return Ops.reshape(t, x.shape(0) * others, positions, x.shape(x.rank() - 1));
+    }
+
+    /** y (batch * others, query positions, out...) -> (batch, d1..dn, out...). */
+    private NDArray unflatten(NDArray y, long batch) {
+        int inner = queryShape.length - 1, nOut = outDims.length;
+        long[] moved = new long[1 + inner + nOut];
+        moved[0] = batch;
+        for (int i = 1; i <= inner; i++) moved[i] = queryShape[perm[i] - 1];
+        System.arraycopy(outDims, 0, moved, 1 + inner, nOut);
+        int[] back = new int[moved.length];
+        for (int i = 1; i <= inner; i++) back[perm[i]] = i;
+        for (int i = 0; i < nOut; i++) back[1 + inner + i] = 1 + inner + i;
+        return Ops.transpose(Ops.reshape(y, moved), back);
+    }
+
+    /** Keras's scores shape without batch: (heads, T, S) for rank 3, else (others..., heads, T dims..., S dims...). */
+    private long[] scoresShape() {
+        if (perm == null) return new long[] {numHeads, queryLen, keyLen};
+        int inner = queryShape.length - 1, nAttn = keyAttnDims.length, nOthers = inner - nAttn;
+        long[] s = new long[nOthers + 1 + 2 * nAttn];
+        for (int i = 0; i < nOthers; i++) s[i] = queryShape[perm[1 + i] - 1];
+        s[nOthers] = numHeads;
+        for (int i = 0; i < nAttn; i++) {
+            s[nOthers + 1 + i] = queryShape[perm[1 + nOthers + i] - 1];
+            s[nOthers + 1 + nAttn + i] = keyAttnDims[i];
+        }
+        return s;
     }
 
     /**
@@ -281,6 +370,9 @@ public final class MultiHeadAttention extends Layer {
         List<long[]> qvk = new ArrayList<>(List.of(shapes.get(r[0]), shapes.get(r[1])));
         if (r[2] >= 0) qvk.add(shapes.get(r[2]));
         long[] out = buildMulti(qvk, dtype, seed);
+        if (perm != null && (r[3] >= 0 || flag(args, "use_causal_mask"))) {
+            throw configError("attention_mask and use_causal_mask need inputs of shape (batch, length, features)");
+        }
         if (r[3] >= 0 && !Arrays.equals(shapes.get(r[3]), new long[] {queryLen, keyLen})) {
             throw configError("attention_mask must have shape (None, " + queryLen + ", " + keyLen + ") (batch, query "
                     + "length, key length), received " + batchShape(shapes.get(r[3])));
@@ -291,7 +383,7 @@ public final class MultiHeadAttention extends Layer {
             fill = m[1];
         }
         if (!flag(args, "return_attention_scores")) return List.of(out);
-        return List.of(out, new long[] {numHeads, queryLen, keyLen});
+        return List.of(out, scoresShape());
     }
 
     @Override
@@ -360,6 +452,25 @@ public final class MultiHeadAttention extends Layer {
         int[] r = roles(xs.size(), ctx.args);
         boolean causal = useCausalMask || flag(ctx.args, "use_causal_mask");
         NDArray query = xs.get(r[0]), value = xs.get(r[1]), key = r[2] >= 0 ? xs.get(r[2]) : value;
+        long batch0 = query.shape(0);
+        if (perm != null) {
+            if (ctx.masks != null) {
+                for (int i = 0; i < xs.size(); i++) {
+                    if (ctx.mask(i) != null) {
+                        throw configError("Keras masks need inputs of shape (batch, length, features)");
+                    }
+                }
+            }
+            for (NDArray x : new NDArray[] {query, value, key}) {
+                if (x.rank() != queryShape.length + 1) {
+                    throw configError("expects inputs of rank " + (queryShape.length + 1) + ", received "
+                            + Shapes.str(x.shape()));
+                }
+            }
+            query = flatten(query, queryLen);
+            value = flatten(value, keyLen);
+            key = key == xs.get(r[1]) ? value : flatten(key, keyLen);
+        }
         checkRank3("query", query, queryLen, qKernel.value().shape(0));
         checkRank3("value", value, keyLen, vKernel.value().shape(0));
         checkRank3("key", key, keyLen, kKernel.value().shape(0));
@@ -401,6 +512,13 @@ public final class MultiHeadAttention extends Layer {
             ys[1] = queryLen;
             System.arraycopy(outDims, 0, ys, 2, outDims.length);
             y = Ops.reshape(y, ys);
+        }
+        if (perm != null) {
+            y = unflatten(y, batch0);
+            long[] ss = scoresShape(), full = new long[ss.length + 1];
+            full[0] = batch0;
+            System.arraycopy(ss, 0, full, 1, ss.length);
+            scoresOut = Ops.reshape(scoresOut, full);
         }
         return flag(ctx.args, "return_attention_scores") ? List.of(y, scoresOut) : List.of(y);
     }
