@@ -344,8 +344,8 @@ def ops_zoo():
     tok = keras.Input((8,), dtype="int32", name="tok")
     img = keras.Input((5, 6, 4), name="img")
     h = L.Embedding(30, 12, name="tok_emb")(tok) + L.Embedding(8, 12, name="pos_emb")(keras.ops.arange(0, 8))
-    h = L.EinsumDense("abc,cd->abd", (None, 12), bias_axes="d", name="proj")(h - np.linspace(-1, 1, 12,
-                                                                                                dtype="float32"))
+    h = L.EinsumDense("abc,cd->abd", (8, 12), bias_axes="d", name="proj")(h - np.linspace(-1, 1, 12,
+                                                                                             dtype="float32"))
     g = keras.ops.max(img * np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"), axis=(1, 2))
     out = keras.ops.concatenate([h[:, 0], h[:, -1], keras.ops.mean(h[:, 2:5], axis=1), keras.ops.mean(h, axis=1), g,
                                  keras.ops.mean(img[:, :, 2], axis=1)], axis=-1)

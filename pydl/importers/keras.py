@@ -868,7 +868,12 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
             pool = getattr(L, f"{_REDUCE_OPS[cls]}{rank - 2}D")
             return pool(keepdims=keep, name=ctx.pyname(lname)), as_node(tensors)
     if cls == "GetItem" and len(args) == 2 and len(tensors) == 1 and not kwargs:
-        chain = _getitem(_ref_shape(tensors[0]), args[1], ctx.pyname(lname))
+        shape = _ref_shape(tensors[0])
+        if shape is not None and None in shape[1:]:
+            ctx.problem(lname, cls, f"indexing a tensor of shape {tuple(shape)} (unknown sizes recorded by Keras) is "
+                        "not supported; give the layers before it static shapes")
+            return None
+        chain = _getitem(shape, args[1], ctx.pyname(lname))
         if chain is not None:
             return chain, as_node(tensors)
     if cls == "Concatenate" and len(args) == 1 and isinstance(args[0], list) and \
