@@ -326,16 +326,32 @@ class SparkTrainer:
         return t
 
     def fit(self, df, epochs: int = 1, *, checkpoint_dir: str | None = None, resume: bool = False):
-        """Trains on ``df`` for ``epochs`` epochs; returns the trained model (a new pydl model).
+        """Trains on ``df`` for ``epochs`` epochs; returns the trained model (a new pydl model). ``df``: a DataFrame
+        with the features and label columns, an RDD of ``(features, label)`` pairs, or (py4j) a ``JavaRDD`` of
+        ``org.pydl.train.DataSet`` built in the JVM.
 
         ``checkpoint_dir``: a local path or Hadoop FileSystem URI (``hdfs://...``); the model (parameters,
         optimizer state, step counters) is saved there after every epoch. ``resume=True`` continues from its latest
         checkpoint (the epochs it holds count towards ``epochs``) instead of from ``model``."""
         data = _model_bytes(self.model)
+        java_rdd = None
+        from py4j.java_gateway import JavaObject
+
+        if isinstance(df, JavaObject):
+            if "JavaRDD" not in str(df.getClass().getName()):
+                raise TypeError(f"SparkTrainer.fit: a Java {df.getClass().getName()} is not a JavaRDD of pydl DataSets")
+            java_rdd = df                                                # a JavaRDD of org.pydl.train.DataSet
+        elif not hasattr(df, "_jdf"):
+            if hasattr(df, "toDF") and hasattr(df, "mapPartitions"):      # a pyspark RDD of (features, label)
+                df = _rdd_to_df(df)
+            else:
+                raise TypeError("SparkTrainer.fit: expected a DataFrame, an RDD of (features, label) pairs or a "
+                                f"JavaRDD of pydl DataSets, received {type(df).__name__}")
         try:
             t = self._java_trainer()
             t.checkpointDir(checkpoint_dir and str(checkpoint_dir)).resume(bool(resume))
-            out = t.fitBytes(bytearray(data), df._jdf, int(epochs))
+            out = (t.fitDataSetsBytes(bytearray(data), java_rdd, int(epochs)) if java_rdd is not None
+                   else t.fitBytes(bytearray(data), df._jdf, int(epochs)))
         except Exception as e:  # noqa: BLE001 - py4j's or pyspark's wrapper of a Java exception
             raise _translate(e) from None
         self.metrics = json.loads(t.metricsJson())
@@ -367,6 +383,18 @@ class SparkTrainer:
 
     def _model_for(self, model):
         return model if model is not None else getattr(self, "trained", None) or self.model
+
+
+def _rdd_to_df(rdd):
+    """An RDD of (features, label) pairs (NumPy arrays, lists or numbers) as the DataFrame fit takes."""
+    import numpy as np
+
+    def row(r):
+        x, y = r
+        y = np.asarray(y, dtype=float)
+        return (np.asarray(x, dtype=float).ravel().tolist(), float(y) if y.ndim == 0 else y.ravel().tolist())
+
+    return rdd.map(row).toDF(["features", "label"])
 
 
 def _model_bytes(model) -> bytes:

@@ -228,6 +228,33 @@ def small_model():
     return mlp(4, 8, 3, "adam")
 
 
+def test_rdd_inputs_train_like_the_dataframe(spark, digits, tmp_path):
+    """The same rows as a DataFrame, as a Python RDD of (features, label) pairs and as a JavaRDD of pydl DataSets
+    (built in the JVM, shipped by Spark's Java serialization): identical partitions, identical models."""
+    x, y = digits[0][:400], digits[1][:400]
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y.astype(np.int32))
+
+    def trainer():
+        return pydl.spark.SparkTrainer(spark, mlp(784, 16, 10, pydl.optimizers.Adam(1e-3)), "averaging",
+                                       num_workers=2, batch_size=32, averaging_frequency=2, shuffle=False,
+                                       verbose=False, job_timeout=300)
+
+    ref = trainer().fit(rows_df(spark, x, y), epochs=2).get_weights()
+    pairs = trainer().fit(spark.sparkContext.parallelize(list(zip(x, y)), 3), epochs=2).get_weights()
+    sets = spark._jvm.org.pydl.spark.TrainMain.dataSets(str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), True, 50)
+    java = trainer().fit(spark._jsc.parallelize(sets, 3), epochs=2).get_weights()
+    for a, b, c in zip(ref, pairs, java):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(c, a, rtol=1e-6, atol=1e-7)
+    bad = spark._jvm.org.pydl.spark.TrainMain.dataSets(str(tmp_path / "x.npy"), str(tmp_path / "x.npy"), False, 50)
+    with pytest.raises(ValueError, match=r"DataSet labels of shape \[50, 784\] have 784 values per row; the model "
+                                         "needs 1"):
+        trainer().fit(spark._jsc.parallelize(bad, 2), epochs=1)
+    with pytest.raises(TypeError, match="expected a DataFrame"):
+        trainer().fit([1, 2, 3])
+
+
 def test_empty_dataframe(spark):
     from pyspark.sql.types import ArrayType, FloatType, IntegerType, StructField, StructType
 

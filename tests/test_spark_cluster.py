@@ -55,6 +55,8 @@ def java_map(text):
 
 
 def test_spark_submit_java_main_class(cluster, tmp_path):
+    """The Java main trains on the rows as an RDD of pydl DataSets (Java-serialized to the executors by Spark),
+    all-reduce, checkpointed; then evaluates distributed over a DataFrame."""
     from pydl.demo import load_digits
 
     sys.path.insert(0, os.path.join(ROOT, "examples"))
@@ -69,7 +71,7 @@ def test_spark_submit_java_main_class(cluster, tmp_path):
                                     args=["--model", tmp_path / "in.pydl", "--x", tmp_path / "x.npy", "--y",
                                           tmp_path / "y.npy", "--out", tmp_path / "out.pydl", "--strategy",
                                           "allreduce", "--epochs", "2", "--workers", "2", "--checkpoint-dir",
-                                          tmp_path / "ckpt"])
+                                          tmp_path / "ckpt", "--input", "datasets"])
     out = submit(cmd, env)
     assert "pydl.spark TrainMain result" in out, out
     local, dist = (java_map(out.split(f"pydl.spark TrainMain {k} ")[1].split("\n")[0])

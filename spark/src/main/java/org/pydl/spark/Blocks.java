@@ -34,14 +34,60 @@ public final class Blocks {
 
     /** Packs rows of (features, label): features an array of numbers or an ml Vector, label a number or an array. */
     public static float[] fromRows(Iterator<Row> rows, int fw, int lw, String featuresCol, String labelCol) {
-        List<float[]> xs = new ArrayList<>();
-        List<float[]> ys = new ArrayList<>();
-        while (rows.hasNext()) {
-            Row r = rows.next();
-            xs.add(values(r, 0, fw, featuresCol));
-            ys.add(values(r, 1, lw, labelCol));
+        List<float[]> v = new ArrayList<>();
+        while (rows.hasNext()) v.add(vector(rows.next(), fw, lw, featuresCol, labelCol));
+        return pack(v, fw, lw);
+    }
+
+    /** Packs rows given as features-then-label float vectors (of one width; the block's widths come from it). */
+    public static float[] fromVectors(Iterator<float[]> rows, int fw, int lw) {
+        List<float[]> v = new ArrayList<>();
+        while (rows.hasNext()) v.add(rows.next());
+        return pack(v, fw, lw);
+    }
+
+    /** A DataFrame row as its features then its label, fw + lw floats. */
+    public static float[] vector(Row r, int fw, int lw, String featuresCol, String labelCol) {
+        float[] x = values(r, 0, fw, featuresCol), y = values(r, 1, lw, labelCol), out = new float[fw + lw];
+        System.arraycopy(x, 0, out, 0, fw);
+        System.arraycopy(y, 0, out, fw, lw);
+        return out;
+    }
+
+    /**
+     * A DataSet's rows, each its features then its label as fw + lw floats: features [n, ...] (fw values per row),
+     * labels [n] (class ids, lw = 1) or [n, ...] (lw values per row). One input and one output.
+     */
+    public static List<float[]> vectors(DataSet d, int fw, int lw) {
+        if (d.featureList().size() != 1 || d.labelList().size() != 1) {
+            throw new IllegalArgumentException("SparkTrainer: a DataSet with " + d.featureList().size() + " inputs and "
+                    + d.labelList().size() + " targets; Spark training takes one of each");
         }
-        int n = xs.size();
+        NDArray x = d.features(), y = d.labels();
+        long n = d.size();
+        if (x.size() != n * fw) {
+            throw new IllegalArgumentException("SparkTrainer: DataSet features of shape "
+                    + org.pydl.nd.Shapes.str(x.shape()) + " have " + (n == 0 ? 0 : x.size() / n) + " values per row; "
+                    + "the model needs " + fw);
+        }
+        if (y.size() != n * lw) {
+            throw new IllegalArgumentException("SparkTrainer: DataSet labels of shape "
+                    + org.pydl.nd.Shapes.str(y.shape()) + " have " + (n == 0 ? 0 : y.size() / n) + " values per row; "
+                    + "the model needs " + lw);
+        }
+        double[] xs = x.toDoubleArray(), ys = y.toDoubleArray();
+        List<float[]> out = new ArrayList<>((int) n);
+        for (int i = 0; i < n; i++) {
+            float[] r = new float[fw + lw];
+            for (int j = 0; j < fw; j++) r[j] = (float) xs[i * fw + j];
+            for (int j = 0; j < lw; j++) r[fw + j] = (float) ys[i * lw + j];
+            out.add(r);
+        }
+        return out;
+    }
+
+    private static float[] pack(List<float[]> rows, int fw, int lw) {
+        int n = rows.size();
         long len = HEADER + (long) n * (fw + lw);
         if (len > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("SparkTrainer: a partition of " + n + " rows x " + (fw + lw)
@@ -52,8 +98,9 @@ public final class Blocks {
         b[1] = fw;
         b[2] = lw;
         for (int i = 0; i < n; i++) {
-            System.arraycopy(xs.get(i), 0, b, HEADER + i * fw, fw);
-            System.arraycopy(ys.get(i), 0, b, HEADER + n * fw + i * lw, lw);
+            float[] r = rows.get(i);
+            System.arraycopy(r, 0, b, HEADER + i * fw, fw);
+            System.arraycopy(r, fw, b, HEADER + n * fw + i * lw, lw);
         }
         return b;
     }

@@ -254,8 +254,29 @@ public final class SparkTrainer {
         return ModelFile.fromBytes(fitBytes(ModelFile.toBytes(model), df, epochs));
     }
 
+    /**
+     * Trains on an RDD of pydl DataSets (features [n, ...] float, labels [n] class ids or [n, ...] targets; any
+     * number of rows each), e.g. built on the executors from files. Each partition's DataSets become rows of plain
+     * floats right away: only those travel (repartitioning), never a DataSet, so no serializer setting matters.
+     */
+    public Network fit(Network model, JavaRDD<DataSet> data, int epochs) throws IOException {
+        return ModelFile.fromBytes(fitDataSetsBytes(ModelFile.toBytes(model), data, epochs));
+    }
+
+    /** {@link #fit(Network, JavaRDD, int)} with model file bytes in and out. */
+    public byte[] fitDataSetsBytes(byte[] modelBytes, JavaRDD<DataSet> data, int epochs) throws IOException {
+        return train(modelBytes, (workers, shapes) -> blocks(data.flatMap(new DataSetRows(shapes.featureWidth,
+                shapes.labelWidth)), workers, shapes, "RDD of DataSets"), epochs);
+    }
+
     /** The coarse call for Python (py4j): model file bytes in, trained model file bytes out. */
     public byte[] fitBytes(byte[] modelBytes, Dataset<Row> df, int epochs) throws IOException {
+        checkColumns(df, true);
+        return train(modelBytes, (workers, shapes) -> blocks(df, workers, shapes), epochs);
+    }
+
+    private byte[] train(byte[] modelBytes, java.util.function.BiFunction<Integer, Shapes, JavaRDD<float[]>> blocksFor,
+                         int epochs) throws IOException {
         if (epochs < 0) throw new IllegalArgumentException("SparkTrainer: epochs must be >= 0, received epochs=" + epochs);
         if (FP16.equals(compression) && !ALLREDUCE.equals(strategy)) {
             throw new IllegalArgumentException("SparkTrainer: compression='fp16' compresses all-reduce gradients; "
@@ -264,7 +285,6 @@ public final class SparkTrainer {
         }
         Network model = ModelFile.fromBytes(modelBytes);
         Shapes shapes = Shapes.of(model);
-        checkColumns(df, true);
         int workers = numWorkers > 0 ? numWorkers : sc.defaultParallelism();
         metrics.clear();
         Checkpoints ckpt = checkpointDir == null ? null : new Checkpoints(sc.hadoopConfiguration(), checkpointDir);
@@ -288,7 +308,7 @@ public final class SparkTrainer {
         }
         if (first >= epochs) return ModelFile.toBytes(model);
         String run = UUID.randomUUID().toString();
-        JavaRDD<float[]> blocks = blocks(df, workers, shapes);
+        JavaRDD<float[]> blocks = blocksFor.apply(workers, shapes);
         Broadcast<byte[]> modelBc = null;
         try {
             int[] sizes = partitionSizes(blocks);
@@ -535,28 +555,37 @@ public final class SparkTrainer {
      * they require (no union/coalesce inside the stage).
      */
     private JavaRDD<float[]> blocks(Dataset<Row> df, int workers, Shapes shapes) {
-        JavaRDD<Row> rows = df.select(featuresCol, labelCol).javaRDD();
+        return blocks(df.select(featuresCol, labelCol).javaRDD().map(new RowValues(shapes.featureWidth,
+                shapes.labelWidth, featuresCol, labelCol)), workers, shapes, "DataFrame");
+    }
+
+    /**
+     * Rows (features then label, as floats) -> one block per worker: contiguous ranges of the rows in order
+     * (ContiguousPartitioner), cached in the executors' memory.
+     */
+    private JavaRDD<float[]> blocks(JavaRDD<float[]> rows, int workers, Shapes shapes, String what) {
+        int fw = shapes.featureWidth, lw = shapes.labelWidth;
         long n = await(rows.countAsync(), "counting the rows");
-        if (n == 0) throw new IllegalArgumentException("SparkTrainer: the DataFrame is empty (0 rows)");
+        if (n == 0) throw new IllegalArgumentException("SparkTrainer: the " + what + " is empty (0 rows)");
         if (n < workers) {
-            throw new IllegalArgumentException("SparkTrainer: " + workers + " workers but the DataFrame has only " + n
-                    + " rows; use at most " + n + " workers (num_workers)");
+            throw new IllegalArgumentException("SparkTrainer: " + workers + " workers but the " + what + " has only "
+                    + n + " rows; use at most " + n + " workers (num_workers)");
         }
-        JavaRDD<Row> split = rows.zipWithIndex()
+        JavaRDD<float[]> split = rows.zipWithIndex()
                 .mapToPair(t -> new scala.Tuple2<>(t._2(), t._1()))
                 .repartitionAndSortWithinPartitions(new ContiguousPartitioner(workers, n))
                 .values();
-        JavaRDD<float[]> b = split.mapPartitions(new ToBlock(shapes.featureWidth, shapes.labelWidth, featuresCol,
-                labelCol));
-        return b.persist(StorageLevel.MEMORY_ONLY());
+        return split.mapPartitions(it -> Collections.singletonList(Blocks.fromVectors(it, fw, lw)).iterator())
+                .persist(StorageLevel.MEMORY_ONLY());
     }
 
-    private static final class ToBlock implements org.apache.spark.api.java.function.FlatMapFunction<Iterator<Row>, float[]> {
+    /** A DataFrame row -> its features then its label, as floats (checked against the model's widths). */
+    private static final class RowValues implements org.apache.spark.api.java.function.Function<Row, float[]> {
         private static final long serialVersionUID = 1L;
         private final int fw, lw;
         private final String fc, lc;
 
-        ToBlock(int fw, int lw, String fc, String lc) {
+        RowValues(int fw, int lw, String fc, String lc) {
             this.fw = fw;
             this.lw = lw;
             this.fc = fc;
@@ -564,8 +593,24 @@ public final class SparkTrainer {
         }
 
         @Override
-        public Iterator<float[]> call(Iterator<Row> rows) {
-            return Collections.singletonList(Blocks.fromRows(rows, fw, lw, fc, lc)).iterator();
+        public float[] call(Row r) {
+            return Blocks.vector(r, fw, lw, fc, lc);
+        }
+    }
+
+    /** A DataSet -> its rows, each its features then its label, as floats (checked against the model's widths). */
+    private static final class DataSetRows implements org.apache.spark.api.java.function.FlatMapFunction<DataSet, float[]> {
+        private static final long serialVersionUID = 1L;
+        private final int fw, lw;
+
+        DataSetRows(int fw, int lw) {
+            this.fw = fw;
+            this.lw = lw;
+        }
+
+        @Override
+        public Iterator<float[]> call(DataSet d) {
+            return Blocks.vectors(d, fw, lw).iterator();
         }
     }
 

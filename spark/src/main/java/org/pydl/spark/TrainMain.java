@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -29,6 +30,7 @@ import org.pydl.train.DataSet;
  *     --model in.pydl --x x.npy --y y.npy --out out.pydl [--strategy averaging|allreduce] [--epochs 3]
  *     [--batch-size 32] [--workers 0] [--averaging-frequency 5] [--exchange driver|ring]
  *     [--compression none|fp16] [--seed 0]
+ *     [--input dataframe|datasets]   (datasets: the rows as an RDD of pydl DataSets instead of a DataFrame)
  *     [--checkpoint-dir path-or-uri] [--resume true]
  * </pre>
  * x: float32 [n, features...]; y: int32/int64 class ids [n] or float32 targets [n, outputs...]. Prints the final
@@ -43,6 +45,11 @@ public final class TrainMain {
         for (String k : new String[] {"model", "x", "y", "out"}) {
             if (!a.containsKey(k)) throw new IllegalArgumentException("TrainMain: --" + k + " is required; usage: "
                     + "--model in.pydl --x x.npy --y y.npy --out out.pydl [--strategy s] [--epochs n] ...");
+        }
+        String input = a.getOrDefault("input", "dataframe");
+        if (!input.equals("dataframe") && !input.equals("datasets")) {
+            throw new IllegalArgumentException("TrainMain: --input must be 'dataframe' or 'datasets', received '"
+                    + input + "'");
         }
         SparkSession spark = SparkSession.builder().appName("pydl TrainMain").getOrCreate();
         try {
@@ -69,7 +76,15 @@ public final class TrainMain {
                     .checkpointDir(a.get("checkpoint-dir"))
                     .resume(Boolean.parseBoolean(a.getOrDefault("resume", "false")))
                     .seed(Long.parseLong(a.getOrDefault("seed", "0")));
-            Network trained = t.fit(model, df, Integer.parseInt(a.getOrDefault("epochs", "1")));
+            int epochs = Integer.parseInt(a.getOrDefault("epochs", "1"));
+            Network trained;
+            if (input.equals("datasets")) {   // an RDD of pydl DataSets (of 64 rows), serialized by Spark like any object
+                List<DataSet> sets = dataSets(x, y, model.loss().sparseLabels(), 64);
+                JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+                trained = t.fit(model, jsc.parallelize(sets, Math.max(1, jsc.defaultParallelism())), epochs);
+            } else {
+                trained = t.fit(model, df, epochs);
+            }
             ModelFile.save(trained, Path.of(a.get("out")));
             DataSet all = new DataSet(org.pydl.nd.NDArray.of(x), labels(y, trained));
             System.out.println("pydl.spark TrainMain result " + trained.evaluate(all, 256));
@@ -80,8 +95,28 @@ public final class TrainMain {
         }
     }
 
+    /** Rows of x and y as DataSets of {@code rows} rows each (labels int32 class ids when {@code sparse}). */
+    public static List<DataSet> dataSets(float[][] x, float[][] y, boolean sparse, int rows) {
+        List<DataSet> out = new ArrayList<>();
+        for (int a = 0; a < x.length; a += rows) {
+            int b = Math.min(x.length, a + rows);
+            float[][] xs = java.util.Arrays.copyOfRange(x, a, b), ys = java.util.Arrays.copyOfRange(y, a, b);
+            out.add(new DataSet(org.pydl.nd.NDArray.of(xs), labels(ys, sparse)));
+        }
+        return out;
+    }
+
+    /** {@link #dataSets(float[][], float[][], boolean, int)} of two .npy files (float32, int32 or int64). */
+    public static List<DataSet> dataSets(String xNpy, String yNpy, boolean sparse, int rows) throws Exception {
+        return dataSets(readRows(Path.of(xNpy)), readRows(Path.of(yNpy)), sparse, rows);
+    }
+
     private static org.pydl.nd.NDArray labels(float[][] y, Network m) {
-        if (m.loss().sparseLabels()) {
+        return labels(y, m.loss().sparseLabels());
+    }
+
+    private static org.pydl.nd.NDArray labels(float[][] y, boolean sparse) {
+        if (sparse) {
             int[] l = new int[y.length];
             for (int i = 0; i < l.length; i++) l[i] = (int) y[i][0];
             return org.pydl.nd.NDArray.of(l, l.length);
