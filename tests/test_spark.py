@@ -255,6 +255,29 @@ def test_rdd_inputs_train_like_the_dataframe(spark, digits, tmp_path):
         trainer().fit([1, 2, 3])
 
 
+def test_native_memory_estimate_and_advice(spark):
+    """Native memory per task, by part, from the model and batch; the error names the setting to raise, and only
+    where the cluster manager kills executors for it (YARN, Kubernetes)."""
+    jvm = spark._jvm
+    model = mlp(784, 16, 10, pydl.optimizers.Adam(1e-3))
+    t = pydl.spark.SparkTrainer(spark, model, batch_size=32, verbose=False)._java_trainer()
+    net = jvm.org.pydl.io.ModelFile.fromBytes(bytearray(pydl.spark._model_bytes(model)))
+    est = {k: int(v) for k, v in dict(t.nativeMemoryEstimate(net, 1000)).items()}
+    p = 4 * (784 * 16 + 16 + 16 * 10 + 10)
+    assert est["parameters"] == p and est["gradients"] == p and est["optimizer_slots"] == 2 * p   # Adam: m, v
+    assert est["rows"] == 1000 * (784 + 1) * 4
+    assert est["activations"] == 3 * 32 * (16 + 10) * 4
+    big = jvm.java.util.LinkedHashMap()
+    big.put("rows", 900 << 20)
+    advice = jvm.org.pydl.spark.SparkTrainer.nativeMemoryAdvice
+    msg = advice("yarn", 384, 2, 900 << 20, big)
+    assert "needs about 900 MiB of native (off-heap) memory (rows 900 MiB), 2 task(s) per executor" in msg
+    assert "spark.executor.memoryOverhead=2048m" in msg
+    assert advice("k8s://https://host:443", 4096, 2, 900 << 20, big) is None
+    assert advice("spark://127.0.0.1:7077", 384, 2, 900 << 20, big) is None      # standalone does not enforce it
+    assert advice("local[2]", 384, 2, 900 << 20, big) is None
+
+
 def test_empty_dataframe(spark):
     from pyspark.sql.types import ArrayType, FloatType, IntegerType, StructField, StructType
 

@@ -312,6 +312,7 @@ public final class SparkTrainer {
         Broadcast<byte[]> modelBc = null;
         try {
             int[] sizes = partitionSizes(blocks);
+            checkNativeMemory(model, sizes);
             modelBc = sc.broadcast(modelBytes);
             boolean barrier = ALLREDUCE.equals(strategy) || RING.equals(exchange);
             if (barrier) {
@@ -1114,6 +1115,89 @@ public final class SparkTrainer {
                 }
             }
         }
+    }
+
+    // ---- native memory -------------------------------------------------------------------------------------
+    /**
+     * Native (off-heap) bytes one training task needs, by part: its model replica ("parameters"), "gradients" and
+     * "optimizer_slots" (of the trainable parameters), the "rows" it holds as arrays at once (all-reduce: its whole
+     * partition; averaging: one round's rows) and the "activations" of a minibatch (3 x the layers' outputs:
+     * kept for backward, their gradients, temporaries). Not counted: pydl's cache of freed blocks
+     * (PYDL_ALLOC_CACHE_MB, default min(256 MiB, RAM / 8); spark.executorEnv.PYDL_ALLOC_CACHE_MB sets it).
+     */
+    public Map<String, Long> nativeMemoryEstimate(Network model, long rowsHeld) {
+        long params = 0, trainable = 0, activations = 0;
+        for (Parameter p : model.parameters()) {
+            long b = p.value().byteSize();
+            params += b;
+            if (p.trainable) trainable += b;
+        }
+        for (org.pydl.nn.Layer l : model.layers()) {
+            long[] out = l.outputShape();
+            long n = 1;
+            if (out != null) for (long d : out) n *= d;
+            activations += 3L * batchSize * n * 4;
+        }
+        Shapes shapes = Shapes.of(model);
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("parameters", params);
+        m.put("gradients", trainable);
+        m.put("optimizer_slots", trainable * model.optimizer().slotNames().length);
+        m.put("rows", rowsHeld * (shapes.featureWidth + shapes.labelWidth) * 4L);
+        m.put("activations", activations);
+        return m;
+    }
+
+    /**
+     * Before training: the native memory a task needs against what the executors are given beyond their heap
+     * (spark.executor.memoryOverhead, or its default max(384 MiB, memoryOverheadFactor x executor memory)), shared
+     * by the tasks an executor runs at once. YARN and Kubernetes kill an executor that exceeds it, so there the
+     * shortfall is an error naming the setting to raise; other masters (standalone, local) do not enforce it, so
+     * it is printed (verbose) only.
+     */
+    private void checkNativeMemory(Network model, int[] sizes) {
+        int maxRows = Arrays.stream(sizes).max().orElse(0);
+        long held = ALLREDUCE.equals(strategy) ? maxRows : Math.min(maxRows, (long) batchSize * averagingFrequency);
+        Map<String, Long> parts = nativeMemoryEstimate(model, held);
+        long need = parts.values().stream().mapToLong(Long::longValue).sum();
+        org.apache.spark.SparkConf c = sc.getConf();
+        long execMb = c.getSizeAsMb("spark.executor.memory", "1g");
+        double factor = c.getDouble("spark.executor.memoryOverheadFactor", 0.1);
+        long overheadMb = c.contains("spark.executor.memoryOverhead") ? c.getSizeAsMb("spark.executor.memoryOverhead")
+                : Math.max(384, (long) (factor * execMb));
+        int tasks = Math.max(1, c.getInt("spark.executor.cores", 1) / Math.max(1, c.getInt("spark.task.cpus", 1)));
+        String advice = nativeMemoryAdvice(sc.master(), overheadMb, tasks, need, parts);
+        if (advice != null) throw new IllegalArgumentException(advice);
+        if (verbose) {
+            System.err.printf("pydl.spark native memory per task: about %d MiB %s; executors have %d MiB beyond the heap "
+                    + "for %d task(s)%n", mib(need), mibs(parts), overheadMb, tasks);
+        }
+    }
+
+    /** The error for a task needing {@code needBytes} of native memory, or null (enough, or not enforced). */
+    public static String nativeMemoryAdvice(String master, long overheadMb, int tasksPerExecutor, long needBytes,
+                                            Map<String, ? extends Number> parts) {
+        boolean enforced = master != null && (master.startsWith("yarn") || master.startsWith("k8s"));
+        long needMb = mib(needBytes) * tasksPerExecutor + 64;   // + the native library and JNI's own use
+        if (!enforced || needMb <= overheadMb) return null;
+        return "SparkTrainer: each training task needs about " + mib(needBytes) + " MiB of native (off-heap) memory "
+                + mibs(parts) + ", " + tasksPerExecutor + " task(s) per executor, but executors get " + overheadMb
+                + " MiB beyond their heap, and " + master + " kills executors that exceed it: set "
+                + "spark.executor.memoryOverhead=" + (needMb + 255) / 256 * 256 + "m (or fewer rows per worker: more "
+                + "workers, a smaller batch_size or averaging_frequency)";
+    }
+
+    private static long mib(long bytes) {
+        return (bytes + (1 << 20) - 1) >> 20;
+    }
+
+    private static String mibs(Map<String, ? extends Number> parts) {
+        StringBuilder b = new StringBuilder("(");
+        for (Map.Entry<String, ? extends Number> e : parts.entrySet()) {
+            if (b.length() > 1) b.append(", ");
+            b.append(e.getKey().replace('_', ' ')).append(' ').append(mib(e.getValue().longValue())).append(" MiB");
+        }
+        return b.append(')').toString();
     }
 
     // ---- metrics -------------------------------------------------------------------------------------------
