@@ -158,6 +158,7 @@ def main(epochs=5, rows=4000, repeat=3, freq=16,
           f"load average {os.getloadavg()}", flush=True)
     rows_out.append(common.row("W6", "machine ceiling: 2 processes / 1 process samples/s", sum(pair),
                                "1 process", alone, each=pair))
+    ceiling = sum(pair) / alone
     with tempfile.TemporaryDirectory() as tmp, pydl.spark.LocalCluster(tmp, workers=2, cores=1, memory="2g") as c:
         os.environ.update({k: c.env[k] for k in ("SPARK_LOCAL_IP",)})
         b = SparkSession.builder.master(c.master).appName("pydl-bench-w6")
@@ -182,7 +183,8 @@ def main(epochs=5, rows=4000, repeat=3, freq=16,
                 one = spark_run(spark, df, xt, yt, strategy, 1, epochs, freq)
                 two = spark_run(spark, df, xt, yt, strategy, 2, epochs, freq)
                 speedup = two["rate"] / one["rate"]
-                print(f"W6 {strategy}: 2 workers / 1 worker = {speedup:.2f}x (efficiency {speedup / 2:.0%}); "
+                print(f"W6 {strategy}: 2 workers / 1 worker = {speedup:.2f}x (efficiency {speedup / 2:.0%}; "
+                      f"{speedup / ceiling:.0%} of the machine's own 2-process ceiling {ceiling:.2f}x); "
                       f"accuracy 2 workers {two['acc']:.4f} vs single process {single_acc:.4f}; "
                       f"load average {os.getloadavg()}", flush=True)
                 rows_out.append(common.row("W6", f"{strategy} 2w/1w samples/s", two["rate"], "1 worker", one["rate"],
