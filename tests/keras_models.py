@@ -344,8 +344,9 @@ def ops_zoo():
     tok = keras.Input((8,), dtype="int32", name="tok")
     img = keras.Input((5, 6, 4), name="img")
     h = L.Embedding(30, 12, name="tok_emb")(tok) + L.Embedding(8, 12, name="pos_emb")(keras.ops.arange(0, 8))
-    h = L.EinsumDense("abc,cd->abd", (8, 12), bias_axes="d", name="proj")(h - np.linspace(-1, 1, 12,
-                                                                                             dtype="float32"))
+    # output_shape (None, 12): Keras records the sequence axis as unknown, the importer computes it
+    h = L.EinsumDense("abc,cd->abd", (None, 12), bias_axes="d", name="proj")(h - np.linspace(-1, 1, 12,
+                                                                                                dtype="float32"))
     g = keras.ops.max(img * np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"), axis=(1, 2))
     out = keras.ops.concatenate([h[:, 0], h[:, -1], keras.ops.mean(h[:, 2:5], axis=1), keras.ops.mean(h, axis=1), g,
                                  keras.ops.mean(img[:, :, 2], axis=1)], axis=-1)
@@ -637,6 +638,17 @@ def generate_keras2(name, outdir):
         m = k2.Model(x, L.Dense(2, name="Logits/dense")(L.Flatten(name="flatten")(h)), name="k2/slash")
         _perturb_k2(m)
         xs = [np.random.default_rng(0).normal(size=(3, 5, 5, 3)).astype(np.float32)]
+    elif name == "k2_tf_ops":      # TensorFlow functions in a tf.keras graph (TFOpLambda / SlicingOpLambda)
+        import tensorflow as tf
+
+        x = k2.Input((6, 8), name="x")
+        h = L.Dense(8, name="d")(x)
+        d = tf.nn.gelu(tf.concat([tf.reduce_mean(h, axis=1), h[:, 0]], axis=-1))
+        e = tf.reduce_max(h[:, 2:4], axis=[1])
+        f = tf.nn.gelu(h[:, -1], approximate=True) * 0.5 + 1.0
+        m = k2.Model(x, L.Dense(2, name="head")(tf.concat([d, e, f], -1)), name="k2_tf_ops")
+        _perturb_k2(m)
+        xs = [np.random.default_rng(0).normal(size=(3, 6, 8)).astype(np.float32)]
     elif name == "k2_hard_sigmoid":
         m = k2.Sequential([L.Dense(3, activation="hard_sigmoid", input_shape=(4,))], name="k2_hs")
         xs = [np.random.default_rng(0).random((3, 4), dtype=np.float32)]
@@ -663,7 +675,7 @@ def _perturb_k2(model):
     model.set_weights(ws)
 
 
-KERAS2_MODELS = ["k2_slash_names", "k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer"]
+KERAS2_MODELS = ["k2_slash_names", "k2_tf_ops", "k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer"]
 
 
 if __name__ == "__main__":

@@ -312,6 +312,24 @@ def ops_zoo():
         [_tokens(8, 30, pad=False), _normal(5, 6, 4, seed=1)]
 
 
+def k2_tf_ops():
+    """tf.keras graphs with TensorFlow functions (TFOpLambda / SlicingOpLambda): reductions, CLS indexing, concat,
+    tf.nn.gelu, constants."""
+    K = _k2()
+    import tensorflow as tf
+
+    L = K.layers
+    x = K.Input((6, 8), name="x")
+    h = L.Dense(8, name="d")(x)
+    a = tf.reduce_mean(h, axis=1)
+    b = h[:, 0]
+    c = h[:, 2:4]
+    d = tf.nn.gelu(tf.concat([a, b], axis=-1))
+    e = tf.reduce_max(c, axis=[1])
+    f = tf.nn.gelu(h[:, -1], approximate=True) * 0.5 + 1.0
+    return K.Model(x, L.Dense(2, name="head")(tf.concat([d, e, f], -1)), name="k2_tf_ops"), [_normal(6, 8)]
+
+
 def ln_gelu():
     K = _k3()
     L = K.layers
@@ -419,6 +437,7 @@ _add("mha_output_shape_2d", mha_output_shape_2d, perturb="all")
 _add("pos_embedding", pos_embedding, perturb="all")
 _add("ln_gelu", ln_gelu, perturb="all")
 _add("ops_zoo", ops_zoo, perturb="all")
+_add("k2_tf_ops", k2_tf_ops, formats=K2, perturb="all")
 _add("einsum_dense", einsum_dense, perturb="all")
 _add("einsum_dense_3d_kernel", einsum_dense_3d_kernel, perturb="all", expect="EinsumDense")
 _add("k2_transformer_block", k2_transformer_block, formats=K2, perturb="all")

@@ -711,6 +711,7 @@ def _build_functional(mcfg, ctx, overrides, name):
         inputs.append(t)
     if ctx.problems:
         return None
+    outer_probe, ctx.shape_of = getattr(ctx, "shape_of", None), _shape_prober(inputs, ctx)
     # call the layers in dependency order (a shared layer's later node may need layers defined after it)
     while pending:
         progress = False
@@ -750,6 +751,7 @@ def _build_functional(mcfg, ctx, overrides, name):
                 ctx.problem(pending[0][0], pending[0][1], "its inputs are never computed (the graph has a cycle or "
                             "references unknown layers)")
             break
+    ctx.shape_of = outer_probe
     outputs = []
     for ref in outputs_ref:
         t = tensors.get(key(ref))
@@ -783,7 +785,8 @@ _TF_OPS = {"__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subt
            "nn.elu": "Elu", "nn.selu": "Selu", "math.exp": "Exp", "math.softplus": "Softplus",
            "nn.softplus": "Softplus", "nn.softsign": "Softsign", "math.softsign": "Softsign",
            "nn.softmax": "Softmax", "nn.log_softmax": "LogSoftmax", "math.not_equal": "NotEqual",
-           "math.reduce_any": "Any"}
+           "math.reduce_any": "Any", "math.reduce_mean": "Mean", "math.reduce_max": "Max",
+           "__operators__.getitem": "GetItem", "concat": "Concatenate", "nn.gelu": "Gelu"}
 
 # Keras 3 operation classes recognised in legacy .h5 configs (which do not name their module)
 _KNOWN_OPS = _MASK_OPS | set(_UNARY_OPS) | _BINARY_OPS | set(_OPTION_OPS) | {
@@ -822,8 +825,12 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
         kwargs.pop("name", None)
         if "y" in kwargs:
             args = args + [kwargs.pop("y")]
+        if fn == "__operators__.getitem" and "slice_spec" in kwargs:
+            args = args + [kwargs.pop("slice_spec")]
+        if fn == "nn.gelu":
+            kwargs.setdefault("approximate", False)         # tf.nn.gelu's default (keras.ops.gelu's is True)
         cls = _TF_OPS.get(fn, f"{cls}({fn})")
-        cfg = {}
+        cfg, kwargs = {"name": cfg.get("name"), **kwargs}, {}
     tensors = [a for a in args if _is_tensor_ref(a, keras2)]
     consts = [a for a in args if not _is_tensor_ref(a, keras2)]
     if cls in _MASK_OPS:
@@ -855,25 +862,47 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
             if layer is not None:
                 return layer, as_node(tensors)
     if cls in _REDUCE_OPS and len(tensors) == 1 and not consts and not kwargs:
-        shape = _ref_shape(tensors[0])
-        rank = len(shape) if shape is not None else 0
         axis = extra.pop("axis", None)
         keep = bool(extra.pop("keepdims", False))
         if extra.get("initial", "absent") is None:
             extra.pop("initial")
-        axes = sorted(a + rank if a < 0 else a for a in ((axis,) if isinstance(axis, int) else axis or ()))
-        if not extra and 3 <= rank <= 5 and axes == list(range(1, rank - 1)):      # every axis but batch, features
-            pool = getattr(L, f"{_REDUCE_OPS[cls]}{rank - 2}D")
-            return pool(keepdims=keep, name=ctx.pyname(lname)), as_node(tensors)
+        if not extra and axis is not None:
+            name, kind = ctx.pyname(lname), _REDUCE_OPS[cls]
+
+            def check(shape):
+                rank = len(shape)
+                axes = sorted(a + rank if a < 0 else a for a in ((axis,) if isinstance(axis, int) else axis))
+                if not 3 <= rank <= 5 or axes != list(range(1, rank - 1)):
+                    return (f"{cls} over axis={axis!r} of a tensor of shape {tuple(shape)}: only over every axis but "
+                            "batch and features (global pooling) is supported")
+                return None
+
+            def reduce(t, shape):
+                if check(shape):
+                    raise ValueError(check(shape))
+                return getattr(L, f"{kind}{len(shape) - 2}D")(keepdims=keep, name=name)(t)
+            recorded = _ref_shape(tensors[0])
+            if recorded is not None and check(recorded):       # the rank is known: report it with the rest
+                ctx.problem(lname, cls, f"Keras operation {check(recorded)}")
+                return None
+            return _Shaped(reduce, tensors[0], ctx), as_node(tensors)
     if cls == "GetItem" and len(args) == 2 and len(tensors) == 1 and not kwargs:
-        shape = _ref_shape(tensors[0])
-        if shape is not None and None in shape[1:]:
-            ctx.problem(lname, cls, f"indexing a tensor of shape {tuple(shape)} (unknown sizes recorded by Keras) is "
-                        "not supported; give the layers before it static shapes")
+        key, name = args[1], ctx.pyname(lname)
+
+        def why(shape):
+            return (f"indexing {_key_str(key)} of a tensor of shape {tuple(shape)}: only integers and slices with "
+                    "step 1 on the axes between batch and features are supported")
+
+        def getitem(t, shape):
+            chain = _getitem(shape, key, name)
+            if chain is None:
+                raise ValueError(why(shape))
+            return chain(t)
+        recorded = _ref_shape(tensors[0])
+        if recorded is not None and None not in recorded[1:] and _getitem(recorded, key, name) is None:
+            ctx.problem(lname, cls, f"Keras operation {why(recorded)}")
             return None
-        chain = _getitem(shape, args[1], ctx.pyname(lname))
-        if chain is not None:
-            return chain, as_node(tensors)
+        return _Shaped(getitem, tensors[0], ctx), as_node(tensors)
     if cls == "Concatenate" and len(args) == 1 and isinstance(args[0], list) and \
             all(_is_tensor_ref(a, keras2) for a in args[0]) and set(extra) <= {"axis"} and not kwargs:
         return L.Concatenate(axis=int(extra.get("axis", 0)), name=ctx.pyname(lname)), as_node([args[0]])
@@ -885,6 +914,56 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
 
 
 _REDUCE_OPS = {"Mean": "GlobalAveragePooling", "Max": "GlobalMaxPooling"}
+
+
+class _Shaped:
+    """An operation whose translation depends on its input's shape: ``fn(tensor, shape)`` is called with the shape
+    Keras recorded or, where that has unknown sizes (or Keras 2 recorded none), the shape pydl computes."""
+
+    def __init__(self, fn, ref, ctx):
+        self.fn, self.recorded, self.ctx = fn, _ref_shape(ref), ctx
+
+    def __call__(self, t):
+        shape = self.recorded
+        if shape is None or None in shape[1:]:
+            shape = self.ctx.shape_of(t)
+        return self.fn(t, list(shape))
+
+
+def _shape_prober(inputs, ctx):
+    """``shape_of(tensor)``: the (None, ...) shape of a pydl graph tensor, from a throw-away model of the graph up to
+    it (zero-filled weights; the final model rebinds every layer)."""
+    from .. import layers as L
+    from ..models import Model
+
+    cache = {}
+
+    def shape_of(t):
+        if isinstance(t, L.Input):
+            return [None] + list(t.shape)
+        if id(t) not in cache:
+            reach, stack, seen = set(), [t], set()
+            while stack:
+                u = stack.pop()
+                if isinstance(u, L.Input):
+                    reach.add(id(u))
+                elif id(u.node) not in seen:
+                    seen.add(id(u.node))
+                    stack.extend(u.node.inputs)
+            probe = Model([i for i in inputs if id(i) in reach], t, name="shape_probe", seed=0, dtype=ctx.dtype)
+            cache[id(t)] = [None] + [int(d) for d in probe._java.outputShapes()[0]]
+        return cache[id(t)]
+
+    return shape_of
+
+
+def _key_str(key):
+    def one(k):
+        if isinstance(k, dict):
+            c = k.get("config", k)
+            return ":".join("" if c.get(x) is None else str(c.get(x)) for x in ("start", "stop", "step")).rstrip(":")
+        return str(k)
+    return "[" + ", ".join(one(k) for k in (key if isinstance(key, list) else [key])) + "]"
 
 
 def _ref_shape(v):
@@ -957,8 +1036,8 @@ def _getitem(shape, key, name):
     crops, keep = [], []
     for axis, k in enumerate(key):
         n = shape[axis]
-        if isinstance(k, dict) and k.get("class_name") == "__slice__":
-            c = k.get("config") or {}
+        if isinstance(k, dict) and (k.get("class_name") == "__slice__" or set(k) == {"start", "stop", "step"}):
+            c = k.get("config") or {} if "class_name" in k else k
             if c.get("step") not in (None, 1) or any(v is not None and not isinstance(v, int)
                                                      for v in (c.get("start"), c.get("stop"))):
                 return None
