@@ -353,6 +353,19 @@ def ops_zoo():
     return keras.Model([tok, img], L.Dense(3, name="head")(out), name="ops_zoo")
 
 
+def shape_ops():
+    """Reshape / transpose / expand_dims / squeeze / matmul as Keras 3 operations; Identity, ActivityRegularization."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((6, 8), name="x")
+    h = L.Dense(8, name="d")(x)
+    t = keras.ops.transpose(h, (0, 2, 1))
+    c = keras.ops.squeeze(keras.ops.expand_dims(h, -1), axis=-1)
+    f = L.ActivityRegularization(l2=0.01, name="act_reg")(L.Identity(name="ident")(c))
+    flat = [L.Flatten()(v) for v in (keras.ops.reshape(h, (-1, 3, 16)), t, keras.ops.matmul(h, t), f)]
+    return keras.Model(x, L.Dense(2, name="head")(L.Concatenate()(flat)), name="shape_ops")
+
+
 def _perturb(model):
     """Random init leaves biases, BN statistics and PReLU alphas at 0/1: perturb every weight (variances stay > 0)
     so that a swapped or ignored weight shows in the outputs."""
@@ -373,7 +386,7 @@ GENERAL = {"cf_cnn": (cf_cnn, [(3, 12, 12)]), "cf_gap": (cf_gap, [(2, 9, 9)]),
            "transformer_zoo": (transformer_zoo, [("normal", 3, 4, 6), ("normal", 3, 5, 2)]),
            "app_layers": (app_layers, [(6, 6, 4)]), "seq_nested": (seq_nested, [(8, 8, 3)]),
            "rnn_cells": (rnn_cells, [("normal", 6, 4)]), "augmented": (augmented, [(12, 12, 3)]),
-           "ops_zoo": (ops_zoo, [("int", 8, 30), (5, 6, 4)])}
+           "ops_zoo": (ops_zoo, [("int", 8, 30), (5, 6, 4)]), "shape_ops": (shape_ops, [("normal", 6, 8)])}
 
 
 def scheduled(kind):
@@ -638,7 +651,8 @@ def generate_keras2(name, outdir):
         m = k2.Model(x, L.Dense(2, name="Logits/dense")(L.Flatten(name="flatten")(h)), name="k2/slash")
         _perturb_k2(m)
         xs = [np.random.default_rng(0).normal(size=(3, 5, 5, 3)).astype(np.float32)]
-    elif name == "k2_tf_ops":      # TensorFlow functions in a tf.keras graph (TFOpLambda / SlicingOpLambda)
+    elif name == "k2_tf_ops":      # TensorFlow functions in a tf.keras graph (TFOpLambda / SlicingOpLambda): reductions,
+        #                            indexing, concat, gelu, reshape / transpose / expand_dims / squeeze
         import tensorflow as tf
 
         x = k2.Input((6, 8), name="x")
@@ -646,7 +660,9 @@ def generate_keras2(name, outdir):
         d = tf.nn.gelu(tf.concat([tf.reduce_mean(h, axis=1), h[:, 0]], axis=-1))
         e = tf.reduce_max(h[:, 2:4], axis=[1])
         f = tf.nn.gelu(h[:, -1], approximate=True) * 0.5 + 1.0
-        m = k2.Model(x, L.Dense(2, name="head")(tf.concat([d, e, f], -1)), name="k2_tf_ops")
+        g = tf.squeeze(tf.expand_dims(tf.transpose(tf.reshape(h, (-1, 3, 16)), perm=(0, 2, 1)), -1), axis=-1)
+        g = L.Flatten(name="flat")(g)
+        m = k2.Model(x, L.Dense(2, name="head")(tf.concat([d, e, f, g], -1)), name="k2_tf_ops")
         _perturb_k2(m)
         xs = [np.random.default_rng(0).normal(size=(3, 6, 8)).astype(np.float32)]
     elif name == "k2_hard_sigmoid":

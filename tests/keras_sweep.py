@@ -330,6 +330,35 @@ def k2_tf_ops():
     return K.Model(x, L.Dense(2, name="head")(tf.concat([d, e, f], -1)), name="k2_tf_ops"), [_normal(6, 8)]
 
 
+def shape_ops():
+    """Reshape / transpose / expand_dims / squeeze / matmul as Keras 3 operations; Identity, ActivityRegularization."""
+    K = _k3()
+    L = K.layers
+    x = K.Input((6, 8), name="x")
+    h = L.Dense(8, name="d")(x)
+    a = K.ops.reshape(h, (-1, 3, 16))
+    b = K.ops.transpose(h, (0, 2, 1))
+    c = K.ops.squeeze(K.ops.expand_dims(h, -1), axis=-1)
+    e = K.ops.matmul(h, b)
+    f = L.ActivityRegularization(l2=0.01)(L.Identity()(c))
+    flat = [L.Flatten()(t) for t in (a, b, e, f)]
+    return K.Model(x, L.Dense(2, name="head")(L.Concatenate()(flat)), name="shape_ops"), [_normal(6, 8)]
+
+
+def k2_shape_ops():
+    K = _k2()
+    import tensorflow as tf
+
+    L = K.layers
+    x = K.Input((6, 8), name="x")
+    h = L.Dense(8, name="d")(x)
+    a = tf.reshape(h, (-1, 3, 16))
+    b = tf.transpose(h, perm=(0, 2, 1))
+    c = tf.squeeze(tf.expand_dims(h, -1), axis=-1)
+    flat = [L.Flatten()(t) for t in (a, b, c)]
+    return K.Model(x, L.Dense(2, name="head")(L.Concatenate()(flat)), name="k2_shape_ops"), [_normal(6, 8)]
+
+
 def ln_gelu():
     K = _k3()
     L = K.layers
@@ -438,6 +467,8 @@ _add("pos_embedding", pos_embedding, perturb="all")
 _add("ln_gelu", ln_gelu, perturb="all")
 _add("ops_zoo", ops_zoo, perturb="all")
 _add("k2_tf_ops", k2_tf_ops, formats=K2, perturb="all")
+_add("shape_ops", shape_ops, perturb="all")
+_add("k2_shape_ops", k2_shape_ops, formats=K2, perturb="all")
 _add("einsum_dense", einsum_dense, perturb="all")
 _add("einsum_dense_3d_kernel", einsum_dense_3d_kernel, perturb="all", expect="EinsumDense")
 _add("k2_transformer_block", k2_transformer_block, formats=K2, perturb="all")

@@ -142,7 +142,7 @@ GENERAL = {"cf_cnn": ("keras", "h5"), "cf_gap": ("keras",), "time_distributed": 
            "conv_zoo": ("keras",), "attention_zoo": ("keras",), "k3_ops": ("keras", "json", "h5"),
            "masking_ops": ("keras", "h5"), "transformer_zoo": ("keras", "h5"), "app_layers": ("keras", "h5"),
            "seq_nested": ("keras", "h5"), "rnn_cells": ("keras", "h5"), "augmented": ("keras",),
-           "ops_zoo": ("keras", "h5")}
+           "ops_zoo": ("keras", "h5"), "shape_ops": ("keras", "h5")}
 GENERAL_XFAIL = {}
 
 

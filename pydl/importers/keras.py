@@ -372,6 +372,13 @@ def _translate_layer(cls, cfg, ctx, inner=False):
         ctx.problem(lname, cls, "Lambda layers hold Python code, which pydl never runs from a file; register a "
                     "replacement: pydl.importers.keras.register('Lambda' or the layer name, fn(config) -> pydl layer)")
         return None
+    if cls == "Identity":
+        return L.Activation("linear", name=ctx.pyname(lname))
+    if cls == "ActivityRegularization":
+        if cfg.get("l1") or cfg.get("l2"):
+            ctx.warn(lname, cls, f"l1={cfg.get('l1')}, l2={cfg.get('l2')}: a training-only penalty on the activity, "
+                     "imported as the identity (predict matches Keras; fit does not add the penalty)")
+        return L.Activation("linear", name=ctx.pyname(lname))
     if cls in _AUGMENTATION:
         ctx.warn(lname, cls, "random data augmentation, applied by Keras in training only: imported as the identity "
                  "(predict matches Keras; fit does not augment)")
@@ -786,7 +793,9 @@ _TF_OPS = {"__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subt
            "nn.softplus": "Softplus", "nn.softsign": "Softsign", "math.softsign": "Softsign",
            "nn.softmax": "Softmax", "nn.log_softmax": "LogSoftmax", "math.not_equal": "NotEqual",
            "math.reduce_any": "Any", "math.reduce_mean": "Mean", "math.reduce_max": "Max",
-           "__operators__.getitem": "GetItem", "concat": "Concatenate", "nn.gelu": "Gelu"}
+           "__operators__.getitem": "GetItem", "concat": "Concatenate", "nn.gelu": "Gelu",
+           "reshape": "Reshape", "compat.v1.transpose": "Transpose", "transpose": "Transpose",
+           "expand_dims": "ExpandDims", "compat.v1.squeeze": "Squeeze", "squeeze": "Squeeze"}
 
 # Keras 3 operation classes recognised in legacy .h5 configs (which do not name their module)
 _KNOWN_OPS = _MASK_OPS | set(_UNARY_OPS) | _BINARY_OPS | set(_OPTION_OPS) | {
@@ -829,6 +838,11 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
             args = args + [kwargs.pop("slice_spec")]
         if fn == "nn.gelu":
             kwargs.setdefault("approximate", False)         # tf.nn.gelu's default (keras.ops.gelu's is True)
+        if kwargs.get("conjugate") is False:
+            kwargs.pop("conjugate")                         # tf.transpose's complex-number option
+        for tf_key, key in (("shape", "newshape"), ("perm", "axes")):
+            if tf_key in kwargs:
+                kwargs[key] = kwargs.pop(tf_key)
         cls = _TF_OPS.get(fn, f"{cls}({fn})")
         cfg, kwargs = {"name": cfg.get("name"), **kwargs}, {}
     tensors = [a for a in args if _is_tensor_ref(a, keras2)]
@@ -903,6 +917,23 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
             ctx.problem(lname, cls, f"Keras operation {why(recorded)}")
             return None
         return _Shaped(getitem, tensors[0], ctx), as_node(tensors)
+    if cls in _SHAPE_OPS and len(tensors) == 1 and not consts and not kwargs:
+        option = _SHAPE_OPS[cls]
+        value = extra.pop(option, None)
+        if not extra and (value is not None or cls == "Squeeze"):
+            name = ctx.pyname(lname)
+
+            def reshape(t, shape):
+                target = _shape_op(cls, value, shape)
+                if target is None:
+                    raise ValueError(f"{cls} with {option}={value!r} of a tensor of shape {tuple(shape)}: only shapes "
+                                     "that keep the batch axis are supported")
+                return (L.Permute(target, name=name) if cls == "Transpose" else L.Reshape(target, name=name))(t)
+            return _Shaped(reshape, tensors[0], ctx), as_node(tensors)
+    if cls == "Matmul" and len(tensors) == 2 and not consts and not kwargs and not extra:
+        ranks = [len(_ref_shape(t) or ()) for t in tensors]
+        if ranks == [3, 3]:                              # (b, t, d) @ (b, d, s): Keras's batched Dot
+            return L.Dot(axes=[2, 1], name=ctx.pyname(lname)), as_node([tensors])
     if cls == "Concatenate" and len(args) == 1 and isinstance(args[0], list) and \
             all(_is_tensor_ref(a, keras2) for a in args[0]) and set(extra) <= {"axis"} and not kwargs:
         return L.Concatenate(axis=int(extra.get("axis", 0)), name=ctx.pyname(lname)), as_node([args[0]])
@@ -914,6 +945,34 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
 
 
 _REDUCE_OPS = {"Mean": "GlobalAveragePooling", "Max": "GlobalMaxPooling"}
+_SHAPE_OPS = {"Reshape": "newshape", "ExpandDims": "axis", "Squeeze": "axis", "Transpose": "axes"}
+
+
+def _shape_op(cls, value, shape):
+    """The pydl Reshape target (or Permute dims, 1-based) of a Keras reshape / expand_dims / squeeze / transpose of
+    a tensor of the given shape (batch first), or None when the batch axis would not stay first."""
+    rank = len(shape)
+    dims = list(shape[1:])
+    if cls == "Transpose":
+        axes = [a + rank if a < 0 else a for a in value]
+        return tuple(axes[1:]) if sorted(axes) == list(range(rank)) and axes[0] == 0 else None
+    if cls == "Reshape":
+        new = list(value) if isinstance(value, (list, tuple)) else [value]
+        if not new or new[0] not in (-1, None) or any(d is None for d in dims):
+            return None
+        rest = [-1 if d is None else int(d) for d in new[1:]]
+        return tuple(rest) if rest.count(-1) <= 1 and all(d == -1 or d > 0 for d in rest) and rest else None
+    if any(d is None for d in dims):
+        return None
+    if cls == "ExpandDims":
+        a = value + rank + 1 if value < 0 else value
+        return tuple(dims[:a - 1] + [1] + dims[a - 1:]) if 1 <= a <= rank else None
+    axes = [i for i in range(1, rank) if shape[i] == 1] if value is None else \
+        [a + rank if a < 0 else a for a in ((value,) if isinstance(value, int) else value)]
+    if not axes or any(not 1 <= a < rank or shape[a] != 1 for a in axes):
+        return None
+    kept = tuple(d for i, d in enumerate(dims, 1) if i not in axes)
+    return kept if kept else None
 
 
 class _Shaped:
