@@ -354,14 +354,15 @@ def ops_zoo():
 
 
 def shape_ops():
-    """Reshape / transpose / expand_dims / squeeze / matmul as Keras 3 operations; Identity, ActivityRegularization."""
+    """Reshape / transpose / expand_dims / squeeze / matmul / square / negation as Keras 3 operations; Identity,
+    ActivityRegularization."""
     keras = _k()
     L = keras.layers
     x = keras.Input((6, 8), name="x")
     h = L.Dense(8, name="d")(x)
     t = keras.ops.transpose(h, (0, 2, 1))
     c = keras.ops.squeeze(keras.ops.expand_dims(h, -1), axis=-1)
-    f = L.ActivityRegularization(l2=0.01, name="act_reg")(L.Identity(name="ident")(c))
+    f = L.ActivityRegularization(l2=0.01, name="act_reg")(L.Identity(name="ident")(-keras.ops.square(c)))
     flat = [L.Flatten()(v) for v in (keras.ops.reshape(h, (-1, 3, 16)), t, keras.ops.matmul(h, t), f)]
     return keras.Model(x, L.Dense(2, name="head")(L.Concatenate()(flat)), name="shape_ops")
 

@@ -400,6 +400,39 @@ def k2_transformer_block():
         [_normal(5, 8), _normal(7, 6, seed=1)]
 
 
+# misc layers and options --------------------------------------------------------------------------------------------
+def misc_conv():
+    K = _k3()
+    L = K.layers
+    x = K.Input((12, 12, 4), name="x")
+    a = L.Conv2D(6, 3, groups=2, padding="same", name="grouped")(x)
+    a = L.BatchNormalization(center=False, scale=False, name="bn_plain")(a)
+    a = L.Conv2DTranspose(4, 3, strides=2, output_padding=1, name="convt")(a)
+    a = L.AveragePooling2D(3, strides=2, padding="same", name="ap_same")(a)
+    a = L.MaxPooling2D(2, padding="same", name="mp_same")(a)
+    a = L.ReLU(max_value=4.0, negative_slope=0.1, threshold=0.2, name="relu_opts")(a)
+    a = L.Softmax(axis=1, name="softmax_ax1")(a)
+    a = L.LayerNormalization(axis=[1, 2], name="ln_12")(a)
+    g = L.GlobalAveragePooling2D(keepdims=True, name="gap_keep")(a)
+    h = L.Multiply(name="mul")([a, g])
+    y = K.Input((10, 3), name="y")
+    b = L.Conv1D(6, 3, groups=3, dilation_rate=2, name="grouped1d")(y)
+    b = L.DepthwiseConv1D(3, depth_multiplier=2, name="dw1d")(b)
+    b = L.SeparableConv1D(4, 2, name="sep1d")(b)
+    b = L.Conv1DTranspose(3, 3, strides=2, name="convt1d")(b)
+    b = L.UpSampling1D(2, name="up1d")(L.ZeroPadding1D(1, name="zp1d")(L.Cropping1D((1, 2), name="crop1d")(b)))
+    b = L.Permute((2, 1), name="perm")(b)
+    b = L.Average(name="avg")([L.Maximum(name="max")([b, b * 2.0]), L.Minimum(name="min")([b, -b])])
+    v = K.Input((4, 4, 4, 2), name="v")
+    c = L.Conv3D(3, 2, name="c3")(v)
+    c = L.MaxPooling3D(1, name="mp3")(c)
+    c = L.GlobalMaxPooling3D(name="gmp3")(c)
+    out = L.Concatenate(name="cat")([L.Flatten()(h), L.Flatten()(b), c,
+                                     L.Flatten()(L.RepeatVector(2, name="rep")(c))])
+    return K.Model([x, y, v], L.Dense(3, name="head")(out), name="misc_conv"), \
+        [_normal(12, 12, 4), _normal(10, 3, seed=1), _normal(4, 4, 4, 2, seed=2)]
+
+
 # channels_first -------------------------------------------------------------------------------------------------------
 def cf_zoo(fmt="channels_first"):
     K = _k3()
@@ -472,6 +505,7 @@ _add("k2_shape_ops", k2_shape_ops, formats=K2, perturb="all")
 _add("einsum_dense", einsum_dense, perturb="all")
 _add("einsum_dense_3d_kernel", einsum_dense_3d_kernel, perturb="all", expect="EinsumDense")
 _add("k2_transformer_block", k2_transformer_block, formats=K2, perturb="all")
+_add("misc_conv", misc_conv, perturb="all")
 _add("cf_zoo", cf_case, perturb="all", twin=lambda: cf_zoo("channels_last"))
 
 

@@ -795,7 +795,8 @@ _TF_OPS = {"__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subt
            "math.reduce_any": "Any", "math.reduce_mean": "Mean", "math.reduce_max": "Max",
            "__operators__.getitem": "GetItem", "concat": "Concatenate", "nn.gelu": "Gelu",
            "reshape": "Reshape", "compat.v1.transpose": "Transpose", "transpose": "Transpose",
-           "expand_dims": "ExpandDims", "compat.v1.squeeze": "Squeeze", "squeeze": "Squeeze"}
+           "expand_dims": "ExpandDims", "compat.v1.squeeze": "Squeeze", "squeeze": "Squeeze",
+           "math.negative": "Negative", "__operators__.neg": "Negative", "math.square": "Square"}
 
 # Keras 3 operation classes recognised in legacy .h5 configs (which do not name their module)
 _KNOWN_OPS = _MASK_OPS | set(_UNARY_OPS) | _BINARY_OPS | set(_OPTION_OPS) | {
@@ -917,6 +918,10 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
             ctx.problem(lname, cls, f"Keras operation {why(recorded)}")
             return None
         return _Shaped(getitem, tensors[0], ctx), as_node(tensors)
+    if cls == "Negative" and len(tensors) == 1 and not consts and not kwargs and not extra:
+        return L.Rescaling(-1.0, name=ctx.pyname(lname)), as_node(tensors)
+    if cls == "Square" and len(tensors) == 1 and not consts and not kwargs and not extra:
+        return L.Multiply(name=ctx.pyname(lname)), as_node([[tensors[0], tensors[0]]])
     if cls in _SHAPE_OPS and len(tensors) == 1 and not consts and not kwargs:
         option = _SHAPE_OPS[cls]
         value = extra.pop(option, None)
@@ -938,8 +943,8 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
             all(_is_tensor_ref(a, keras2) for a in args[0]) and set(extra) <= {"axis"} and not kwargs:
         return L.Concatenate(axis=int(extra.get("axis", 0)), name=ctx.pyname(lname)), as_node([args[0]])
     ctx.problem(lname, cls, f"Keras operation {cls} (in the graph through keras.ops or an operator on tensors) is "
-                "not supported: supported are elementwise activations; +, -, *, / between tensors, or with a number "
-                "or a constant array; mean / max over all axes but batch and features; indexing and slicing of the "
+                "not supported: supported are elementwise activations, negation and squares; +, -, *, / between "
+                "tensors, or with a number or a constant array; mean / max over all axes but batch and features; indexing and slicing of the "
                 "axes between batch and features (x[:, 0]); concatenate; and mask computations")
     return None
 
