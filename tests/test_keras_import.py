@@ -182,6 +182,26 @@ def test_keras2_names_with_slash_renamed(kdir):
     assert {"Conv.conv", "Conv.BatchNorm", "Logits.dense"} <= {l.name for l in m.layers}
 
 
+def test_keras_2_2_style_config(kdir, tmp_path):
+    """Files of Keras <= 2.2.4: a Sequential's config is its layer list (no InputLayer, batch_input_shape on the first
+    layer) and a GRU config may lack reset_after (then the v1 GRU, reset_after=False)."""
+    g = fixture_model("k2_gru_v1", kdir)
+    path = tmp_path / "old.h5"
+    shutil.copy(g["paths"]["h5"], path)
+    with h5py.File(path, "r+") as f:
+        c = json.loads(f.attrs["model_config"])
+        layers = [lc for lc in c["config"]["layers"] if lc["class_name"] != "InputLayer"]
+        for lc in layers:
+            lc["config"].pop("reset_after", None)
+        layers[0]["config"]["batch_input_shape"] = [None, 6, 4]
+        c["config"] = layers
+        f.attrs["model_config"] = json.dumps(c)
+        f.attrs["keras_version"] = "2.2.4"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _compare(ki.load(path), g)
+
+
 def test_keras2_hard_sigmoid_is_keras2s(kdir):
     """Keras 2's hard_sigmoid is clip(0.2 x + 0.5, 0, 1), not Keras 3's relu6(x + 3) / 6: imported as such."""
     g = fixture_model("k2_hard_sigmoid", kdir)

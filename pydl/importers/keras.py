@@ -383,6 +383,8 @@ def _translate_layer(cls, cfg, ctx, inner=False):
         ctx.warn(lname, cls, "random data augmentation, applied by Keras in training only: imported as the identity "
                  "(predict matches Keras; fit does not augment)")
         return L.Activation("linear", name=ctx.pyname(lname))
+    if cls == "GRU" and ctx.keras2 and "reset_after" not in cfg:
+        cfg = dict(cfg, reset_after=False)                  # Keras 2 before 2.1.4 had no reset_after: the v1 GRU
     if cls == "RNN":
         merged = _rnn_of_cell(lname, cfg, ctx)
         if merged is None:
@@ -1164,6 +1166,8 @@ def _build_zero_filled(config, ctx, overrides):
 
 def _build_model(lc, ctx, overrides):
     cls, cfg = lc["class_name"], lc.get("config", {})
+    if cls == "Sequential" and isinstance(cfg, list):      # Keras <= 2.2.4: a Sequential's config is its layer list
+        cfg = {"name": lc.get("name", "sequential"), "layers": cfg}
     name = cfg.get("name", lc.get("name", "model"))
     if cls == "Sequential":
         return _build_sequential(cfg, ctx, overrides, name)
@@ -1461,7 +1465,8 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
         if not isinstance(config, dict) or "class_name" not in config:
             raise KerasImportError(f"{label}: the model config has no class_name")
         ctx = _Ctx(label, _keras2(version))
-        ctx.dtype = _dtype_name(config.get("config", {}).get("dtype"))
+        top = config.get("config") if isinstance(config.get("config"), dict) else {}   # (a list: Keras <= 2.2.4)
+        ctx.dtype = _dtype_name(top.get("dtype"))
         if ctx.dtype not in ("float32", "float64"):
             if ctx.dtype.startswith("mixed"):
                 warnings.warn(f"{label}: dtype policy {ctx.dtype!r} is imported as float32", stacklevel=2)
@@ -1470,7 +1475,7 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
             raise KerasImportError(f"{label}: top-level class {config['class_name']!r} is not a Keras model")
         built = _build_zero_filled(config, ctx, dict(input_shapes or {}))
         if ctx.declared > _MAX_PARAMS and not ctx.problems:
-            ctx.problem(config.get("config", {}).get("name", "model"), config["class_name"],
+            ctx.problem(top.get("name", "model"), config["class_name"],
                         f"the config declares about {ctx.declared} weights; refusing more than {_MAX_PARAMS}")
         if ctx.problems or built is None:
             raise KerasImportError(f"{label}: cannot import this Keras model; {len(ctx.problems)} problem(s):\n  - "
