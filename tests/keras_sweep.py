@@ -1,6 +1,6 @@
 """Sweep: real Keras models (keras.applications, tf_keras.applications, RNN/text, transformer and channels_first
 variants), built by Keras itself (weights=None, seed 0, small inputs, 10 classes, logits), saved as ``.keras`` and
-legacy ``.h5`` (Keras 2 models: ``.h5``), imported with :mod:`pydl.importers.keras` and compared with Keras's
+legacy ``.h5`` (some also as JSON + weights; Keras 2 models as ``.h5``), imported with :mod:`pydl.importers.keras` and compared with Keras's
 predictions on a random batch. Too slow for CI as a whole; the models that exposed bugs are fixtures of
 tests/test_keras_import.py.
 
@@ -470,35 +470,36 @@ def _add(name, build, formats=K3, expect=None, perturb="stats", twin=None):
     CASES[name] = dict(build=build, formats=formats, expect=expect, perturb=perturb, twin=twin)
 
 
+K3J = ("keras", "h5", "json")
 for _n, _s in [("VGG16", 64), ("VGG19", 64), ("ResNet50", 64), ("ResNet101", 64), ("ResNet50V2", 64),
                ("ResNet101V2", 64), ("InceptionV3", 75), ("Xception", 71), ("MobileNet", 64), ("MobileNetV2", 64),
                ("MobileNetV3Small", 64), ("MobileNetV3Large", 64), ("NASNetMobile", 64), ("DenseNet121", 64),
                ("DenseNet169", 64), ("EfficientNetB0", 64), ("EfficientNetB1", 64), ("EfficientNetV2B0", 64),
                ("EfficientNetV2S", 64), ("ConvNeXtTiny", 64), ("InceptionResNetV2", 75)]:
-    _add(_n, app(_n, _s))
+    _add(_n, app(_n, _s), formats=K3J if _n in ("ConvNeXtTiny", "InceptionResNetV2", "MobileNetV3Small") else K3)
 for _n, _s in [("MobileNetV2", 64), ("ResNet50", 64), ("InceptionV3", 75), ("EfficientNetB0", 64),
                ("MobileNetV3Small", 64), ("Xception", 71), ("DenseNet121", 64), ("ConvNeXtTiny", 64),
                ("EfficientNetV2B0", 64)]:
     _add(f"k2_{_n}", app(_n, _s, k2=True), formats=K2)
 _add("augmented", augmented, formats=("keras",), perturb="all")      # Keras cannot write its seed generators to .h5
 _add("k2_augmented", lambda: augmented(k2=True), formats=K2, perturb="all")
-_add("transfer_sequential", transfer())
+_add("transfer_sequential", transfer(), formats=K3J)
 _add("transfer_functional_avg", transfer(functional=True, pooling="avg"))
 _add("transfer_functional", transfer(functional=True))
 _add("k2_transfer_sequential", transfer(k2=True, pooling="max"), formats=K2)
 _add("k2_transfer_functional", transfer(k2=True, functional=True), formats=K2)
 _add("stacked_cells", stacked_cells, perturb="all", expect="StackedRNNCells")
 for _f in (rnn_cells, rnn_states, bidir_modes, masked_rnn, masking_layer, text_conv1d, time_distributed_dense):
-    _add(_f.__name__, _f, perturb="all")
+    _add(_f.__name__, _f, perturb="all", formats=K3J if _f in (rnn_cells, masked_rnn) else K3)
     _add(f"k2_{_f.__name__}", (lambda f: lambda: f(k2=True))(_f), formats=K2, perturb="all")
 _add("k2_gru_v1", gru_v1, formats=K2, perturb="all")
 _add("conv_lstm", conv_lstm, perturb="all", expect="ConvLSTM2D")
 _add("mha_variants", mha_variants, perturb="all")
-_add("mha_axes", mha_axes, perturb="all")
+_add("mha_axes", mha_axes, perturb="all", formats=K3J)
 _add("mha_output_shape_2d", mha_output_shape_2d, perturb="all")
 _add("pos_embedding", pos_embedding, perturb="all")
 _add("ln_gelu", ln_gelu, perturb="all")
-_add("ops_zoo", ops_zoo, perturb="all")
+_add("ops_zoo", ops_zoo, perturb="all", formats=K3J)
 _add("k2_tf_ops", k2_tf_ops, formats=K2, perturb="all")
 _add("shape_ops", shape_ops, perturb="all")
 _add("k2_shape_ops", k2_shape_ops, formats=K2, perturb="all")
@@ -539,10 +540,19 @@ def _generate(name, case, d):
         ys = _outputs(model(feed, training=False))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for p in paths.values():
-            model.save(p)
+        for f, p in paths.items():
+            if f == "json":                 # architecture + weights file
+                with open(p, "w") as out:
+                    out.write(model.to_json())
+                model.save_weights(_weights_path(p))
+            else:
+                model.save(p)
     np.savez(rec, **{f"in{i}": x for i, x in enumerate(xs)}, **{f"out{i}": y for i, y in enumerate(ys)})
     return paths, xs, ys
+
+
+def _weights_path(json_path):
+    return json_path[:-len(".json")] + ".weights.h5"
 
 
 def run_case(name, case, d):
@@ -560,7 +570,7 @@ def run_case(name, case, d):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                m = ki.load(p, compile=False)
+                m = ki.load(p, weights=_weights_path(p) if fmt == "json" else None, compile=False)
             out = m.predict(xs if len(xs) > 1 else xs[0])
             out = out if isinstance(out, list) else [out]
             if len(out) != len(ys) or any(a.shape != b.shape for a, b in zip(out, ys)):
@@ -606,7 +616,7 @@ def main(argv=None):
     os.makedirs(d, exist_ok=True)
     if a.fresh:
         for n in names:
-            for f in ("npz", "keras", "h5"):
+            for f in ("npz", "keras", "h5", "json", "weights.h5"):
                 p = os.path.join(d, f"{n}.{f}")
                 if os.path.exists(p):
                     os.remove(p)
