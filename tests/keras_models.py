@@ -266,7 +266,7 @@ def masking_ops():
 def transformer_zoo():
     """Transformer variants: MultiHeadAttention over other axes of rank-4 inputs (attention_axes, scores returned,
     negative axes, key/value of other lengths), keras.ops.gelu (both forms) and a tensor sum as Keras 3 operations,
-    LayerNormalization without scale/center."""
+    LayerNormalization without scale/center, RMSNormalization."""
     keras = _k()
     L = keras.layers
     x, y = keras.Input((3, 4, 6), name="x"), keras.Input((3, 5, 2), name="y")
@@ -277,6 +277,7 @@ def transformer_zoo():
     h = a + b + c
     h = L.LayerNormalization(scale=False, center=False, name="ln_plain")(h)
     h = L.LayerNormalization(center=False, epsilon=1e-3, name="ln_nocenter")(h)
+    h = L.RMSNormalization(axis=[2, 3], name="rms")(h)
     h = L.Concatenate(name="cat")([keras.ops.gelu(h, approximate=True), keras.ops.gelu(h, approximate=False)])
     out = L.Dense(3, name="head")(L.GlobalAveragePooling2D(name="gap")(h))
     return keras.Model([x, y], [out, scores], name="transformer_zoo")

@@ -372,6 +372,15 @@ def ln_gelu():
     return K.Model(x, L.Dense(3, name="head")(L.Concatenate()([a, b, c])), name="ln_gelu"), [_normal(5, 8)]
 
 
+def rms_norm():
+    K = _k3()
+    L = K.layers
+    x = K.Input((5, 8), name="x")
+    h = L.RMSNormalization(name="rms")(L.Dense(8, name="d")(x))
+    h = L.RMSNormalization(axis=[1, 2], epsilon=1e-3, name="rms_12")(h)
+    return K.Model(x, L.Dense(2, name="head")(h), name="rms_norm"), [_normal(5, 8)]
+
+
 def einsum_dense():
     K = _k3()
     L = K.layers
@@ -503,6 +512,7 @@ _add("ops_zoo", ops_zoo, perturb="all", formats=K3J)
 _add("k2_tf_ops", k2_tf_ops, formats=K2, perturb="all")
 _add("shape_ops", shape_ops, perturb="all")
 _add("k2_shape_ops", k2_shape_ops, formats=K2, perturb="all")
+_add("rms_norm", rms_norm, perturb="all")
 _add("einsum_dense", einsum_dense, perturb="all")
 _add("einsum_dense_3d_kernel", einsum_dense_3d_kernel, perturb="all", expect="EinsumDense")
 _add("k2_transformer_block", k2_transformer_block, formats=K2, perturb="all")
