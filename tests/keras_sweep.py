@@ -475,8 +475,12 @@ K2 = ("h5",)
 CASES = {}
 
 
-def _add(name, build, formats=K3, expect=None, perturb="stats", twin=None):
-    CASES[name] = dict(build=build, formats=formats, expect=expect, perturb=perturb, twin=twin)
+def _add(name, build, formats=K3, expect=None, perturb="stats", twin=None, compile=None):
+    CASES[name] = dict(build=build, formats=formats, expect=expect, perturb=perturb, twin=twin, compile=compile)
+
+
+def _opt(kind, k2=False, **kw):
+    return lambda: getattr((_k2() if k2 else _k3()).optimizers, kind)(**kw)
 
 
 K3J = ("keras", "h5", "json")
@@ -492,11 +496,15 @@ for _n, _s in [("MobileNetV2", 64), ("ResNet50", 64), ("InceptionV3", 75), ("Eff
     _add(f"k2_{_n}", app(_n, _s, k2=True), formats=K2)
 _add("augmented", augmented, formats=("keras",), perturb="all")      # Keras cannot write its seed generators to .h5
 _add("k2_augmented", lambda: augmented(k2=True), formats=K2, perturb="all")
-_add("transfer_sequential", transfer(), formats=K3J)
-_add("transfer_functional_avg", transfer(functional=True, pooling="avg"))
-_add("transfer_functional", transfer(functional=True))
-_add("k2_transfer_sequential", transfer(k2=True, pooling="max"), formats=K2)
-_add("k2_transfer_functional", transfer(k2=True, functional=True), formats=K2)
+_add("transfer_sequential", transfer(), formats=K3J, compile=(_opt("Adam", learning_rate=1e-3),
+                                                               "sparse_categorical_crossentropy"))
+_add("transfer_functional_avg", transfer(functional=True, pooling="avg"),
+     compile=(_opt("AdamW", weight_decay=0.01), "categorical_crossentropy"))
+_add("transfer_functional", transfer(functional=True), compile=(_opt("SGD", momentum=0.9, nesterov=True), "mse"))
+_add("k2_transfer_sequential", transfer(k2=True, pooling="max"), formats=K2,
+     compile=(_opt("RMSprop", k2=True, rho=0.8), "sparse_categorical_crossentropy"))
+_add("k2_transfer_functional", transfer(k2=True, functional=True), formats=K2,
+     compile=(_opt("Adam", k2=True, amsgrad=True), "categorical_crossentropy"))
 _add("stacked_cells", stacked_cells, perturb="all", expect="StackedRNNCells")
 for _f in (rnn_cells, rnn_states, bidir_modes, masked_rnn, masking_layer, text_conv1d, time_distributed_dense):
     _add(_f.__name__, _f, perturb="all", formats=K3J if _f in (rnn_cells, masked_rnn) else K3)
@@ -537,6 +545,9 @@ def _generate(name, case, d):
     k2 = name.startswith("k2_")
     (_k2() if k2 else _k3()).utils.set_random_seed(0)
     model, xs = case["build"]()
+    if case.get("compile"):           # the training config travels in the file: load must take it (or warn)
+        opt, loss = case["compile"]
+        model.compile(optimizer=opt() if callable(opt) else opt, loss=loss, metrics=["accuracy"])
     if case["perturb"] == "all":
         _perturb_all(model)
     elif case["perturb"] == "stats":
@@ -580,7 +591,7 @@ def run_case(name, case, d):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                m = ki.load(p, weights=_weights_path(p) if fmt == "json" else None, compile=False)
+                m = ki.load(p, weights=_weights_path(p) if fmt == "json" else None)
             out = m.predict(xs if len(xs) > 1 else xs[0])
             out = out if isinstance(out, list) else [out]
             if len(out) != len(ys) or any(a.shape != b.shape for a, b in zip(out, ys)):

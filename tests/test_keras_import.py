@@ -366,6 +366,17 @@ def test_learning_rate_schedules(kdir, fmt):
     m.fit(x, (x[:, 0] > 0).astype(np.int64), epochs=1, batch_size=8, verbose=0)     # the model trains
 
 
+def test_never_trained_optimizer_loads_quietly(kdir):
+    """A compiled, never fitted model's file holds only the optimizer's iteration count and rate: nothing to restore,
+    and nothing to warn about."""
+    g = fixture_model("compiled", kdir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = ki.load(g["paths"]["keras"])
+    assert type(m.optimizer).__name__ == "Adam"
+    assert not [w for w in caught if "optimizer state" in str(w.message)]
+
+
 def test_adam_state_continues_training(kdir):
     """Adam's moments and iteration count come from the .keras file: one more step in pydl lands where Keras's did
     (with fresh moments the first step would be ~lr * sign(g), far off)."""

@@ -1372,6 +1372,8 @@ def _optimizer_state(model, h5, order, label):
         return
     v = g["vars"]
     arrays = [v[k] for k in sorted(v.keys(), key=int)]
+    if not arrays or int(np.asarray(arrays[0][()])) == 0:
+        return                                      # never stepped: no moments to continue from
     trainable = [p for p in order if bool(p.trainable)]
     fixed = len(arrays) - 2 * len(trainable)
     slots = arrays[fixed:]
@@ -1381,8 +1383,6 @@ def _optimizer_state(model, h5, order, label):
                       f"{len(trainable)} trainable weights; Adam's moments start fresh", stacklevel=3)
         return
     iterations = int(np.asarray(arrays[0][()]))
-    if iterations == 0:
-        return
     jopt = model._java.optimizer()
     NDArray = _jvm.jclass("org.pydl.nd.NDArray")
     import jpype
