@@ -667,6 +667,17 @@ def generate_keras2(name, outdir):
         m = k2.Model(x, L.Dense(2, name="head")(tf.concat([d, e, f, g], -1)), name="k2_tf_ops")
         _perturb_k2(m)
         xs = [np.random.default_rng(0).normal(size=(3, 6, 8)).astype(np.float32)]
+    elif name == "k2_app_layers":  # tf_keras's applications register their layers as "Custom>CustomScaleLayer"
+        from tf_keras.src.applications.convnext import LayerScale as K2LayerScale
+        from tf_keras.src.applications.inception_resnet_v2 import CustomScaleLayer as K2CustomScale
+
+        x = k2.Input((5, 5, 3), name="x")
+        h = L.Conv2D(4, 3, padding="same", name="conv")(x)
+        r = L.Conv2D(4, 1, activation="relu", name="branch")(x)
+        h = K2CustomScale(0.2, name="custom_scale")([h, K2LayerScale(1e-6, 4, name="layer_scale")(r)])
+        m = k2.Model(x, L.Dense(2, name="head")(L.GlobalAveragePooling2D(name="gap")(h)), name="k2_app_layers")
+        _perturb_k2(m)
+        xs = [np.random.default_rng(0).normal(size=(3, 5, 5, 3)).astype(np.float32)]
     elif name == "k2_hard_sigmoid":
         m = k2.Sequential([L.Dense(3, activation="hard_sigmoid", input_shape=(4,))], name="k2_hs")
         xs = [np.random.default_rng(0).random((3, 4), dtype=np.float32)]
@@ -693,7 +704,7 @@ def _perturb_k2(model):
     model.set_weights(ws)
 
 
-KERAS2_MODELS = ["k2_slash_names", "k2_tf_ops", "k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer"]
+KERAS2_MODELS = ["k2_slash_names", "k2_tf_ops", "k2_app_layers", "k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer"]
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def app(name, size=64, k2=False, **kw):
         fn = getattr(K.applications, name)
         m = fn(weights=None, input_shape=(size, size, 3), classes=10, classifier_activation=None, **kw)
         # images in [0, 255) for models with preprocessing inside (Rescaling), [0, 1) for the others
-        scale = 255.0 if name.startswith(("MobileNetV3", "EfficientNet", "ConvNeXt")) else 1.0
+        scale = 255.0 if name.startswith(("MobileNetV3", "EfficientNet", "ConvNeXt", "RegNet", "ResNetRS")) else 1.0
         return m, [_uniform(size, size, 3, scale=scale)]
     return build
 
@@ -492,7 +492,8 @@ for _n, _s in [("VGG16", 64), ("VGG19", 64), ("ResNet50", 64), ("ResNet101", 64)
     _add(_n, app(_n, _s), formats=K3J if _n in ("ConvNeXtTiny", "InceptionResNetV2", "MobileNetV3Small") else K3)
 for _n, _s in [("MobileNetV2", 64), ("ResNet50", 64), ("InceptionV3", 75), ("EfficientNetB0", 64),
                ("MobileNetV3Small", 64), ("Xception", 71), ("DenseNet121", 64), ("ConvNeXtTiny", 64),
-               ("EfficientNetV2B0", 64)]:
+               ("EfficientNetV2B0", 64), ("InceptionResNetV2", 75), ("NASNetMobile", 64), ("RegNetX002", 64),
+               ("RegNetY002", 64), ("ResNetRS50", 64), ("ResNet50V2", 64), ("VGG16", 64), ("MobileNet", 64)]:
     _add(f"k2_{_n}", app(_n, _s, k2=True), formats=K2)
 _add("augmented", augmented, formats=("keras",), perturb="all")      # Keras cannot write its seed generators to .h5
 _add("k2_augmented", lambda: augmented(k2=True), formats=K2, perturb="all")

@@ -356,6 +356,9 @@ def _translate_layer(cls, cfg, ctx, inner=False):
 
     lname = cfg.get("name", cls)
     custom = _CUSTOM.get(lname) or _CUSTOM.get(cls)
+    if cls.startswith("Custom>"):               # tf.keras's register_keras_serializable default package (tf_keras's
+        cls = cls[len("Custom>"):]              # applications register CustomScaleLayer so)
+        custom = custom or _CUSTOM.get(cls)
     if custom is not None:
         try:
             layer = custom(dict(cfg))
