@@ -164,6 +164,21 @@ def bidir_modes(k2=False):
     return K.Model(x, L.Concatenate(name="cat")(flat + [f, b, sr]), name="bidir_modes"), [_normal(6, 4)]
 
 
+def bidir_state(k2=False):
+    """Bidirectional with return_state (sequence + forward and backward states) feeding a decoder's initial_state:
+    the seq2seq encoder shape."""
+    K = _k2() if k2 else _k3()
+    L = K.layers
+    x, y = K.Input((6, 4), name="enc_in"), K.Input((5, 3), name="dec_in")
+    seq, fh, fc, bh, bc = L.Bidirectional(L.LSTM(4, return_sequences=True, return_state=True), name="enc")(x)
+    h, c = L.Concatenate(name="h")([fh, bh]), L.Concatenate(name="c")([fc, bc])
+    d = L.LSTM(8, return_sequences=True, name="dec")(y, initial_state=[h, c])
+    g, gf, gb = L.Bidirectional(L.GRU(3, return_state=True), name="bigru")(seq)
+    att = L.Attention(name="att")([d, seq])
+    out = L.Concatenate(name="cat")([L.GlobalAveragePooling1D()(att), g, gf, gb])
+    return K.Model([x, y], L.Dense(2, name="head")(out), name="bidir_state"), [_normal(6, 4), _normal(5, 3, seed=1)]
+
+
 def masked_rnn(k2=False):
     K = _k2() if k2 else _k3()
     L = K.layers
@@ -507,7 +522,7 @@ _add("k2_transfer_sequential", transfer(k2=True, pooling="max"), formats=K2,
 _add("k2_transfer_functional", transfer(k2=True, functional=True), formats=K2,
      compile=(_opt("Adam", k2=True, amsgrad=True), "categorical_crossentropy"))
 _add("stacked_cells", stacked_cells, perturb="all", expect="StackedRNNCells")
-for _f in (rnn_cells, rnn_states, bidir_modes, masked_rnn, masking_layer, text_conv1d, time_distributed_dense):
+for _f in (bidir_state, rnn_cells, rnn_states, bidir_modes, masked_rnn, masking_layer, text_conv1d, time_distributed_dense):
     _add(_f.__name__, _f, perturb="all", formats=K3J if _f in (rnn_cells, masked_rnn) else K3)
     _add(f"k2_{_f.__name__}", (lambda f: lambda: f(k2=True))(_f), formats=K2, perturb="all")
 _add("k2_gru_v1", gru_v1, formats=K2, perturb="all")
