@@ -266,7 +266,7 @@ def masking_ops():
 def transformer_zoo():
     """Transformer variants: MultiHeadAttention over other axes of rank-4 inputs (attention_axes, scores returned,
     negative axes, key/value of other lengths), keras.ops.gelu (both forms) and a tensor sum as Keras 3 operations,
-    LayerNormalization without scale/center."""
+    LayerNormalization without scale/center, RMSNormalization."""
     keras = _k()
     L = keras.layers
     x, y = keras.Input((3, 4, 6), name="x"), keras.Input((3, 5, 2), name="y")
@@ -277,6 +277,7 @@ def transformer_zoo():
     h = a + b + c
     h = L.LayerNormalization(scale=False, center=False, name="ln_plain")(h)
     h = L.LayerNormalization(center=False, epsilon=1e-3, name="ln_nocenter")(h)
+    h = L.RMSNormalization(axis=[2, 3], name="rms")(h)
     h = L.Concatenate(name="cat")([keras.ops.gelu(h, approximate=True), keras.ops.gelu(h, approximate=False)])
     out = L.Dense(3, name="head")(L.GlobalAveragePooling2D(name="gap")(h))
     return keras.Model([x, y], [out, scores], name="transformer_zoo")
@@ -344,12 +345,27 @@ def ops_zoo():
     tok = keras.Input((8,), dtype="int32", name="tok")
     img = keras.Input((5, 6, 4), name="img")
     h = L.Embedding(30, 12, name="tok_emb")(tok) + L.Embedding(8, 12, name="pos_emb")(keras.ops.arange(0, 8))
-    h = L.EinsumDense("abc,cd->abd", (8, 12), bias_axes="d", name="proj")(h - np.linspace(-1, 1, 12,
-                                                                                             dtype="float32"))
+    # output_shape (None, 12): Keras records the sequence axis as unknown, the importer computes it
+    h = L.EinsumDense("abc,cd->abd", (None, 12), bias_axes="d", name="proj")(h - np.linspace(-1, 1, 12,
+                                                                                                dtype="float32"))
     g = keras.ops.max(img * np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"), axis=(1, 2))
     out = keras.ops.concatenate([h[:, 0], h[:, -1], keras.ops.mean(h[:, 2:5], axis=1), keras.ops.mean(h, axis=1), g,
                                  keras.ops.mean(img[:, :, 2], axis=1)], axis=-1)
     return keras.Model([tok, img], L.Dense(3, name="head")(out), name="ops_zoo")
+
+
+def shape_ops():
+    """Reshape / transpose / expand_dims / squeeze / matmul / square / negation as Keras 3 operations; Identity,
+    ActivityRegularization."""
+    keras = _k()
+    L = keras.layers
+    x = keras.Input((6, 8), name="x")
+    h = L.Dense(8, name="d")(x)
+    t = keras.ops.transpose(h, (0, 2, 1))
+    c = keras.ops.squeeze(keras.ops.expand_dims(h, -1), axis=-1)
+    f = L.ActivityRegularization(l2=0.01, name="act_reg")(L.Identity(name="ident")(-keras.ops.square(c)))
+    flat = [L.Flatten()(v) for v in (keras.ops.reshape(h, (-1, 3, 16)), t, keras.ops.matmul(h, t), f)]
+    return keras.Model(x, L.Dense(2, name="head")(L.Concatenate()(flat)), name="shape_ops")
 
 
 def _perturb(model):
@@ -372,7 +388,7 @@ GENERAL = {"cf_cnn": (cf_cnn, [(3, 12, 12)]), "cf_gap": (cf_gap, [(2, 9, 9)]),
            "transformer_zoo": (transformer_zoo, [("normal", 3, 4, 6), ("normal", 3, 5, 2)]),
            "app_layers": (app_layers, [(6, 6, 4)]), "seq_nested": (seq_nested, [(8, 8, 3)]),
            "rnn_cells": (rnn_cells, [("normal", 6, 4)]), "augmented": (augmented, [(12, 12, 3)]),
-           "ops_zoo": (ops_zoo, [("int", 8, 30), (5, 6, 4)])}
+           "ops_zoo": (ops_zoo, [("int", 8, 30), (5, 6, 4)]), "shape_ops": (shape_ops, [("normal", 6, 8)])}
 
 
 def scheduled(kind):
@@ -693,6 +709,31 @@ def generate_keras2(name, outdir):
         m = k2.Model(x, L.Dense(2, name="Logits/dense")(L.Flatten(name="flatten")(h)), name="k2/slash")
         _perturb_k2(m)
         xs = [np.random.default_rng(0).normal(size=(3, 5, 5, 3)).astype(np.float32)]
+    elif name == "k2_tf_ops":      # TensorFlow functions in a tf.keras graph (TFOpLambda / SlicingOpLambda): reductions,
+        #                            indexing, concat, gelu, reshape / transpose / expand_dims / squeeze
+        import tensorflow as tf
+
+        x = k2.Input((6, 8), name="x")
+        h = L.Dense(8, name="d")(x)
+        d = tf.nn.gelu(tf.concat([tf.reduce_mean(h, axis=1), h[:, 0]], axis=-1))
+        e = tf.reduce_max(h[:, 2:4], axis=[1])
+        f = tf.nn.gelu(h[:, -1], approximate=True) * 0.5 + 1.0
+        g = tf.squeeze(tf.expand_dims(tf.transpose(tf.reshape(h, (-1, 3, 16)), perm=(0, 2, 1)), -1), axis=-1)
+        g = L.Flatten(name="flat")(g)
+        m = k2.Model(x, L.Dense(2, name="head")(tf.concat([d, e, f, g], -1)), name="k2_tf_ops")
+        _perturb_k2(m)
+        xs = [np.random.default_rng(0).normal(size=(3, 6, 8)).astype(np.float32)]
+    elif name == "k2_app_layers":  # tf_keras's applications register their layers as "Custom>CustomScaleLayer"
+        from tf_keras.src.applications.convnext import LayerScale as K2LayerScale
+        from tf_keras.src.applications.inception_resnet_v2 import CustomScaleLayer as K2CustomScale
+
+        x = k2.Input((5, 5, 3), name="x")
+        h = L.Conv2D(4, 3, padding="same", name="conv")(x)
+        r = L.Conv2D(4, 1, activation="relu", name="branch")(x)
+        h = K2CustomScale(0.2, name="custom_scale")([h, K2LayerScale(1e-6, 4, name="layer_scale")(r)])
+        m = k2.Model(x, L.Dense(2, name="head")(L.GlobalAveragePooling2D(name="gap")(h)), name="k2_app_layers")
+        _perturb_k2(m)
+        xs = [np.random.default_rng(0).normal(size=(3, 5, 5, 3)).astype(np.float32)]
     elif name == "k2_hard_sigmoid":
         m = k2.Sequential([L.Dense(3, activation="hard_sigmoid", input_shape=(4,))], name="k2_hs")
         xs = [np.random.default_rng(0).random((3, 4), dtype=np.float32)]
@@ -720,8 +761,8 @@ def _perturb_k2(model):
     model.set_weights(ws)
 
 
-KERAS2_MODELS = ["k2_slash_names", "k2_cnn", "k2_lstm", "k2_functional", "k2_hard_sigmoid", "k2_gru_v1", "k2_groups",
-                 "k2_transformer", "k2_trained_adam", "k2_seq2seq"]
+KERAS2_MODELS = ["k2_slash_names", "k2_tf_ops", "k2_app_layers", "k2_cnn", "k2_lstm", "k2_functional",
+                 "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer", "k2_trained_adam", "k2_seq2seq"]
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Sweep: real Keras models (keras.applications, tf_keras.applications, RNN/text, transformer and channels_first
 variants), built by Keras itself (weights=None, seed 0, small inputs, 10 classes, logits), saved as ``.keras`` and
-legacy ``.h5`` (Keras 2 models: ``.h5``), imported with :mod:`pydl.importers.keras` and compared with Keras's
+legacy ``.h5`` (some also as JSON + weights; Keras 2 models as ``.h5``), imported with :mod:`pydl.importers.keras` and compared with Keras's
 predictions on a random batch. Too slow for CI as a whole; the models that exposed bugs are fixtures of
 tests/test_keras_import.py.
 
@@ -69,7 +69,7 @@ def app(name, size=64, k2=False, **kw):
         fn = getattr(K.applications, name)
         m = fn(weights=None, input_shape=(size, size, 3), classes=10, classifier_activation=None, **kw)
         # images in [0, 255) for models with preprocessing inside (Rescaling), [0, 1) for the others
-        scale = 255.0 if name.startswith(("MobileNetV3", "EfficientNet", "ConvNeXt")) else 1.0
+        scale = 255.0 if name.startswith(("MobileNetV3", "EfficientNet", "ConvNeXt", "RegNet", "ResNetRS")) else 1.0
         return m, [_uniform(size, size, 3, scale=scale)]
     return build
 
@@ -162,6 +162,21 @@ def bidir_modes(k2=False):
     sr = L.Bidirectional(L.SimpleRNN(3), name="bi_srnn")(x)
     flat = [L.GlobalAveragePooling1D(name=f"gap{i}")(o) for i, o in enumerate(outs)]
     return K.Model(x, L.Concatenate(name="cat")(flat + [f, b, sr]), name="bidir_modes"), [_normal(6, 4)]
+
+
+def bidir_state(k2=False):
+    """Bidirectional with return_state (sequence + forward and backward states) feeding a decoder's initial_state:
+    the seq2seq encoder shape."""
+    K = _k2() if k2 else _k3()
+    L = K.layers
+    x, y = K.Input((6, 4), name="enc_in"), K.Input((5, 3), name="dec_in")
+    seq, fh, fc, bh, bc = L.Bidirectional(L.LSTM(4, return_sequences=True, return_state=True), name="enc")(x)
+    h, c = L.Concatenate(name="h")([fh, bh]), L.Concatenate(name="c")([fc, bc])
+    d = L.LSTM(8, return_sequences=True, name="dec")(y, initial_state=[h, c])
+    g, gf, gb = L.Bidirectional(L.GRU(3, return_state=True), name="bigru")(seq)
+    att = L.Attention(name="att")([d, seq])
+    out = L.Concatenate(name="cat")([L.GlobalAveragePooling1D()(att), g, gf, gb])
+    return K.Model([x, y], L.Dense(2, name="head")(out), name="bidir_state"), [_normal(6, 4), _normal(5, 3, seed=1)]
 
 
 def masked_rnn(k2=False):
@@ -312,6 +327,53 @@ def ops_zoo():
         [_tokens(8, 30, pad=False), _normal(5, 6, 4, seed=1)]
 
 
+def k2_tf_ops():
+    """tf.keras graphs with TensorFlow functions (TFOpLambda / SlicingOpLambda): reductions, CLS indexing, concat,
+    tf.nn.gelu, constants."""
+    K = _k2()
+    import tensorflow as tf
+
+    L = K.layers
+    x = K.Input((6, 8), name="x")
+    h = L.Dense(8, name="d")(x)
+    a = tf.reduce_mean(h, axis=1)
+    b = h[:, 0]
+    c = h[:, 2:4]
+    d = tf.nn.gelu(tf.concat([a, b], axis=-1))
+    e = tf.reduce_max(c, axis=[1])
+    f = tf.nn.gelu(h[:, -1], approximate=True) * 0.5 + 1.0
+    return K.Model(x, L.Dense(2, name="head")(tf.concat([d, e, f], -1)), name="k2_tf_ops"), [_normal(6, 8)]
+
+
+def shape_ops():
+    """Reshape / transpose / expand_dims / squeeze / matmul as Keras 3 operations; Identity, ActivityRegularization."""
+    K = _k3()
+    L = K.layers
+    x = K.Input((6, 8), name="x")
+    h = L.Dense(8, name="d")(x)
+    a = K.ops.reshape(h, (-1, 3, 16))
+    b = K.ops.transpose(h, (0, 2, 1))
+    c = K.ops.squeeze(K.ops.expand_dims(h, -1), axis=-1)
+    e = K.ops.matmul(h, b)
+    f = L.ActivityRegularization(l2=0.01)(L.Identity()(c))
+    flat = [L.Flatten()(t) for t in (a, b, e, f)]
+    return K.Model(x, L.Dense(2, name="head")(L.Concatenate()(flat)), name="shape_ops"), [_normal(6, 8)]
+
+
+def k2_shape_ops():
+    K = _k2()
+    import tensorflow as tf
+
+    L = K.layers
+    x = K.Input((6, 8), name="x")
+    h = L.Dense(8, name="d")(x)
+    a = tf.reshape(h, (-1, 3, 16))
+    b = tf.transpose(h, perm=(0, 2, 1))
+    c = tf.squeeze(tf.expand_dims(h, -1), axis=-1)
+    flat = [L.Flatten()(t) for t in (a, b, c)]
+    return K.Model(x, L.Dense(2, name="head")(L.Concatenate()(flat)), name="k2_shape_ops"), [_normal(6, 8)]
+
+
 def ln_gelu():
     K = _k3()
     L = K.layers
@@ -323,6 +385,15 @@ def ln_gelu():
     b = K.ops.gelu(h, approximate=True)
     c = K.ops.gelu(h, approximate=False)
     return K.Model(x, L.Dense(3, name="head")(L.Concatenate()([a, b, c])), name="ln_gelu"), [_normal(5, 8)]
+
+
+def rms_norm():
+    K = _k3()
+    L = K.layers
+    x = K.Input((5, 8), name="x")
+    h = L.RMSNormalization(name="rms")(L.Dense(8, name="d")(x))
+    h = L.RMSNormalization(axis=[1, 2], epsilon=1e-3, name="rms_12")(h)
+    return K.Model(x, L.Dense(2, name="head")(h), name="rms_norm"), [_normal(5, 8)]
 
 
 def einsum_dense():
@@ -351,6 +422,39 @@ def k2_transformer_block():
     h = L.Dense(8, activation="gelu", name="ff")(h)
     return K.Model([q, v], L.Dense(2, name="head")(h), name="k2_transformer_block"), \
         [_normal(5, 8), _normal(7, 6, seed=1)]
+
+
+# misc layers and options --------------------------------------------------------------------------------------------
+def misc_conv():
+    K = _k3()
+    L = K.layers
+    x = K.Input((12, 12, 4), name="x")
+    a = L.Conv2D(6, 3, groups=2, padding="same", name="grouped")(x)
+    a = L.BatchNormalization(center=False, scale=False, name="bn_plain")(a)
+    a = L.Conv2DTranspose(4, 3, strides=2, output_padding=1, name="convt")(a)
+    a = L.AveragePooling2D(3, strides=2, padding="same", name="ap_same")(a)
+    a = L.MaxPooling2D(2, padding="same", name="mp_same")(a)
+    a = L.ReLU(max_value=4.0, negative_slope=0.1, threshold=0.2, name="relu_opts")(a)
+    a = L.Softmax(axis=1, name="softmax_ax1")(a)
+    a = L.LayerNormalization(axis=[1, 2], name="ln_12")(a)
+    g = L.GlobalAveragePooling2D(keepdims=True, name="gap_keep")(a)
+    h = L.Multiply(name="mul")([a, g])
+    y = K.Input((10, 3), name="y")
+    b = L.Conv1D(6, 3, groups=3, dilation_rate=2, name="grouped1d")(y)
+    b = L.DepthwiseConv1D(3, depth_multiplier=2, name="dw1d")(b)
+    b = L.SeparableConv1D(4, 2, name="sep1d")(b)
+    b = L.Conv1DTranspose(3, 3, strides=2, name="convt1d")(b)
+    b = L.UpSampling1D(2, name="up1d")(L.ZeroPadding1D(1, name="zp1d")(L.Cropping1D((1, 2), name="crop1d")(b)))
+    b = L.Permute((2, 1), name="perm")(b)
+    b = L.Average(name="avg")([L.Maximum(name="max")([b, b * 2.0]), L.Minimum(name="min")([b, -b])])
+    v = K.Input((4, 4, 4, 2), name="v")
+    c = L.Conv3D(3, 2, name="c3")(v)
+    c = L.MaxPooling3D(1, name="mp3")(c)
+    c = L.GlobalMaxPooling3D(name="gmp3")(c)
+    out = L.Concatenate(name="cat")([L.Flatten()(h), L.Flatten()(b), c,
+                                     L.Flatten()(L.RepeatVector(2, name="rep")(c))])
+    return K.Model([x, y, v], L.Dense(3, name="head")(out), name="misc_conv"), \
+        [_normal(12, 12, 4), _normal(10, 3, seed=1), _normal(4, 4, 4, 2, seed=2)]
 
 
 # channels_first -------------------------------------------------------------------------------------------------------
@@ -386,42 +490,57 @@ K2 = ("h5",)
 CASES = {}
 
 
-def _add(name, build, formats=K3, expect=None, perturb="stats", twin=None):
-    CASES[name] = dict(build=build, formats=formats, expect=expect, perturb=perturb, twin=twin)
+def _add(name, build, formats=K3, expect=None, perturb="stats", twin=None, compile=None):
+    CASES[name] = dict(build=build, formats=formats, expect=expect, perturb=perturb, twin=twin, compile=compile)
 
 
+def _opt(kind, k2=False, **kw):
+    return lambda: getattr((_k2() if k2 else _k3()).optimizers, kind)(**kw)
+
+
+K3J = ("keras", "h5", "json")
 for _n, _s in [("VGG16", 64), ("VGG19", 64), ("ResNet50", 64), ("ResNet101", 64), ("ResNet50V2", 64),
                ("ResNet101V2", 64), ("InceptionV3", 75), ("Xception", 71), ("MobileNet", 64), ("MobileNetV2", 64),
                ("MobileNetV3Small", 64), ("MobileNetV3Large", 64), ("NASNetMobile", 64), ("DenseNet121", 64),
                ("DenseNet169", 64), ("EfficientNetB0", 64), ("EfficientNetB1", 64), ("EfficientNetV2B0", 64),
                ("EfficientNetV2S", 64), ("ConvNeXtTiny", 64), ("InceptionResNetV2", 75)]:
-    _add(_n, app(_n, _s))
+    _add(_n, app(_n, _s), formats=K3J if _n in ("ConvNeXtTiny", "InceptionResNetV2", "MobileNetV3Small") else K3)
 for _n, _s in [("MobileNetV2", 64), ("ResNet50", 64), ("InceptionV3", 75), ("EfficientNetB0", 64),
                ("MobileNetV3Small", 64), ("Xception", 71), ("DenseNet121", 64), ("ConvNeXtTiny", 64),
-               ("EfficientNetV2B0", 64)]:
+               ("EfficientNetV2B0", 64), ("InceptionResNetV2", 75), ("NASNetMobile", 64), ("RegNetX002", 64),
+               ("RegNetY002", 64), ("ResNetRS50", 64), ("ResNet50V2", 64), ("VGG16", 64), ("MobileNet", 64)]:
     _add(f"k2_{_n}", app(_n, _s, k2=True), formats=K2)
 _add("augmented", augmented, formats=("keras",), perturb="all")      # Keras cannot write its seed generators to .h5
 _add("k2_augmented", lambda: augmented(k2=True), formats=K2, perturb="all")
-_add("transfer_sequential", transfer())
-_add("transfer_functional_avg", transfer(functional=True, pooling="avg"))
-_add("transfer_functional", transfer(functional=True))
-_add("k2_transfer_sequential", transfer(k2=True, pooling="max"), formats=K2)
-_add("k2_transfer_functional", transfer(k2=True, functional=True), formats=K2)
+_add("transfer_sequential", transfer(), formats=K3J, compile=(_opt("Adam", learning_rate=1e-3),
+                                                               "sparse_categorical_crossentropy"))
+_add("transfer_functional_avg", transfer(functional=True, pooling="avg"),
+     compile=(_opt("AdamW", weight_decay=0.01), "categorical_crossentropy"))
+_add("transfer_functional", transfer(functional=True), compile=(_opt("SGD", momentum=0.9, nesterov=True), "mse"))
+_add("k2_transfer_sequential", transfer(k2=True, pooling="max"), formats=K2,
+     compile=(_opt("RMSprop", k2=True, rho=0.8), "sparse_categorical_crossentropy"))
+_add("k2_transfer_functional", transfer(k2=True, functional=True), formats=K2,
+     compile=(_opt("Adam", k2=True, amsgrad=True), "categorical_crossentropy"))
 _add("stacked_cells", stacked_cells, perturb="all", expect="StackedRNNCells")
-for _f in (rnn_cells, rnn_states, bidir_modes, masked_rnn, masking_layer, text_conv1d, time_distributed_dense):
-    _add(_f.__name__, _f, perturb="all")
+for _f in (bidir_state, rnn_cells, rnn_states, bidir_modes, masked_rnn, masking_layer, text_conv1d, time_distributed_dense):
+    _add(_f.__name__, _f, perturb="all", formats=K3J if _f in (rnn_cells, masked_rnn) else K3)
     _add(f"k2_{_f.__name__}", (lambda f: lambda: f(k2=True))(_f), formats=K2, perturb="all")
 _add("k2_gru_v1", gru_v1, formats=K2, perturb="all")
 _add("conv_lstm", conv_lstm, perturb="all", expect="ConvLSTM2D")
 _add("mha_variants", mha_variants, perturb="all")
-_add("mha_axes", mha_axes, perturb="all")
+_add("mha_axes", mha_axes, perturb="all", formats=K3J)
 _add("mha_output_shape_2d", mha_output_shape_2d, perturb="all")
 _add("pos_embedding", pos_embedding, perturb="all")
 _add("ln_gelu", ln_gelu, perturb="all")
-_add("ops_zoo", ops_zoo, perturb="all")
+_add("ops_zoo", ops_zoo, perturb="all", formats=K3J)
+_add("k2_tf_ops", k2_tf_ops, formats=K2, perturb="all")
+_add("shape_ops", shape_ops, perturb="all")
+_add("k2_shape_ops", k2_shape_ops, formats=K2, perturb="all")
+_add("rms_norm", rms_norm, perturb="all")
 _add("einsum_dense", einsum_dense, perturb="all")
 _add("einsum_dense_3d_kernel", einsum_dense_3d_kernel, perturb="all", expect="EinsumDense")
 _add("k2_transformer_block", k2_transformer_block, formats=K2, perturb="all")
+_add("misc_conv", misc_conv, perturb="all")
 _add("cf_zoo", cf_case, perturb="all", twin=lambda: cf_zoo("channels_last"))
 
 
@@ -442,6 +561,9 @@ def _generate(name, case, d):
     k2 = name.startswith("k2_")
     (_k2() if k2 else _k3()).utils.set_random_seed(0)
     model, xs = case["build"]()
+    if case.get("compile"):           # the training config travels in the file: load must take it (or warn)
+        opt, loss = case["compile"]
+        model.compile(optimizer=opt() if callable(opt) else opt, loss=loss, metrics=["accuracy"])
     if case["perturb"] == "all":
         _perturb_all(model)
     elif case["perturb"] == "stats":
@@ -455,10 +577,19 @@ def _generate(name, case, d):
         ys = _outputs(model(feed, training=False))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for p in paths.values():
-            model.save(p)
+        for f, p in paths.items():
+            if f == "json":                 # architecture + weights file
+                with open(p, "w") as out:
+                    out.write(model.to_json())
+                model.save_weights(_weights_path(p))
+            else:
+                model.save(p)
     np.savez(rec, **{f"in{i}": x for i, x in enumerate(xs)}, **{f"out{i}": y for i, y in enumerate(ys)})
     return paths, xs, ys
+
+
+def _weights_path(json_path):
+    return json_path[:-len(".json")] + ".weights.h5"
 
 
 def run_case(name, case, d):
@@ -476,7 +607,7 @@ def run_case(name, case, d):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                m = ki.load(p, compile=False)
+                m = ki.load(p, weights=_weights_path(p) if fmt == "json" else None)
             out = m.predict(xs if len(xs) > 1 else xs[0])
             out = out if isinstance(out, list) else [out]
             if len(out) != len(ys) or any(a.shape != b.shape for a, b in zip(out, ys)):
@@ -522,7 +653,7 @@ def main(argv=None):
     os.makedirs(d, exist_ok=True)
     if a.fresh:
         for n in names:
-            for f in ("npz", "keras", "h5"):
+            for f in ("npz", "keras", "h5", "json", "weights.h5"):
                 p = os.path.join(d, f"{n}.{f}")
                 if os.path.exists(p):
                     os.remove(p)

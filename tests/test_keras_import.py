@@ -143,7 +143,7 @@ GENERAL = {"cf_cnn": ("keras", "h5"), "cf_gap": ("keras",), "time_distributed": 
            "conv_zoo": ("keras",), "attention_zoo": ("keras",), "k3_ops": ("keras", "json", "h5"),
            "masking_ops": ("keras", "h5"), "transformer_zoo": ("keras", "h5"), "app_layers": ("keras", "h5"),
            "seq_nested": ("keras", "h5"), "rnn_cells": ("keras", "h5"), "augmented": ("keras",),
-           "ops_zoo": ("keras", "h5")}
+           "ops_zoo": ("keras", "h5"), "shape_ops": ("keras", "h5")}
 GENERAL_XFAIL = {}
 
 
@@ -161,7 +161,7 @@ def test_generality(name, fmt, kdir):
 
 # ---- Keras 2 (tf_keras) files ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["k2_cnn", "k2_functional", "k2_gru_v1", "k2_groups", "k2_transformer", "k2_lstm",
-                                  "k2_seq2seq"])
+                                  "k2_seq2seq", "k2_tf_ops", "k2_app_layers"])
 def test_keras2_h5(name, kdir):
     g = fixture_model(name, kdir)
     _compare(_load(g, "h5"), g)
@@ -181,6 +181,26 @@ def test_keras2_names_with_slash_renamed(kdir):
         m = ki.load(g["paths"]["h5"])
     _compare(m, g)
     assert {"Conv.conv", "Conv.BatchNorm", "Logits.dense"} <= {l.name for l in m.layers}
+
+
+def test_keras_2_2_style_config(kdir, tmp_path):
+    """Files of Keras <= 2.2.4: a Sequential's config is its layer list (no InputLayer, batch_input_shape on the first
+    layer) and a GRU config may lack reset_after (then the v1 GRU, reset_after=False)."""
+    g = fixture_model("k2_gru_v1", kdir)
+    path = tmp_path / "old.h5"
+    shutil.copy(g["paths"]["h5"], path)
+    with h5py.File(path, "r+") as f:
+        c = json.loads(f.attrs["model_config"])
+        layers = [lc for lc in c["config"]["layers"] if lc["class_name"] != "InputLayer"]
+        for lc in layers:
+            lc["config"].pop("reset_after", None)
+        layers[0]["config"]["batch_input_shape"] = [None, 6, 4]
+        c["config"] = layers
+        f.attrs["model_config"] = json.dumps(c)
+        f.attrs["keras_version"] = "2.2.4"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _compare(ki.load(path), g)
 
 
 def test_keras2_hard_sigmoid_is_keras2s(kdir):
@@ -345,6 +365,17 @@ def test_learning_rate_schedules(kdir, fmt):
     assert m.optimizer.learning_rate == 0.01
     x = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
     m.fit(x, (x[:, 0] > 0).astype(np.int64), epochs=1, batch_size=8, verbose=0)     # the model trains
+
+
+def test_never_trained_optimizer_loads_quietly(kdir):
+    """A compiled, never fitted model's file holds only the optimizer's iteration count and rate: nothing to restore,
+    and nothing to warn about."""
+    g = fixture_model("compiled", kdir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = ki.load(g["paths"]["keras"])
+    assert type(m.optimizer).__name__ == "Adam"
+    assert not [w for w in caught if "optimizer state" in str(w.message)]
 
 
 @pytest.mark.parametrize("fmt", ["keras", "h5"])

@@ -295,6 +295,27 @@ def test_layernorm_vs_numpy_and_torch(shape):
     check(out, tl(torch.from_numpy(x)).detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("axis", [-1, [1, 2]])
+def test_rmsnorm_vs_numpy_and_torch(axis):
+    r = np.random.default_rng(12)
+    x = r.standard_normal((4, 3, 5)) * 2 + 1
+    m = model_of(layers.RMSNormalization(axis=axis, epsilon=1e-5), input_shape=(3, 5))
+    shape = (5,) if axis == -1 else (3, 5)
+    np.testing.assert_array_equal(m.get_weights()[0], np.ones(shape))          # scale starts at ones
+    s = r.standard_normal(shape)
+    m.set_weights([s])
+    axes = (-1,) if axis == -1 else (1, 2)
+    out = m.predict(x)
+    check(out, x / np.sqrt(np.mean(x ** 2, axis=axes, keepdims=True) + 1e-5) * s)   # no centring, no offset
+    check(train_forward(m.layers[0], x), out)
+    tl = torch.nn.RMSNorm(shape, eps=1e-5, dtype=torch.float64)
+    with torch.no_grad():
+        tl.weight.copy_(torch.from_numpy(s))
+    check(out, tl(torch.from_numpy(x)).detach().numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="RMSNormalization: .*epsilon.*Received: epsilon=0"):
+        layers.RMSNormalization(epsilon=0)
+
+
 def test_layernorm_axis_list_and_axis_1():
     r = np.random.default_rng(10)
     x = r.standard_normal((4, 3, 5))

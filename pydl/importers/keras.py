@@ -357,6 +357,9 @@ def _translate_layer(cls, cfg, ctx, inner=False):
 
     lname = cfg.get("name", cls)
     custom = _CUSTOM.get(lname) or _CUSTOM.get(cls)
+    if cls.startswith("Custom>"):               # tf.keras's register_keras_serializable default package (tf_keras's
+        cls = cls[len("Custom>"):]              # applications register CustomScaleLayer so)
+        custom = custom or _CUSTOM.get(cls)
     if custom is not None:
         try:
             layer = custom(dict(cfg))
@@ -373,10 +376,19 @@ def _translate_layer(cls, cfg, ctx, inner=False):
         ctx.problem(lname, cls, "Lambda layers hold Python code, which pydl never runs from a file; register a "
                     "replacement: pydl.importers.keras.register('Lambda' or the layer name, fn(config) -> pydl layer)")
         return None
+    if cls == "Identity":
+        return L.Activation("linear", name=ctx.pyname(lname))
+    if cls == "ActivityRegularization":
+        if cfg.get("l1") or cfg.get("l2"):
+            ctx.warn(lname, cls, f"l1={cfg.get('l1')}, l2={cfg.get('l2')}: a training-only penalty on the activity, "
+                     "imported as the identity (predict matches Keras; fit does not add the penalty)")
+        return L.Activation("linear", name=ctx.pyname(lname))
     if cls in _AUGMENTATION:
         ctx.warn(lname, cls, "random data augmentation, applied by Keras in training only: imported as the identity "
                  "(predict matches Keras; fit does not augment)")
         return L.Activation("linear", name=ctx.pyname(lname))
+    if cls == "GRU" and ctx.keras2 and "reset_after" not in cfg:
+        cfg = dict(cfg, reset_after=False)                  # Keras 2 before 2.1.4 had no reset_after: the v1 GRU
     if cls == "RNN":
         merged = _rnn_of_cell(lname, cfg, ctx)
         if merged is None:
@@ -713,6 +725,7 @@ def _build_functional(mcfg, ctx, overrides, name):
         inputs.append(t)
     if ctx.problems:
         return None
+    outer_probe, ctx.shape_of = getattr(ctx, "shape_of", None), _shape_prober(inputs, ctx)
     # call the layers in dependency order (a shared layer's later node may need layers defined after it)
     while pending:
         progress = False
@@ -752,6 +765,7 @@ def _build_functional(mcfg, ctx, overrides, name):
                 ctx.problem(pending[0][0], pending[0][1], "its inputs are never computed (the graph has a cycle or "
                             "references unknown layers)")
             break
+    ctx.shape_of = outer_probe
     outputs = []
     for ref in outputs_ref:
         t = tensors.get(key(ref))
@@ -785,7 +799,11 @@ _TF_OPS = {"__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subt
            "nn.elu": "Elu", "nn.selu": "Selu", "math.exp": "Exp", "math.softplus": "Softplus",
            "nn.softplus": "Softplus", "nn.softsign": "Softsign", "math.softsign": "Softsign",
            "nn.softmax": "Softmax", "nn.log_softmax": "LogSoftmax", "math.not_equal": "NotEqual",
-           "math.reduce_any": "Any"}
+           "math.reduce_any": "Any", "math.reduce_mean": "Mean", "math.reduce_max": "Max",
+           "__operators__.getitem": "GetItem", "concat": "Concatenate", "nn.gelu": "Gelu",
+           "reshape": "Reshape", "compat.v1.transpose": "Transpose", "transpose": "Transpose",
+           "expand_dims": "ExpandDims", "compat.v1.squeeze": "Squeeze", "squeeze": "Squeeze",
+           "math.negative": "Negative", "__operators__.neg": "Negative", "math.square": "Square"}
 
 # Keras 3 operation classes recognised in legacy .h5 configs (which do not name their module)
 _KNOWN_OPS = _MASK_OPS | set(_UNARY_OPS) | _BINARY_OPS | set(_OPTION_OPS) | {
@@ -824,8 +842,17 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
         kwargs.pop("name", None)
         if "y" in kwargs:
             args = args + [kwargs.pop("y")]
+        if fn == "__operators__.getitem" and "slice_spec" in kwargs:
+            args = args + [kwargs.pop("slice_spec")]
+        if fn == "nn.gelu":
+            kwargs.setdefault("approximate", False)         # tf.nn.gelu's default (keras.ops.gelu's is True)
+        if kwargs.get("conjugate") is False:
+            kwargs.pop("conjugate")                         # tf.transpose's complex-number option
+        for tf_key, key in (("shape", "newshape"), ("perm", "axes")):
+            if tf_key in kwargs:
+                kwargs[key] = kwargs.pop(tf_key)
         cls = _TF_OPS.get(fn, f"{cls}({fn})")
-        cfg = {}
+        cfg, kwargs = {"name": cfg.get("name"), **kwargs}, {}
     tensors = [a for a in args if _is_tensor_ref(a, keras2)]
     consts = [a for a in args if not _is_tensor_ref(a, keras2)]
     if cls in _MASK_OPS:
@@ -857,36 +884,157 @@ def _translate_op(lname, cls, cfg, node, ctx, keras2):
             if layer is not None:
                 return layer, as_node(tensors)
     if cls in _REDUCE_OPS and len(tensors) == 1 and not consts and not kwargs:
-        shape = _ref_shape(tensors[0])
-        rank = len(shape) if shape is not None else 0
         axis = extra.pop("axis", None)
         keep = bool(extra.pop("keepdims", False))
         if extra.get("initial", "absent") is None:
             extra.pop("initial")
-        axes = sorted(a + rank if a < 0 else a for a in ((axis,) if isinstance(axis, int) else axis or ()))
-        if not extra and 3 <= rank <= 5 and axes == list(range(1, rank - 1)):      # every axis but batch, features
-            pool = getattr(L, f"{_REDUCE_OPS[cls]}{rank - 2}D")
-            return pool(keepdims=keep, name=ctx.pyname(lname)), as_node(tensors)
+        if not extra and axis is not None:
+            name, kind = ctx.pyname(lname), _REDUCE_OPS[cls]
+
+            def check(shape):
+                rank = len(shape)
+                axes = sorted(a + rank if a < 0 else a for a in ((axis,) if isinstance(axis, int) else axis))
+                if not 3 <= rank <= 5 or axes != list(range(1, rank - 1)):
+                    return (f"{cls} over axis={axis!r} of a tensor of shape {tuple(shape)}: only over every axis but "
+                            "batch and features (global pooling) is supported")
+                return None
+
+            def reduce(t, shape):
+                if check(shape):
+                    raise ValueError(check(shape))
+                return getattr(L, f"{kind}{len(shape) - 2}D")(keepdims=keep, name=name)(t)
+            recorded = _ref_shape(tensors[0])
+            if recorded is not None and check(recorded):       # the rank is known: report it with the rest
+                ctx.problem(lname, cls, f"Keras operation {check(recorded)}")
+                return None
+            return _Shaped(reduce, tensors[0], ctx), as_node(tensors)
     if cls == "GetItem" and len(args) == 2 and len(tensors) == 1 and not kwargs:
-        shape = _ref_shape(tensors[0])
-        if shape is not None and None in shape[1:]:
-            ctx.problem(lname, cls, f"indexing a tensor of shape {tuple(shape)} (unknown sizes recorded by Keras) is "
-                        "not supported; give the layers before it static shapes")
+        key, name = args[1], ctx.pyname(lname)
+
+        def why(shape):
+            return (f"indexing {_key_str(key)} of a tensor of shape {tuple(shape)}: only integers and slices with "
+                    "step 1 on the axes between batch and features are supported")
+
+        def getitem(t, shape):
+            chain = _getitem(shape, key, name)
+            if chain is None:
+                raise ValueError(why(shape))
+            return chain(t)
+        recorded = _ref_shape(tensors[0])
+        if recorded is not None and None not in recorded[1:] and _getitem(recorded, key, name) is None:
+            ctx.problem(lname, cls, f"Keras operation {why(recorded)}")
             return None
-        chain = _getitem(shape, args[1], ctx.pyname(lname))
-        if chain is not None:
-            return chain, as_node(tensors)
+        return _Shaped(getitem, tensors[0], ctx), as_node(tensors)
+    if cls == "Negative" and len(tensors) == 1 and not consts and not kwargs and not extra:
+        return L.Rescaling(-1.0, name=ctx.pyname(lname)), as_node(tensors)
+    if cls == "Square" and len(tensors) == 1 and not consts and not kwargs and not extra:
+        return L.Multiply(name=ctx.pyname(lname)), as_node([[tensors[0], tensors[0]]])
+    if cls in _SHAPE_OPS and len(tensors) == 1 and not consts and not kwargs:
+        option = _SHAPE_OPS[cls]
+        value = extra.pop(option, None)
+        if not extra and (value is not None or cls == "Squeeze"):
+            name = ctx.pyname(lname)
+
+            def reshape(t, shape):
+                target = _shape_op(cls, value, shape)
+                if target is None:
+                    raise ValueError(f"{cls} with {option}={value!r} of a tensor of shape {tuple(shape)}: only shapes "
+                                     "that keep the batch axis are supported")
+                return (L.Permute(target, name=name) if cls == "Transpose" else L.Reshape(target, name=name))(t)
+            return _Shaped(reshape, tensors[0], ctx), as_node(tensors)
+    if cls == "Matmul" and len(tensors) == 2 and not consts and not kwargs and not extra:
+        ranks = [len(_ref_shape(t) or ()) for t in tensors]
+        if ranks == [3, 3]:                              # (b, t, d) @ (b, d, s): Keras's batched Dot
+            return L.Dot(axes=[2, 1], name=ctx.pyname(lname)), as_node([tensors])
     if cls == "Concatenate" and len(args) == 1 and isinstance(args[0], list) and \
             all(_is_tensor_ref(a, keras2) for a in args[0]) and set(extra) <= {"axis"} and not kwargs:
         return L.Concatenate(axis=int(extra.get("axis", 0)), name=ctx.pyname(lname)), as_node([args[0]])
     ctx.problem(lname, cls, f"Keras operation {cls} (in the graph through keras.ops or an operator on tensors) is "
-                "not supported: supported are elementwise activations; +, -, *, / between tensors, or with a number "
-                "or a constant array; mean / max over all axes but batch and features; indexing and slicing of the "
+                "not supported: supported are elementwise activations, negation and squares; +, -, *, / between "
+                "tensors, or with a number or a constant array; mean / max over all axes but batch and features; indexing and slicing of the "
                 "axes between batch and features (x[:, 0]); concatenate; and mask computations")
     return None
 
 
 _REDUCE_OPS = {"Mean": "GlobalAveragePooling", "Max": "GlobalMaxPooling"}
+_SHAPE_OPS = {"Reshape": "newshape", "ExpandDims": "axis", "Squeeze": "axis", "Transpose": "axes"}
+
+
+def _shape_op(cls, value, shape):
+    """The pydl Reshape target (or Permute dims, 1-based) of a Keras reshape / expand_dims / squeeze / transpose of
+    a tensor of the given shape (batch first), or None when the batch axis would not stay first."""
+    rank = len(shape)
+    dims = list(shape[1:])
+    if cls == "Transpose":
+        axes = [a + rank if a < 0 else a for a in value]
+        return tuple(axes[1:]) if sorted(axes) == list(range(rank)) and axes[0] == 0 else None
+    if cls == "Reshape":
+        new = list(value) if isinstance(value, (list, tuple)) else [value]
+        if not new or new[0] not in (-1, None) or any(d is None for d in dims):
+            return None
+        rest = [-1 if d is None else int(d) for d in new[1:]]
+        return tuple(rest) if rest.count(-1) <= 1 and all(d == -1 or d > 0 for d in rest) and rest else None
+    if any(d is None for d in dims):
+        return None
+    if cls == "ExpandDims":
+        a = value + rank + 1 if value < 0 else value
+        return tuple(dims[:a - 1] + [1] + dims[a - 1:]) if 1 <= a <= rank else None
+    axes = [i for i in range(1, rank) if shape[i] == 1] if value is None else \
+        [a + rank if a < 0 else a for a in ((value,) if isinstance(value, int) else value)]
+    if not axes or any(not 1 <= a < rank or shape[a] != 1 for a in axes):
+        return None
+    kept = tuple(d for i, d in enumerate(dims, 1) if i not in axes)
+    return kept if kept else None
+
+
+class _Shaped:
+    """An operation whose translation depends on its input's shape: ``fn(tensor, shape)`` is called with the shape
+    Keras recorded or, where that has unknown sizes (or Keras 2 recorded none), the shape pydl computes."""
+
+    def __init__(self, fn, ref, ctx):
+        self.fn, self.recorded, self.ctx = fn, _ref_shape(ref), ctx
+
+    def __call__(self, t):
+        shape = self.recorded
+        if shape is None or None in shape[1:]:
+            shape = self.ctx.shape_of(t)
+        return self.fn(t, list(shape))
+
+
+def _shape_prober(inputs, ctx):
+    """``shape_of(tensor)``: the (None, ...) shape of a pydl graph tensor, from a throw-away model of the graph up to
+    it (zero-filled weights; the final model rebinds every layer)."""
+    from .. import layers as L
+    from ..models import Model
+
+    cache = {}
+
+    def shape_of(t):
+        if isinstance(t, L.Input):
+            return [None] + list(t.shape)
+        if id(t) not in cache:
+            reach, stack, seen = set(), [t], set()
+            while stack:
+                u = stack.pop()
+                if isinstance(u, L.Input):
+                    reach.add(id(u))
+                elif id(u.node) not in seen:
+                    seen.add(id(u.node))
+                    stack.extend(u.node.inputs)
+            probe = Model([i for i in inputs if id(i) in reach], t, name="shape_probe", seed=0, dtype=ctx.dtype)
+            cache[id(t)] = [None] + [int(d) for d in probe._java.outputShapes()[0]]
+        return cache[id(t)]
+
+    return shape_of
+
+
+def _key_str(key):
+    def one(k):
+        if isinstance(k, dict):
+            c = k.get("config", k)
+            return ":".join("" if c.get(x) is None else str(c.get(x)) for x in ("start", "stop", "step")).rstrip(":")
+        return str(k)
+    return "[" + ", ".join(one(k) for k in (key if isinstance(key, list) else [key])) + "]"
 
 
 def _ref_shape(v):
@@ -959,8 +1107,8 @@ def _getitem(shape, key, name):
     crops, keep = [], []
     for axis, k in enumerate(key):
         n = shape[axis]
-        if isinstance(k, dict) and k.get("class_name") == "__slice__":
-            c = k.get("config") or {}
+        if isinstance(k, dict) and (k.get("class_name") == "__slice__" or set(k) == {"start", "stop", "step"}):
+            c = k.get("config") or {} if "class_name" in k else k
             if c.get("step") not in (None, 1) or any(v is not None and not isinstance(v, int)
                                                      for v in (c.get("start"), c.get("stop"))):
                 return None
@@ -1023,6 +1171,8 @@ def _build_zero_filled(config, ctx, overrides):
 
 def _build_model(lc, ctx, overrides):
     cls, cfg = lc["class_name"], lc.get("config", {})
+    if cls == "Sequential" and isinstance(cfg, list):      # Keras <= 2.2.4: a Sequential's config is its layer list
+        cfg = {"name": lc.get("name", "sequential"), "layers": cfg}
     name = cfg.get("name", lc.get("name", "model"))
     if cls == "Sequential":
         return _build_sequential(cfg, ctx, overrides, name)
@@ -1405,7 +1555,8 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
         if not isinstance(config, dict) or "class_name" not in config:
             raise KerasImportError(f"{label}: the model config has no class_name")
         ctx = _Ctx(label, _keras2(version))
-        ctx.dtype = _dtype_name(config.get("config", {}).get("dtype"))
+        top = config.get("config") if isinstance(config.get("config"), dict) else {}   # (a list: Keras <= 2.2.4)
+        ctx.dtype = _dtype_name(top.get("dtype"))
         if ctx.dtype not in ("float32", "float64"):
             if ctx.dtype.startswith("mixed"):
                 warnings.warn(f"{label}: dtype policy {ctx.dtype!r} is imported as float32", stacklevel=2)
@@ -1414,7 +1565,7 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
             raise KerasImportError(f"{label}: top-level class {config['class_name']!r} is not a Keras model")
         built = _build_zero_filled(config, ctx, dict(input_shapes or {}))
         if ctx.declared > _MAX_PARAMS and not ctx.problems:
-            ctx.problem(config.get("config", {}).get("name", "model"), config["class_name"],
+            ctx.problem(top.get("name", "model"), config["class_name"],
                         f"the config declares about {ctx.declared} weights; refusing more than {_MAX_PARAMS}")
         if ctx.problems or built is None:
             raise KerasImportError(f"{label}: cannot import this Keras model; {len(ctx.problems)} problem(s):\n  - "

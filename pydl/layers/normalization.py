@@ -6,6 +6,7 @@
   moving statistics. A layer with ``trainable=False`` always runs in inference mode, as in Keras 3.
 * ``LayerNormalization``: per-sample statistics over ``axis``; weights ``gamma, beta``.
 * ``GroupNormalization``: per-sample statistics over groups of channels; weights ``gamma, beta``.
+* ``RMSNormalization``: per-sample root mean square over ``axis``, no centring; weight ``scale``.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from .core import _INITIALIZERS, Input, Layer, register
 
-__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization"]
+__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "RMSNormalization"]
 
 
 def _is_int(v) -> bool:
@@ -127,6 +128,29 @@ class LayerNormalization(_Normalization):
         cfg = super().get_config()
         cfg.update(axis=self.axis)
         return cfg
+
+
+@register
+class RMSNormalization(Layer):
+    """Root-mean-square normalisation as Keras 3 (``keras.layers.RMSNormalization``): per sample,
+    ``x / sqrt(mean(x**2 over axis) + epsilon) * scale``, with no centring and no offset. Training and inference
+    compute the same thing.
+
+    Args:
+        axis: int or list of ints (default -1), the axes to normalise over.
+        epsilon: positive float (default 1e-6).
+    Weights: ``scale`` of shape ``input_shape[axis]`` (ones at first).
+    """
+
+    class_name = "RMSNormalization"
+
+    def __init__(self, axis=-1, epsilon=1e-6, name=None, trainable=True):
+        super().__init__(name, trainable)
+        self.axis = _check_axis(self.class_name, axis, allow_list=True)
+        self.epsilon = _check_epsilon(self.class_name, epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
 
 
 @register

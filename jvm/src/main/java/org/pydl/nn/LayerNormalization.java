@@ -1,6 +1,5 @@
 package org.pydl.nn;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,19 +61,9 @@ public final class LayerNormalization extends Layer {
 
     @Override
     protected long[] doBuild(long[] in, DType dtype, long seed) {
-        NormalizationLayers.checkEpsilon(this, epsilon);
-        if (axis.length == 0) throw configError("axis must name at least one axis, received axis=[]");
-        int rank = in.length + 1;
-        int[] a = new int[axis.length];
-        for (int i = 0; i < a.length; i++) a[i] = NormalizationLayers.resolveAxis(this, axis[i], rank, in);
-        Arrays.sort(a);
-        for (int i = 1; i < a.length; i++) {
-            if (a[i] == a[i - 1]) throw configError("repeated axis in axis=" + Arrays.toString(axis));
-        }
-        normAxes = a;
-        bshape = NormalizationLayers.broadcastShape(rank, in, a);
-        long[] ps = new long[a.length];
-        for (int i = 0; i < a.length; i++) ps[i] = in[a[i] - 1];
+        normAxes = NormalizationLayers.featureAxes(this, epsilon, axis, in);
+        bshape = NormalizationLayers.broadcastShape(in.length + 1, in, normAxes);
+        long[] ps = NormalizationLayers.paramShape(in, normAxes);
         if (scale) gamma = addParam("gamma", gammaInitializer.create(dtype, ps, seed));
         if (center) beta = addParam("beta", betaInitializer.create(dtype, ps, seed + 1));
         return in.clone();

@@ -9,7 +9,8 @@ import org.pydl.nd.NDArray;
 import org.pydl.ops.Ops;
 
 /**
- * Registers the normalisation layers (BatchNormalization, LayerNormalization, GroupNormalization) and holds the
+ * Registers the normalisation layers (BatchNormalization, LayerNormalization, GroupNormalization, RMSNormalization)
+ * and holds the
  * helpers they share (axis resolution, moments, broadcasting of per-feature parameters).
  */
 final class NormalizationLayers {
@@ -19,6 +20,7 @@ final class NormalizationLayers {
         Layers.register("BatchNormalization", BatchNormalization::fromConfig);
         Layers.register("LayerNormalization", LayerNormalization::fromConfig);
         Layers.register("GroupNormalization", GroupNormalization::fromConfig);
+        Layers.register("RMSNormalization", RMSNormalization::fromConfig);
     }
 
     /**
@@ -33,6 +35,34 @@ final class NormalizationLayers {
                     : "none") + " (the batch axis 0 cannot be normalised over). Received: axis=" + axis);
         }
         return a;
+    }
+
+    /**
+     * Resolves a list of Keras axes (see {@link #resolveAxis}) against the batch rank: sorted, at least one, no
+     * repeats; config errors name the layer and the received axes.
+     */
+    static int[] resolveAxes(Layer l, int[] axis, int rank, long[] in) {
+        if (axis.length == 0) throw l.configError("axis must name at least one axis, received axis=[]");
+        int[] a = new int[axis.length];
+        for (int i = 0; i < a.length; i++) a[i] = resolveAxis(l, axis[i], rank, in);
+        Arrays.sort(a);
+        for (int i = 1; i < a.length; i++) {
+            if (a[i] == a[i - 1]) throw l.configError("repeated axis in axis=" + Arrays.toString(axis));
+        }
+        return a;
+    }
+
+    /** The checked epsilon and the resolved, sorted feature axes of a per-sample normalisation of input {@code in}. */
+    static int[] featureAxes(Layer l, double epsilon, int[] axis, long[] in) {
+        checkEpsilon(l, epsilon);
+        return resolveAxes(l, axis, in.length + 1, in);
+    }
+
+    /** The shape of a per-feature weight over the given (batch-rank) axes of input {@code in}. */
+    static long[] paramShape(long[] in, int[] axes) {
+        long[] ps = new long[axes.length];
+        for (int i = 0; i < axes.length; i++) ps[i] = in[axes[i] - 1];
+        return ps;
     }
 
     /** Reads "axis" from a config: an integer or a list of integers. */

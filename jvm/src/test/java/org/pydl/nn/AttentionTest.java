@@ -94,6 +94,19 @@ class AttentionTest {
     }
 
     @Test
+    void multiHeadAttentionAxesGradients() {
+        // rank-4 inputs: attention over axis 2 (axis 1 acts as a batch axis), over (1, 2) jointly (the default), and
+        // cross-attention over a negative axis with other key lengths and a 2-D output_shape
+        checkLayer(built(new MultiHeadAttention(2, 2, null, 0, true, null, List.of(2), false,
+                Initializer.GLOROT_UNIFORM, Initializer.ZEROS), s(2, 3, 4), s(2, 3, 4)), false, s(2, 2, 3, 4),
+                s(2, 2, 3, 4));
+        checkLayer(built(new MultiHeadAttention(2, 2), s(2, 3, 4), s(2, 3, 4)), false, s(2, 2, 3, 4), s(2, 2, 3, 4));
+        checkLayer(built(new MultiHeadAttention(2, 2, 3L, 0, false, new long[] {2, 2}, List.of(-2), false,
+                Initializer.GLOROT_UNIFORM, Initializer.ZEROS), s(2, 3, 4), s(2, 5, 3)), false, s(2, 2, 3, 4),
+                s(2, 2, 5, 3));
+    }
+
+    @Test
     void multiHeadDropoutGradientInTraining() {
         // the mask depends only on the context's seed, so the training forward is a fixed function
         Layer l = built(new MultiHeadAttention(2, 2, null, 0.3, true, null, false), s(3, 4), s(3, 4));

@@ -97,6 +97,12 @@ class NormalizationTest {
     }
 
     @Test
+    void rmsNormGradients() {
+        checkLayer(built(new RMSNormalization(new int[] {-1}, false, 1e-6), 5), true, 3, 5);
+        checkLayer(built(new RMSNormalization(new int[] {1, 2}, true, 1e-3), 3, 4), true, 2, 3, 4);
+    }
+
+    @Test
     void groupNormGradients() {
         checkLayer(built(new GroupNormalization(2), 6), true, 3, 6);
         checkLayer(built(new GroupNormalization(2), 3, 4), true, 2, 3, 4);
