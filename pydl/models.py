@@ -104,9 +104,13 @@ class Sequential:
         bridge = _jvm.jclass("org.pydl.py.PyBridge")
         import jpype
 
+        nested = _jvm.jclass("java.util.HashMap")()
+        for layer in self._layers:          # a built model used as a layer keeps its weights (shared)
+            if isinstance(layer, _NestedModelLayer):
+                nested.put(layer.name, layer.model._java)
         with java_errors():
             self._java = bridge.sequential(self.name, jpype.JArray(jpype.JLong)(self._input_shape),
-                                           self.dtype.name, self.seed, specs)
+                                           self.dtype.name, self.seed, specs, nested)
             for layer, jl in zip(self._layers, self._java.layers()):
                 layer._java = jl
                 layer.name = str(jl.name())

@@ -252,6 +252,25 @@ def test_nested_models_share_weights_train_and_round_trip(tmp_path):
     assert "weights/encoder/enc/kernel.npy" in names and "weights/head/kernel.npy" in names
 
 
+def test_a_model_inside_a_sequential_keeps_and_shares_its_weights():
+    """Transfer learning the Sequential way: Sequential([Input, base, head]) uses the built base's weights (not new
+    ones from its config), and training the outer model trains the base it shares."""
+    r = np.random.default_rng(7)
+    x, y = r.standard_normal((32, 6)), r.integers(0, 3, 32)
+    base = pydl.Sequential([layers.Input(6), layers.Dense(5, activation="tanh", name="enc")], name="base", seed=1,
+                           dtype="float64")
+    base.set_weights([w + 0.3 for w in base.get_weights()])    # not what a fresh build from its config would draw
+    outer = pydl.Sequential([layers.Input(6), base._as_layer(), layers.Dense(3, name="head")], name="outer", seed=2,
+                            dtype="float64")
+    outer.build()
+    hk, hb = outer.get_layer("head").get_weights()
+    np.testing.assert_allclose(outer.predict(x), base.predict(x) @ hk + hb, rtol=1e-12)
+    before = base.get_weights()[0].copy()
+    outer.compile(optimizer=pydl.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", from_logits=True)
+    outer.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert not np.allclose(base.get_weights()[0], before)
+
+
 def test_freezing_layers_after_build_for_fine_tuning(tmp_path):
     r = np.random.default_rng(6)
     x, y = r.standard_normal((16, 4)), r.integers(0, 2, 16)

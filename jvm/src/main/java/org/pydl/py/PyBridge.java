@@ -92,6 +92,27 @@ public final class PyBridge {
         return new Sequential(name, inputShape, DType.of(dtype), seed, layers(layersJson));
     }
 
+    /**
+     * The same, with built models used as layers shared by name (a Sequential or Model entry whose name is a key of
+     * {@code nested} wraps that network, weights and all, instead of building a new one from its config).
+     */
+    @SuppressWarnings("unchecked")
+    public static Sequential sequential(String name, long[] inputShape, String dtype, long seed, String layersJson,
+                                        java.util.Map<String, org.pydl.nn.Network> nested) {
+        List<Layer> out = new ArrayList<>();
+        for (Object o : (List<Object>) Json.parse(layersJson)) {
+            java.util.Map<String, Object> m = (java.util.Map<String, Object>) o;
+            String cls = Json.getString(m, "class");
+            java.util.Map<String, Object> cfg = Json.getMap(m, "config");
+            Object lname = cfg.get("name");
+            boolean shared = (cls.equals("Sequential") || cls.equals("Model")) && lname != null
+                    && nested.containsKey(String.valueOf(lname));
+            out.add(shared ? new org.pydl.nn.NestedModel(nested.get(String.valueOf(lname)))
+                    : Layers.fromConfig(cls, cfg));
+        }
+        return new Sequential(name, inputShape, DType.of(dtype), seed, out);
+    }
+
     /** A functional model from its JSON config (the format of {@link org.pydl.nn.Model#config()}). */
     @SuppressWarnings("unchecked")
     public static org.pydl.nn.Model model(String json) {
