@@ -13,6 +13,8 @@ import org.pydl.nd.MemoryScope;
 import org.pydl.ops.Autograd;
 import org.pydl.nd.NDArray;
 import org.pydl.nd.Shapes;
+import org.pydl.ops.Ops;
+import org.pydl.ops.UnaryOp;
 
 /**
  * A functional model: a graph of layer applications with any number of inputs and outputs, shared layers (one
@@ -173,6 +175,8 @@ public final class Model extends Network {
     private final List<long[]> tensorShapes;
     /** For every tensor id: the node producing it (-1 for inputs). */
     private final int[] producer;
+    /** Inference fusions, found on first use from the graph alone (never from weights, so never stale). */
+    private volatile Fusion fusion;
 
     private Model(String name, DType dtype, long seed, Graph g, int[] outputs) {
         super(name == null ? "model" : name, dtype, seed);
@@ -248,7 +252,7 @@ public final class Model extends Network {
     @Override
     protected List<NDArray> forwardAll(List<NDArray> xs, boolean training, boolean[] logits, NDArray[] outMasks) {
         NDArray[] masks = outMasks == null ? null : new NDArray[tensorShapes.size()];
-        NDArray[] values = run(xs, training, logits, masks);
+        NDArray[] values = run(xs, training, logits, masks, true);
         List<NDArray> r = new ArrayList<>(outputs.length);
         for (int i = 0; i < outputs.length; i++) {
             r.add(values[outputs[i]]);
@@ -259,15 +263,18 @@ public final class Model extends Network {
 
     /**
      * Runs every node; returns the value of every tensor. Masks are tracked only once some layer creates one, so a
-     * graph without masks pays nothing for them.
+     * graph without masks pays nothing for them. {@code fuse}: inference may use the {@link Fusion}s (which skip or
+     * overwrite intermediate tensors).
      */
-    private NDArray[] run(List<NDArray> xs, boolean training, boolean[] logits, NDArray[] maskStore) {
+    private NDArray[] run(List<NDArray> xs, boolean training, boolean[] logits, NDArray[] maskStore, boolean fuse) {
         int nIn = inputShapes.size();
         NDArray[] values = new NDArray[tensorShapes.size()];
         NDArray[] masks = null;   // becomes maskStore (or a new array) when the first mask appears
         for (int i = 0; i < nIn; i++) values[i] = xs.get(i);
+        Fusion fz = !fuse || training || maskStore != null || collectingActivity() || Autograd.isRecording() ? null : fusion();
         for (int k = 0; k < nodes.size(); k++) {
             Node n = nodes.get(k);
+            if (fz != null && fz.run(k, nodes, values)) continue;
             List<NDArray> in = new ArrayList<>(n.inputs.length);
             for (int t : n.inputs) in.add(values[t]);
             List<NDArray> inMasks = null;
@@ -308,6 +315,121 @@ public final class Model extends Network {
         return values;
     }
 
+    /**
+     * What inference fuses (see {@link Fusion}): "bn+activation (in place)" for each BatchNormalization that runs as
+     * one pass, in node order; for tests and profiling.
+     */
+    public List<String> inferenceFusions() {
+        return fusion().describe(nodes);
+    }
+
+    private Fusion fusion() {
+        Fusion f = fusion;
+        if (f == null) fusion = f = new Fusion(this);
+        return f;
+    }
+
+    /**
+     * What inference (no training, no gradient, no masks, no activity penalties) does differently from the plain walk
+     * over the nodes; only the graph decides it, and the weights are read at each call, so it is exact whatever
+     * happens to them (fit, set_weights, loading). A BatchNormalization on the last axis runs as one native pass
+     * ({@link Ops#batchNormInferenceInto}) that also applies the activation layer reading it (Activation with a
+     * unary op, ReLU or ReLU(6)) when it is that output's only reader; the activation node is then skipped. When the
+     * normalized tensor is a fresh convolution or Dense output read by nothing else, the pass runs in place.
+     * Predictions equal the unfused walk's within float rounding (tested).
+     */
+    private static final class Fusion {
+        /** Per node: the activation node fused into this BatchNormalization node, -1 for none, -2 = not fused. */
+        final int[] fusedAct;
+        /** Per node: the fused BatchNormalization normalizes its input in place. */
+        final boolean[] inPlace;
+        /** Per node: an activation node computed by the BatchNormalization before it. */
+        final boolean[] skipped;
+
+        Fusion(Model m) {
+            int nn = m.nodes.size();
+            fusedAct = new int[nn];
+            inPlace = new boolean[nn];
+            skipped = new boolean[nn];
+            Arrays.fill(fusedAct, -2);
+            int[] readers = new int[m.tensorShapes.size()];
+            int[] lastReader = new int[readers.length];
+            boolean masks = false;
+            for (int k = 0; k < nn; k++) {
+                Node n = m.nodes.get(k);
+                masks |= n.layer.producesMask();
+                for (int t : n.inputs) {
+                    readers[t]++;
+                    lastReader[t] = k;
+                }
+            }
+            for (int o : m.outputs) readers[o] += 2;   // a model output is never overwritten or skipped
+            if (masks) return;
+            for (int k = 0; k < nn; k++) {
+                Node n = m.nodes.get(k);
+                if (!(n.layer instanceof BatchNormalization bn) || !bn.normalizesLastAxis() || !plain(n)) continue;
+                int t = n.inputs[0];
+                fusedAct[k] = -1;
+                int p = m.producer[t];
+                inPlace[k] = readers[t] == 1 && p >= 0 && plain(m.nodes.get(p))
+                        && (m.nodes.get(p).layer instanceof ConvBase || m.nodes.get(p).layer instanceof Dense);
+                if (readers[n.first] == 1) {
+                    int j = lastReader[n.first];
+                    if (plain(m.nodes.get(j)) && act(m.nodes.get(j).layer) != null) {
+                        fusedAct[k] = j;
+                        skipped[j] = true;
+                    }
+                }
+            }
+        }
+
+        /** "bn+act (in place)" for every fused BatchNormalization node, in node order. */
+        List<String> describe(List<Node> nodes) {
+            List<String> r = new ArrayList<>();
+            for (int k = 0; k < fusedAct.length; k++) {
+                if (fusedAct[k] == -2) continue;
+                r.add(nodes.get(k).layer.name() + (fusedAct[k] >= 0 ? "+" + nodes.get(fusedAct[k]).layer.name() : "")
+                        + (inPlace[k] ? " (in place)" : ""));
+            }
+            return r;
+        }
+
+        /** One application of one layer, one output, no call arguments, no activity regularizer. */
+        private static boolean plain(Node n) {
+            return n.count == 1 && n.inputs.length == 1 && n.args.isEmpty() && n.layer.activityRegularizer() == null;
+        }
+
+        /** The unary op an activation layer computes, or null. */
+        private static UnaryOp act(Layer l) {
+            if (l instanceof ActivationLayer a) return a.activation.unaryOp();
+            if (l instanceof ReLU r && r.negativeSlope == 0 && r.threshold == 0) {
+                if (Double.isNaN(r.maxValue)) return UnaryOp.RELU;
+                if (r.maxValue == 6) return UnaryOp.RELU6;
+            }
+            return null;
+        }
+
+        private static double alpha(Layer l) {
+            return l instanceof ActivationLayer a ? a.activation.unaryAlpha() : 0.0;
+        }
+
+        /** Runs node k if this plan handles it (storing its outputs in values); false: run it plainly. */
+        boolean run(int k, List<Node> nodes, NDArray[] values) {
+            if (skipped[k]) return true;   // its value was stored by the BatchNormalization before it
+            if (fusedAct[k] == -2) return false;
+            Node n = nodes.get(k);
+            NDArray x = values[n.inputs[0]];
+            if (inPlace[k] && !x.isContiguous()) return false;
+            int j = fusedAct[k];
+            Layer a = j >= 0 ? nodes.get(j).layer : null;
+            NDArray out = inPlace[k] ? x : NDArray.empty(x.device(), x.dtype(), x.shape());
+            NDArray y = ((BatchNormalization) n.layer).inferInto(x, out, a == null ? null : act(a), a == null ? 0 : alpha(a));
+            values[n.first] = y;
+            if (j >= 0) values[nodes.get(j).first] = y;
+            return true;
+        }
+    }
+
     @Override
     public Map<String, NDArray> activations(List<NDArray> xs) {
         for (int i = 0; i < xs.size(); i++) checkInput("activations", i, xs.get(i));
@@ -316,7 +438,7 @@ public final class Model extends Network {
         try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
             List<NDArray> in = new ArrayList<>();
             for (int i = 0; i < nIn; i++) in.add(castInput(xs.get(i)));
-            NDArray[] values = run(in, false, new boolean[outputs.length], null);
+            NDArray[] values = run(in, false, new boolean[outputs.length], null, false);
             for (int t = nIn; t < values.length; t++) out.put(tensorName(t), values[t]);
             for (Map.Entry<String, NDArray> e : out.entrySet()) e.setValue(MemoryScope.detach(e.getValue().contiguous()));
         }
