@@ -988,14 +988,18 @@ public final class Ops {
         long batch = xc.shape(0), kk = w.kernelSize(), cg = cin / groups, fg = f / groups;
         long rows = batch * Shapes.size(out);
         long patch = kk * cin, kg = kk * cg;
-        NDArray cols = NDArray.empty(x.device(), x.dtype(), rows, patch);
-        be(xc).im2col(xc, cols, w, out, groups);
+        // a 1x1 window with stride 1 and no padding reads each input row as its patch: x itself is the patch matrix
+        boolean pointwise = groups == 1 && kk == 1 && Arrays.stream(w.strides()).allMatch(v -> v == 1)
+                && Arrays.stream(w.padBefore()).allMatch(v -> v == 0) && Arrays.stream(w.padAfter()).allMatch(v -> v == 0);
+        NDArray cols = pointwise ? reshapeView(xc, new long[] {rows, patch})
+                : NDArray.empty(x.device(), x.dtype(), rows, patch);
+        if (!pointwise) be(xc).im2col(xc, cols, w, out, groups);
         NDArray y2 = bias == null ? NDArray.empty(x.device(), x.dtype(), rows, f) : biasRows(bias, rows);
         be(xc).gemm(false, false, rows, fg, kg, 1.0, cols, patch, kg, kc, f, fg, bias == null ? 0.0 : 1.0, y2, f, fg,
                 groups);
         NDArray y = reshapeView(y2, spatialShape(batch, out, f));
         if (!Autograd.needsGrad(x, kernel, bias)) {
-            cols.close(); // only the gradient reads the patches
+            cols.close(); // only the gradient reads the patches (a view of x when pointwise: x stays open)
             return y;
         }
         return Autograd.record("conv", y, g -> {
