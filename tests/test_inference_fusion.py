@@ -1,7 +1,8 @@
 """Inference fusion in functional models: a BatchNormalization runs as one native pass (moving statistics), with the
-activation layer reading it, and in place on a fresh convolution / Dense output. Checked against NumPy computed from
-the unfused walk (``activations``), before and after the weights change (fit, set_weights): the fusion reads the
-weights at every call, so it can never serve stale ones."""
+activation layer reading it, and in place on a fresh convolution / Dense output; an activation layer runs in place on
+a fresh input read by nothing else. Checked against NumPy computed from the unfused walk (``activations``), before
+and after the weights change (fit, set_weights): the fusion reads the weights at every call, so it can never serve
+stale ones."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,9 @@ def _model():
     dense = layers.Dense(4, name="dense")(p)
     bn4 = layers.BatchNormalization(name="bn4")(dense)                 # Dense -> BN, no activation, a model output
     other = layers.BatchNormalization(axis=1, name="bn_axis1")(c)      # not the last axis: not fused; c read twice
-    return pydl.Model(x, [r6, sw, pre, bn4, layers.Flatten(name="flat")(other)], seed=0)
+    added = layers.Add(name="add")([layers.Dense(4, name="d2")(p), layers.Dense(4, name="d3")(p)])
+    add_relu = layers.Activation("relu", name="add_relu")(added)      # in place on the fresh sum
+    return pydl.Model(x, [r6, sw, pre, bn4, layers.Flatten(name="flat")(other), add_relu], seed=0)
 
 
 def _randomize_bn(model, rng):
@@ -55,13 +58,14 @@ def _expected(model, x):
     pre = np.maximum(_bn(acts["swish"], L("bn3")), 0)
     bn4 = _bn(acts["dense"], L("bn4"))
     other = _bn(acts["conv"], L("bn_axis1"), axis=1).reshape(len(x), -1)
-    return [r6, sw, pre, bn4, other], acts
+    return [r6, sw, pre, bn4, other, np.maximum(acts["add"], 0)], acts
 
 
 def _check(model, x):
     got = model.predict(x)
     want, acts = _expected(model, x)
-    for name, g, w in zip(["relu6", "swish", "pre_relu", "bn4", "flat"], got, want):
+    assert len(got) == len(want)
+    for name, g, w in zip(["relu6", "swish", "pre_relu", "bn4", "flat", "add_relu"], got, want):
         np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-5, err_msg=name)
         np.testing.assert_allclose(g, acts[name], rtol=1e-5, atol=1e-6, err_msg=name)   # = the unfused walk
     return got
@@ -76,7 +80,7 @@ def model():
 
 def test_fusions_found(model):
     assert list(model._java.inferenceFusions()) == [
-        "bn1+relu6", "bn2+swish (in place)", "bn3+pre_relu", "bn4 (in place)"]
+        "bn1+relu6", "bn2+swish (in place)", "bn3+pre_relu", "bn4 (in place)", "add_relu (in place)"]
 
 
 def test_fused_predictions_equal_numpy(model):
@@ -89,7 +93,7 @@ def test_weights_changed_by_fit_and_set_weights_are_used(model):
     rng = np.random.default_rng(2)
     x = rng.normal(size=(8, 6, 6, 3)).astype(np.float32)
     before = _check(model, x)
-    model.compile("sgd", loss=["mse"] * 5)
+    model.compile("sgd", loss=["mse"] * 6)
     ys = [np.zeros_like(b) for b in before]
     model.fit(x, ys, epochs=1, batch_size=8, verbose=0)             # trains, and updates the moving statistics
     after_fit = _check(model, x)
