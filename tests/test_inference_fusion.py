@@ -1,8 +1,8 @@
 """Inference fusion in functional models: a BatchNormalization runs as one native pass (moving statistics), with the
 activation layer reading it, and in place on a fresh convolution / Dense output; an activation layer runs in place on
-a fresh input read by nothing else. Checked against NumPy computed from the unfused walk (``activations``), before
-and after the weights change (fit, set_weights): the fusion reads the weights at every call, so it can never serve
-stale ones."""
+a fresh input read by nothing else; a ZeroPadding before a convolution becomes the convolution's padding. Checked
+against NumPy computed from the unfused walk (``activations``), before and after the weights change (fit,
+set_weights): the fusion reads the weights at every call, so it can never serve stale ones."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +18,8 @@ def _model():
     x = layers.Input((6, 6, 3))
     c = layers.Conv2D(5, 3, padding="same", name="conv")(x)
     r6 = layers.ReLU(6.0, name="relu6")(layers.BatchNormalization(name="bn1")(c))
-    d = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="dw")(r6)
+    padded = layers.ZeroPadding2D(((1, 2), (0, 1)), name="pad")(r6)   # applied by the depthwise window
+    d = layers.DepthwiseConv2D(3, strides=2, use_bias=False, name="dw")(padded)
     sw = layers.Activation("swish", name="swish")(layers.BatchNormalization(name="bn2")(d))
     pre = layers.Activation("relu", name="pre_relu")(layers.BatchNormalization(name="bn3")(sw))  # sw read twice
     cat = layers.Concatenate(name="cat")([sw, pre])
@@ -80,7 +81,7 @@ def model():
 
 def test_fusions_found(model):
     assert list(model._java.inferenceFusions()) == [
-        "bn1+relu6", "bn2+swish (in place)", "bn3+pre_relu", "bn4 (in place)", "add_relu (in place)"]
+        "bn1+relu6", "padding+dw", "bn2+swish (in place)", "bn3+pre_relu", "bn4 (in place)", "add_relu (in place)"]
 
 
 def test_fused_predictions_equal_numpy(model):

@@ -13,7 +13,8 @@ import org.pydl.ops.UnaryOp;
 /**
  * Keras's BatchNormalization. Training (and trainable): normalises with the batch mean and biased variance over
  * every axis but {@code axis}, then updates {@code moving = moving * momentum + batch * (1 - momentum)}.
- * Inference (or a frozen layer, as in Keras 3): normalises with the moving statistics.
+ * Inference (or a frozen layer, as in Keras 3): normalises with the moving statistics, on the last axis in one native
+ * pass ({@link Ops#batchNormInference}; functional models also fuse the activation layer after it, see Model).
  * {@code y = gamma * (x - mean) / sqrt(var + epsilon) + beta}. Weights: gamma, beta, moving_mean, moving_variance
  * (the last two are non-trainable state), each of shape (channels,).
  */

@@ -317,7 +317,8 @@ public final class Model extends Network {
 
     /**
      * What inference fuses (see {@link Fusion}), in node order: "bn+activation (in place)" for each BatchNormalization
-     * that runs as one pass, "activation (in place)" for an activation applied in place; for tests and profiling.
+     * that runs as one pass, "activation (in place)" for an activation applied in place, "padding+conv" for a
+     * convolution that applies the ZeroPadding before it; for tests and profiling.
      */
     public List<String> inferenceFusions() {
         return fusion().describe(nodes);
@@ -337,7 +338,9 @@ public final class Model extends Network {
      * unary op, ReLU or ReLU(6)) when it is that output's only reader; the activation node is then skipped. When the
      * normalized tensor is a fresh convolution or Dense output read by nothing else, the pass runs in place. Any other
      * such activation layer whose input is a fresh array (convolution, Dense, BatchNormalization, a merge of several
-     * tensors: ResNet's Add then ReLU) read by nothing else runs in place on it.
+     * tensors: ResNet's Add then ReLU) read by nothing else runs in place on it. A ZeroPadding read only by a "valid"
+     * Conv or DepthwiseConv is skipped: the convolution's window pads instead (MobileNetV2's and EfficientNet's
+     * strided depthwise convolutions, ResNet's first convolution).
      * Predictions equal the unfused walk's within float rounding (tested).
      */
     private static final class Fusion {
@@ -349,6 +352,10 @@ public final class Model extends Network {
         final boolean[] skipped;
         /** Per node: an activation node applied in place to its input, a fresh array read by nothing else. */
         final boolean[] actInPlace;
+        /** Per node: the zero padding (ZeroPadding node before it, skipped) a convolution node applies, or null. */
+        final long[][][] padding;
+        /** Per node: a ZeroPadding node whose padding the convolution reading it applies. */
+        final boolean[] padSkipped;
 
         Fusion(Model m) {
             int nn = m.nodes.size();
@@ -356,6 +363,8 @@ public final class Model extends Network {
             inPlace = new boolean[nn];
             skipped = new boolean[nn];
             actInPlace = new boolean[nn];
+            padding = new long[nn][][];
+            padSkipped = new boolean[nn];
             Arrays.fill(fusedAct, -2);
             int[] readers = new int[m.tensorShapes.size()];
             int[] lastReader = new int[readers.length];
@@ -386,6 +395,18 @@ public final class Model extends Network {
                     }
                 }
             }
+            for (int k = 0; k < nn; k++) {
+                Node n = m.nodes.get(k);
+                if (!(n.layer instanceof SpatialResize z) || z.kind != SpatialResize.Kind.ZERO_PADDING
+                        || !z.dataFormat.equals("channels_last") || !plain(n) || readers[n.first] != 1) continue;
+                int j = lastReader[n.first];
+                if (plain(m.nodes.get(j)) && m.nodes.get(j).layer instanceof ConvBase c && c.padding.equals("valid")
+                        && c.rank == z.rank
+                        && !c.channelsFirst() && (c instanceof Conv || c instanceof DepthwiseConv)) {
+                    padSkipped[k] = true;
+                    padding[j] = z.amounts;
+                }
+            }
             for (int j = 0; j < nn; j++) {
                 Node n = m.nodes.get(j);
                 if (skipped[j] || !plain(n) || act(n.layer) == null) continue;
@@ -404,6 +425,7 @@ public final class Model extends Network {
         List<String> describe(List<Node> nodes) {
             List<String> r = new ArrayList<>();
             for (int k = 0; k < fusedAct.length; k++) {
+                if (padding[k] != null) r.add("padding+" + nodes.get(k).layer.name());
                 if (actInPlace[k]) r.add(nodes.get(k).layer.name() + " (in place)");
                 if (fusedAct[k] == -2) continue;
                 r.add(nodes.get(k).layer.name() + (fusedAct[k] >= 0 ? "+" + nodes.get(fusedAct[k]).layer.name() : "")
@@ -435,6 +457,16 @@ public final class Model extends Network {
         boolean run(int k, List<Node> nodes, NDArray[] values) {
             if (skipped[k]) return true;   // its value was stored by the BatchNormalization before it
             Node n = nodes.get(k);
+            if (padSkipped[k]) {            // the convolution reading it pads: hand it the unpadded input
+                values[n.first] = values[n.inputs[0]];
+                return true;
+            }
+            if (padding[k] != null) {
+                NDArray y = ((ConvBase) n.layer).forwardPadded(values[n.inputs[0]], padding[k]);
+                if (y == null) throw new IllegalStateException("inference plan: " + n.layer.name() + " cannot pad");
+                values[n.first] = y;
+                return true;
+            }
             if (actInPlace[k]) {
                 NDArray x = values[n.inputs[0]];
                 if (!x.isContiguous()) return false;
