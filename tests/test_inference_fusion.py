@@ -106,3 +106,29 @@ def test_weights_changed_by_fit_and_set_weights_are_used(model):
     assert [w.shape for w in ws] == [w.shape for w in _model().get_weights()]
     model.set_weights([w * 0.5 for w in ws])
     _check(model, x)
+
+
+def test_concatenation_chain_equals_unfused_walk():
+    """DenseNet's dense block (x = concat(x, conv(relu(bn(x)))), three times) writes into one buffer per chain; the
+    intermediate concatenations stay readable (one is a model output) while later links fill the buffer."""
+    x = layers.Input((5, 5, 4))
+    h = layers.Conv2D(6, 3, padding="same", name="stem")(x)
+    mids = []
+    for i in range(3):
+        y = layers.Activation("relu", name=f"r{i}")(layers.BatchNormalization(name=f"bn{i}")(h))
+        y = layers.Conv2D(3, 3, padding="same", use_bias=False, name=f"c{i}")(y)
+        h = layers.Concatenate(axis=3, name=f"cat{i}")([h, y])
+        mids.append(h)
+    out = layers.GlobalAveragePooling2D(name="gap")(layers.BatchNormalization(name="bn_out")(h))
+    m = pydl.Model(x, [out, mids[0], mids[2]], seed=0)
+    _randomize_bn(m, np.random.default_rng(3))
+    fusions = list(m._java.inferenceFusions())
+    assert [s for s in fusions if "bn0" in s] == ["bn0+r0"]                    # h is read twice: not in place
+    assert [s for s in fusions if "cat" in s] == [f"cat{i} (concat chain 0)" for i in range(3)]
+    xs = np.random.default_rng(4).normal(size=(2, 5, 5, 4)).astype(np.float32)
+    got = m.predict(xs)
+    acts = m.activations(xs)
+    for g, name in zip(got, ["gap", "cat0", "cat2"]):
+        np.testing.assert_allclose(g, acts[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    assert got[1].shape == (2, 5, 5, 9) and got[2].shape == (2, 5, 5, 15)
+    np.testing.assert_allclose(got[2][..., :9], got[1], rtol=1e-6, atol=1e-7)

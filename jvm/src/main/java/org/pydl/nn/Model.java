@@ -272,9 +272,10 @@ public final class Model extends Network {
         NDArray[] masks = null;   // becomes maskStore (or a new array) when the first mask appears
         for (int i = 0; i < nIn; i++) values[i] = xs.get(i);
         Fusion fz = !fuse || training || maskStore != null || collectingActivity() || Autograd.isRecording() ? null : fusion();
+        NDArray[] chainBuffers = fz == null ? null : new NDArray[fz.chainChannels.length];
         for (int k = 0; k < nodes.size(); k++) {
             Node n = nodes.get(k);
-            if (fz != null && fz.run(k, nodes, values)) continue;
+            if (fz != null && fz.run(k, nodes, values, chainBuffers)) continue;
             List<NDArray> in = new ArrayList<>(n.inputs.length);
             for (int t : n.inputs) in.add(values[t]);
             List<NDArray> inMasks = null;
@@ -318,7 +319,8 @@ public final class Model extends Network {
     /**
      * What inference fuses (see {@link Fusion}), in node order: "bn+activation (in place)" for each BatchNormalization
      * that runs as one pass, "activation (in place)" for an activation applied in place, "padding+conv" for a
-     * convolution that applies the ZeroPadding before it; for tests and profiling.
+     * convolution that applies the ZeroPadding before it, "concat (concat chain i)" for a link of a concatenation chain
+     * writing into one buffer; for tests and profiling.
      */
     public List<String> inferenceFusions() {
         return fusion().describe(nodes);
@@ -340,10 +342,18 @@ public final class Model extends Network {
      * such activation layer whose input is a fresh array (convolution, Dense, BatchNormalization, a merge of several
      * tensors: ResNet's Add then ReLU) read by nothing else runs in place on it. A ZeroPadding read only by a "valid"
      * Conv or DepthwiseConv is skipped: the convolution's window pads instead (MobileNetV2's and EfficientNet's
-     * strided depthwise convolutions, ResNet's first convolution).
+     * strided depthwise convolutions, ResNet's first convolution). A chain of last-axis concatenations (DenseNet's
+     * dense blocks, x = concat(x, f(x))) writes into one buffer per chain: each link copies only its new channels.
      * Predictions equal the unfused walk's within float rounding (tested).
      */
     private static final class Fusion {
+        /** Copies x into channels [from, from + x's channels) of buf (same leading shape). */
+        private static void copyInto(NDArray x, NDArray buf, long from) {
+            try (NDArray window = buf.view(x.shape(), buf.strides(), buf.offset() + from)) {
+                x.device().backend().copy(x, window);
+            }
+        }
+
         /** Per node: the activation node fused into this BatchNormalization node, -1 for none, -2 = not fused. */
         final int[] fusedAct;
         /** Per node: the fused BatchNormalization normalizes its input in place. */
@@ -356,6 +366,14 @@ public final class Model extends Network {
         final long[][][] padding;
         /** Per node: a ZeroPadding node whose padding the convolution reading it applies. */
         final boolean[] padSkipped;
+        /**
+         * Per node: the concatenation chain (DenseNet's dense blocks: x = concat(x, f(x)) again and again) this
+         * Concatenate node belongs to, or -1; {@link #chainHead} marks the first node, {@link #chainChannels} is the
+         * chain's final channel count.
+         */
+        final int[] chain;
+        final boolean[] chainHead;
+        final long[] chainChannels;
 
         Fusion(Model m) {
             int nn = m.nodes.size();
@@ -365,7 +383,10 @@ public final class Model extends Network {
             actInPlace = new boolean[nn];
             padding = new long[nn][][];
             padSkipped = new boolean[nn];
+            chain = new int[nn];
+            chainHead = new boolean[nn];
             Arrays.fill(fusedAct, -2);
+            Arrays.fill(chain, -1);
             int[] readers = new int[m.tensorShapes.size()];
             int[] lastReader = new int[readers.length];
             boolean masks = false;
@@ -378,7 +399,10 @@ public final class Model extends Network {
                 }
             }
             for (int o : m.outputs) readers[o] += 2;   // a model output is never overwritten or skipped
-            if (masks) return;
+            if (masks) {
+                chainChannels = new long[0];
+                return;
+            }
             for (int k = 0; k < nn; k++) {
                 Node n = m.nodes.get(k);
                 if (!(n.layer instanceof BatchNormalization bn) || !bn.normalizesLastAxis() || !plain(n)) continue;
@@ -407,12 +431,43 @@ public final class Model extends Network {
                     padding[j] = z.amounts;
                 }
             }
+            // concatenation chains: a two-input last-axis Concatenate whose first input is the output of another,
+            // read by no other Concatenate, continues that one's chain (its buffer has room for every link)
+            int[] concatReaders = new int[readers.length];
+            for (Node n : m.nodes) if (lastAxisConcat(m, n)) for (int t : n.inputs) concatReaders[t]++;
+            List<Long> channels = new ArrayList<>();
+            for (int k = 0; k < nn; k++) {
+                Node n = m.nodes.get(k);
+                if (!lastAxisConcat(m, n)) continue;
+                int a = n.inputs[0], p = m.producer[a];
+                long c = m.tensorShapes.get(n.first)[m.tensorShapes.get(n.first).length - 1];
+                if (p >= 0 && chain[p] >= 0 && concatReaders[a] == 1 && n.inputs[1] != a) {
+                    chain[k] = chain[p];
+                    channels.set(chain[k], c);
+                } else {
+                    chain[k] = channels.size();
+                    chainHead[k] = true;
+                    channels.add(c);
+                }
+            }
+            chainChannels = channels.stream().mapToLong(Long::longValue).toArray();
+            int[] links = new int[chainChannels.length];
+            for (int c : chain) if (c >= 0) links[c]++;
+            for (int k = 0; k < nn; k++) if (chain[k] >= 0 && links[chain[k]] == 1) chain[k] = -1;   // a lone concat
             for (int j = 0; j < nn; j++) {
                 Node n = m.nodes.get(j);
                 if (skipped[j] || !plain(n) || act(n.layer) == null) continue;
                 int t = n.inputs[0], p = m.producer[t];
                 actInPlace[j] = readers[t] == 1 && p >= 0 && freshOutput(m.nodes.get(p));
             }
+        }
+
+        /** A two-input Concatenate along the last axis, one output, no call arguments, no activity regularizer. */
+        private static boolean lastAxisConcat(Model m, Node n) {
+            if (!(n.layer instanceof Merge g) || g.mode != Merge.Mode.CONCATENATE || n.inputs.length != 2
+                    || n.count != 1 || !n.args.isEmpty() || n.layer.activityRegularizer() != null) return false;
+            int rank = m.tensorShapes.get(n.first).length;   // without the batch axis
+            return g.axis == -1 || g.axis == rank;
         }
 
         /** The node's output is an array it allocated (never a view of an input). */
@@ -426,6 +481,7 @@ public final class Model extends Network {
             List<String> r = new ArrayList<>();
             for (int k = 0; k < fusedAct.length; k++) {
                 if (padding[k] != null) r.add("padding+" + nodes.get(k).layer.name());
+                if (chain[k] >= 0) r.add(nodes.get(k).layer.name() + " (concat chain " + chain[k] + ")");
                 if (actInPlace[k]) r.add(nodes.get(k).layer.name() + " (in place)");
                 if (fusedAct[k] == -2) continue;
                 r.add(nodes.get(k).layer.name() + (fusedAct[k] >= 0 ? "+" + nodes.get(fusedAct[k]).layer.name() : "")
@@ -453,10 +509,31 @@ public final class Model extends Network {
             return l instanceof ActivationLayer a ? a.activation.unaryAlpha() : 0.0;
         }
 
-        /** Runs node k if this plan handles it (storing its outputs in values); false: run it plainly. */
-        boolean run(int k, List<Node> nodes, NDArray[] values) {
+        /**
+         * Runs node k if this plan handles it (storing its outputs in values); false: run it plainly. {@code buffers}:
+         * this run's concatenation chain buffers, by chain.
+         */
+        boolean run(int k, List<Node> nodes, NDArray[] values, NDArray[] buffers) {
             if (skipped[k]) return true;   // its value was stored by the BatchNormalization before it
             Node n = nodes.get(k);
+            if (chain[k] >= 0) {
+                // the chain's buffer holds every link's channels; each link's value is a view of its first channels
+                // (later links write only beyond them), so x = concat(x, f(x)) copies f(x) alone
+                NDArray a = values[n.inputs[0]], b = values[n.inputs[1]];
+                long[] s = a.shape();
+                int last = s.length - 1;
+                long ca = s[last];
+                if (chainHead[k]) {
+                    s[last] = chainChannels[chain[k]];
+                    buffers[chain[k]] = NDArray.empty(a.device(), a.dtype(), s);
+                    copyInto(a, buffers[chain[k]], 0);
+                }
+                NDArray buf = buffers[chain[k]];
+                copyInto(b, buf, ca);
+                s[last] = ca + b.shape(last);
+                values[n.first] = buf.view(s, buf.strides(), buf.offset());
+                return true;
+            }
             if (padSkipped[k]) {            // the convolution reading it pads: hand it the unpadded input
                 values[n.first] = values[n.inputs[0]];
                 return true;
