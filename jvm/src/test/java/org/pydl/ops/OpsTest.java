@@ -699,7 +699,8 @@ class OpsTest {
         }
         NDArray x = d(xv, rows, c);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Ops.batchNormInference(x, d(mv, c), d(Arrays.copyOf(vv, c - 1), c - 1), null, null, eps, null, 0));
+                () -> Ops.batchNormInference(x, d(mv, c), d(Arrays.copyOf(vv, c - 1), c - 1), null, null, eps, null,
+                        0));
         assertTrue(e.getMessage().contains("must have shape [7]"), e.getMessage());
         NDArray strided = Ops.transpose(d(xv, c, rows), 1, 0);   // last axis not contiguous
         assertThrows(IllegalArgumentException.class,
