@@ -1,7 +1,9 @@
-// Elementwise kernels: unary table (forward + backward), broadcasting binary, affine.
+// Elementwise kernels: unary table (forward + backward), broadcasting binary, affine, inference batch
+// normalization (per-channel affine) with a fused activation from the unary table.
 #include <cinttypes>
 #include <cmath>
 #include <type_traits>
+#include <vector>
 
 #include "pydl/jni_util.h"
 #include "pydl/kernels.h"
@@ -143,6 +145,20 @@ void affine(const T* x, T* y, int64_t n, double scale, double shift) {
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(x[i] * scale + shift);
 }
 
+/// Keras's formula element by element in double: gamma * (x - mean) / sqrt(var + eps) + beta, then act.
+template <class T>
+void batch_norm_inference(const BatchNormArgs& a, const T* x, T* y, const T* mean, const T* var, const T* gamma,
+                          const T* beta) {
+  for (int64_t r = 0; r < a.rows; ++r) {
+    for (int64_t c = 0; c < a.channels; ++c) {
+      double v = (x[r * a.ldx + c] - static_cast<double>(mean[c])) / std::sqrt(var[c] + a.epsilon);
+      if (gamma) v *= gamma[c];
+      if (beta) v += beta[c];
+      y[r * a.ldy + c] = static_cast<T>(a.act < 0 ? v : unary_f(static_cast<UnaryOp>(a.act), v, a.alpha));
+    }
+  }
+}
+
 }  // namespace ref
 
 // ==== optimised: one template instantiation per (op, dtype), vectorisable loops, OpenMP above the threshold ====
@@ -227,6 +243,49 @@ using UnaryBwdFn = void (*)(const void*, const void*, const void*, void*, int64_
 constexpr int kNumUnary = static_cast<int>(UnaryOp::kCount);
 const UnaryFn kUnary[2][kNumUnary] = {{PYDL_UNARY_OPS(PYDL_FWD, float)}, {PYDL_UNARY_OPS(PYDL_FWD, double)}};
 const UnaryBwdFn kUnaryBwd[2][kNumUnary] = {{PYDL_UNARY_OPS(PYDL_BWD, float)}, {PYDL_UNARY_OPS(PYDL_BWD, double)}};
+
+// ---- inference batch normalization: y = act(x * s + t), s = gamma / sqrt(var + eps), t = beta - mean * s ----
+struct Identity {
+  template <class T>
+  static inline T f(T x, T) {
+    return x;
+  }
+};
+
+template <class Op, class T>
+void batch_norm_inference_kernel(const BatchNormArgs& a, const void* xv, void* yv, const void* meanv,
+                                 const void* varv, const void* gammav, const void* betav) {
+  const T* x = static_cast<const T*>(xv);
+  T* y = static_cast<T*>(yv);
+  const T *mean = static_cast<const T*>(meanv), *var = static_cast<const T*>(varv);
+  const T *gamma = static_cast<const T*>(gammav), *beta = static_cast<const T*>(betav);
+  const int64_t ch = a.channels;
+  std::vector<T> st(2 * ch);  // per-channel scale and shift, folded in double
+  T* s = st.data();
+  T* t = s + ch;
+  for (int64_t c = 0; c < ch; ++c) {
+    double sc = (gamma ? static_cast<double>(gamma[c]) : 1.0) / std::sqrt(static_cast<double>(var[c]) + a.epsilon);
+    s[c] = static_cast<T>(sc);
+    t[c] = static_cast<T>((beta ? static_cast<double>(beta[c]) : 0.0) - mean[c] * sc);
+  }
+  const T al = static_cast<T>(a.alpha);
+  parallel_rows(a.rows, ch, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* xr = x + r * a.ldx;
+      T* yr = y + r * a.ldy;
+#pragma omp simd
+      for (int64_t c = 0; c < ch; ++c) yr[c] = Op::template f<T>(xr[c] * s[c] + t[c], al);
+    }
+  });
+}
+
+using BatchNormFn = void (*)(const BatchNormArgs&, const void*, void*, const void*, const void*, const void*,
+                             const void*);
+#define PYDL_BN(OP, T) &batch_norm_inference_kernel<OP, T>
+// index 0: no activation; 1 + op id: that unary op
+const BatchNormFn kBatchNorm[2][kNumUnary + 1] = {{PYDL_BN(Identity, float), PYDL_UNARY_OPS(PYDL_BN, float)},
+                                                  {PYDL_BN(Identity, double), PYDL_UNARY_OPS(PYDL_BN, double)}};
+#undef PYDL_BN
 #undef PYDL_UNARY_OPS
 #undef PYDL_FWD
 #undef PYDL_BWD
@@ -366,6 +425,22 @@ void affine(int dtype, const void* x, void* y, int64_t n, double scale, double s
   }
 }
 
+void batch_norm_inference(int dtype, const BatchNormArgs& a, const void* x, void* y, const void* mean,
+                          const void* var, const void* gamma, const void* beta) {
+  if (reference_mode()) {
+    if (dtype == kFloat32)
+      ref::batch_norm_inference(a, static_cast<const float*>(x), static_cast<float*>(y),
+                                static_cast<const float*>(mean), static_cast<const float*>(var),
+                                static_cast<const float*>(gamma), static_cast<const float*>(beta));
+    else
+      ref::batch_norm_inference(a, static_cast<const double*>(x), static_cast<double*>(y),
+                                static_cast<const double*>(mean), static_cast<const double*>(var),
+                                static_cast<const double*>(gamma), static_cast<const double*>(beta));
+  } else {
+    opt::kBatchNorm[dtype][a.act + 1](a, x, y, mean, var, gamma, beta);
+  }
+}
+
 }  // namespace pydl
 
 // ==== JNI =====================================================================================================
@@ -451,6 +526,34 @@ JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_affine(JNIEnv* env, jclass, j
   check_elems(y, n, dtype, "y");
   if (n == 0) return;
   affine(dtype, as_ptr<const void>(x), as_ptr<void>(y), n, scale, shift);
+  PYDL_JNI_END(env, )
+}
+
+JNIEXPORT void JNICALL Java_org_pydl_jni_NativeOps_batchNormInference(JNIEnv* env, jclass, jint dtype, jlong x,
+                                                                       jlong ldx, jlong y, jlong ldy, jlong rows,
+                                                                       jlong channels, jlong mean, jlong var,
+                                                                       jlong gamma, jlong beta, jdouble epsilon,
+                                                                       jint act, jdouble alpha) {
+  PYDL_JNI_BEGIN("batchNormInference")
+  check_float_dtype(dtype);
+  check_count(rows, "rows");
+  check_count(channels, "channels");
+  if (act != -1) unary_op(act);
+  if (ldx < channels || ldy < channels)
+    fail("row strides ldx=%" PRId64 ", ldy=%" PRId64 " must be >= channels=%" PRId64, static_cast<int64_t>(ldx),
+         static_cast<int64_t>(ldy), static_cast<int64_t>(channels));
+  if (!(epsilon > 0)) fail("epsilon must be > 0, received %g", epsilon);
+  if (rows == 0 || channels == 0) return;
+  check_elems(x, (rows - 1) * ldx + channels, dtype, "x");
+  check_elems(y, (rows - 1) * ldy + channels, dtype, "y");
+  check_elems(mean, channels, dtype, "mean");
+  check_elems(var, channels, dtype, "var");
+  if (gamma) check_elems(gamma, channels, dtype, "gamma");
+  if (beta) check_elems(beta, channels, dtype, "beta");
+  BatchNormArgs a{rows, channels, ldx, ldy, epsilon, act, alpha};
+  batch_norm_inference(dtype, a, as_ptr<const void>(x), as_ptr<void>(y), as_ptr<const void>(mean),
+                       as_ptr<const void>(var), gamma ? as_ptr<const void>(gamma) : nullptr,
+                       beta ? as_ptr<const void>(beta) : nullptr);
   PYDL_JNI_END(env, )
 }
 

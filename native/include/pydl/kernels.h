@@ -40,6 +40,16 @@ void unary_backward(UnaryOp op, int dtype, const void* x, const void* y, const v
 void binary(BinaryOp op, int dtype, const void* a, const int64_t* a_strides, const void* b, const int64_t* b_strides,
             void* out, const int64_t* shape, int ndim);
 void affine(int dtype, const void* x, void* y, int64_t n, double scale, double shift);
+/// Inference batch normalization over [rows, channels] with row strides ldx/ldy (x and y may be the same):
+/// y = act(gamma * (x - mean) / sqrt(var + epsilon) + beta); act = -1 (none) or a UnaryOp id with its alpha.
+struct BatchNormArgs {
+  int64_t rows, channels, ldx, ldy;
+  double epsilon;
+  int act;
+  double alpha;
+};
+void batch_norm_inference(int dtype, const BatchNormArgs& a, const void* x, void* y, const void* mean,
+                          const void* var, const void* gamma, const void* beta);
 
 // ---- reduce.cpp ----
 void reduce(ReduceOp op, int dtype, const void* x, void* out, int64_t outer, int64_t n, int64_t inner);

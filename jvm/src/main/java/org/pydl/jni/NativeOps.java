@@ -78,6 +78,14 @@ public final class NativeOps {
                                      long[] shape);
     /** y = x * scale + shift over n contiguous elements (x and y may be the same). */
     public static native void affine(int dtype, long x, long y, long n, double scale, double shift);
+    /**
+     * Inference batch normalization over rows x channels (row strides ldx, ldy; x and y may be the same):
+     * y = act(gamma * (x - mean) / sqrt(var + epsilon) + beta); gamma, beta 0 = absent; act -1 = none, else a
+     * unary op id with its alpha.
+     */
+    public static native void batchNormInference(int dtype, long x, long ldx, long y, long ldy, long rows,
+                                                 long channels, long mean, long var, long gamma, long beta,
+                                                 double epsilon, int act, double alpha);
 
     // ---- reductions (native/cpu/reduce.cpp) ----------------------------------------------------------------
     /** Names of reduce ops in id order (see org.pydl.ops.ReduceOp): sum, max, min. */

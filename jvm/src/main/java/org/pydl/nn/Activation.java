@@ -52,7 +52,7 @@ public enum Activation {
     }
 
     /** The unary op computing this activation, or null (linear, softmax, log_softmax). */
-    private UnaryOp unaryOp() {
+    UnaryOp unaryOp() {
         switch (this) {
             case RELU: return UnaryOp.RELU;
             case SIGMOID: return UnaryOp.SIGMOID;
@@ -79,7 +79,12 @@ public enum Activation {
     public NDArray applyOwned(NDArray x) {
         UnaryOp op = unaryOp();
         if (op == null || (x.requiresGrad() && Autograd.isRecording()) || !x.isContiguous()) return apply(x);
-        return Ops.unaryi(op, x, this == ELU ? 1.0 : this == LEAKY_RELU ? 0.2 : 0.0);
+        return Ops.unaryi(op, x, unaryAlpha());
+    }
+
+    /** The parameter of {@link #unaryOp()} (elu's alpha, leaky_relu's slope). */
+    double unaryAlpha() {
+        return this == ELU ? 1.0 : this == LEAKY_RELU ? 0.2 : 0.0;
     }
 
     /** By Keras name ("relu"), Java name ("RELU") or alias ("silu" = swish); null or "" = linear. */

@@ -8,11 +8,13 @@ import org.pydl.nd.DType;
 import org.pydl.nd.NDArray;
 import org.pydl.ops.Autograd;
 import org.pydl.ops.Ops;
+import org.pydl.ops.UnaryOp;
 
 /**
  * Keras's BatchNormalization. Training (and trainable): normalises with the batch mean and biased variance over
  * every axis but {@code axis}, then updates {@code moving = moving * momentum + batch * (1 - momentum)}.
- * Inference (or a frozen layer, as in Keras 3): normalises with the moving statistics.
+ * Inference (or a frozen layer, as in Keras 3): normalises with the moving statistics, on the last axis in one native
+ * pass ({@link Ops#batchNormInference}; functional models also fuse the activation layer after it, see Model).
  * {@code y = gamma * (x - mean) / sqrt(var + epsilon) + beta}. Weights: gamma, beta, moving_mean, moving_variance
  * (the last two are non-trainable state), each of shape (channels,).
  */
@@ -29,6 +31,8 @@ public final class BatchNormalization extends Layer {
     private Parameter gamma, beta, movingMean, movingVariance;
     private int[] reduceAxes;
     private long[] bshape;
+    /** True when axis is the last axis (channels-last): inference is then one native pass. */
+    private boolean lastAxis;
 
     public BatchNormalization() {
         this(-1, 0.99, 1e-3, true, true);
@@ -79,6 +83,7 @@ public final class BatchNormalization extends Layer {
         int rank = in.length + 1;
         int a = NormalizationLayers.resolveAxis(this, axis, rank, in);
         long c = in[a - 1];
+        lastAxis = a == in.length;
         reduceAxes = NormalizationLayers.otherAxes(rank, a);
         bshape = NormalizationLayers.broadcastShape(rank, in, a);
         long[] ps = {c};
@@ -99,12 +104,36 @@ public final class BatchNormalization extends Layer {
             NDArray var = Ops.mean(Ops.square(centered), reduceAxes, true);
             updateMovingStats(mean, var);
             y = NormalizationLayers.normalize(centered, var, epsilon);
+        } else if (lastAxis) {
+            return Ops.batchNormInference(x, movingMean.value(), movingVariance.value(), value(gamma), value(beta),
+                    epsilon, null, 0.0);
         } else {
             NDArray mean = NormalizationLayers.broadcastable(movingMean.value(), bshape);
             NDArray var = NormalizationLayers.broadcastable(movingVariance.value(), bshape);
             y = NormalizationLayers.normalize(Ops.sub(x, mean), var, epsilon);
         }
         return NormalizationLayers.affine(y, gamma, beta, bshape);
+    }
+
+    /**
+     * Inference (moving statistics) of x into {@code out} (x itself, or a window of a larger array), followed by the
+     * activation {@code act} (null: none) with parameter {@code alpha}; no gradient. For inference plans that fuse
+     * this layer with its neighbours; null when the layer cannot (its axis is not the last one).
+     */
+    NDArray inferInto(NDArray x, NDArray out, UnaryOp act, double alpha) {
+        checkInput(x);
+        if (!lastAxis) return null;
+        return Ops.batchNormInferenceInto(x, out, movingMean.value(), movingVariance.value(), value(gamma),
+                value(beta), epsilon, act, alpha);
+    }
+
+    /** True when {@link #inferInto} can be used (normalizes the last axis). */
+    boolean normalizesLastAxis() {
+        return lastAxis;
+    }
+
+    private static NDArray value(Parameter p) {
+        return p == null ? null : p.value();
     }
 
     /** moving = moving * momentum + batch * (1 - momentum), outside the tape (Keras 3's assign). */

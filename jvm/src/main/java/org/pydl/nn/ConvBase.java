@@ -5,6 +5,7 @@ import java.util.Map;
 
 import org.pydl.io.Json;
 import org.pydl.nd.NDArray;
+import org.pydl.ops.Ops;
 import org.pydl.ops.Window;
 
 /**
@@ -144,6 +145,30 @@ public abstract class ConvBase extends Layer {
     protected NDArray finish(NDArray y) {
         y = activation.applyOwned(y);
         return channelsFirst() ? Spatial.toChannelsFirst(y) : y;
+    }
+
+    /**
+     * Inference of this layer on x with {@code extra[i][0]} zeros before and {@code extra[i][1]} after spatial axis i
+     * (the ZeroPadding layer before it, fused: the window pads, no padded copy of x is made); null when this layer
+     * cannot (not a Conv or DepthwiseConv, channels_first, or padding other than "valid").
+     */
+    NDArray forwardPadded(NDArray x, long[][] extra) {
+        if (channelsFirst() || !padding.equals("valid") || !(this instanceof Conv || this instanceof DepthwiseConv)) {
+            return null;
+        }
+        long[] before = new long[rank], after = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            before[i] = extra[i][0];
+            after[i] = extra[i][1];
+        }
+        Window w = new Window(kernelSize, strides, dilation, before, after);
+        NDArray k = param("kernel"), b = useBias ? param("bias") : null;
+        return finish(this instanceof Conv c ? Ops.conv(x, k, b, w, c.groups) : Ops.depthwiseConv(x, k, b, w));
+    }
+
+    private NDArray param(String name) {
+        for (Parameter p : parameters()) if (p.name.endsWith("/" + name)) return p.value();   // "layer/param"
+        throw new IllegalStateException(type() + " '" + name() + "' has no weight " + name);
     }
 
     /** Adds the shared options to a config, in Keras's key names. */

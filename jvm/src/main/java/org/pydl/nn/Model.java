@@ -32,7 +32,7 @@ import org.pydl.nd.Shapes;
  */
 public final class Model extends Network {
     /** One application of a layer to earlier tensors of the graph; its outputs are tensors first .. first+count-1. */
-    private static final class Node {
+    static final class Node {
         final Layer layer;
         final int[] inputs;
         final Map<String, Object> args;
@@ -167,12 +167,14 @@ public final class Model extends Network {
 
     private final List<String> inputNames;
     private final List<long[]> inputShapes;
-    private final List<Node> nodes;
+    final List<Node> nodes;
     private final List<Layer> layers;
-    private final int[] outputs;
-    private final List<long[]> tensorShapes;
+    final int[] outputs;
+    final List<long[]> tensorShapes;
     /** For every tensor id: the node producing it (-1 for inputs). */
-    private final int[] producer;
+    final int[] producer;
+    /** Inference fusions, found on first use from the graph alone (never from weights, so never stale). */
+    private volatile InferencePlan plan;
 
     private Model(String name, DType dtype, long seed, Graph g, int[] outputs) {
         super(name == null ? "model" : name, dtype, seed);
@@ -248,7 +250,7 @@ public final class Model extends Network {
     @Override
     protected List<NDArray> forwardAll(List<NDArray> xs, boolean training, boolean[] logits, NDArray[] outMasks) {
         NDArray[] masks = outMasks == null ? null : new NDArray[tensorShapes.size()];
-        NDArray[] values = run(xs, training, logits, masks);
+        NDArray[] values = run(xs, training, logits, masks, true);
         List<NDArray> r = new ArrayList<>(outputs.length);
         for (int i = 0; i < outputs.length; i++) {
             r.add(values[outputs[i]]);
@@ -259,15 +261,20 @@ public final class Model extends Network {
 
     /**
      * Runs every node; returns the value of every tensor. Masks are tracked only once some layer creates one, so a
-     * graph without masks pays nothing for them.
+     * graph without masks pays nothing for them. {@code fuse}: inference may follow the {@link InferencePlan} (which
+     * skips or overwrites intermediate tensors).
      */
-    private NDArray[] run(List<NDArray> xs, boolean training, boolean[] logits, NDArray[] maskStore) {
+    private NDArray[] run(List<NDArray> xs, boolean training, boolean[] logits, NDArray[] maskStore, boolean fuse) {
         int nIn = inputShapes.size();
         NDArray[] values = new NDArray[tensorShapes.size()];
         NDArray[] masks = null;   // becomes maskStore (or a new array) when the first mask appears
         for (int i = 0; i < nIn; i++) values[i] = xs.get(i);
+        InferencePlan ip = !fuse || training || maskStore != null || collectingActivity() || Autograd.isRecording()
+                ? null : plan();
+        NDArray[] chainBuffers = ip == null ? null : new NDArray[ip.chainChannels.length];
         for (int k = 0; k < nodes.size(); k++) {
             Node n = nodes.get(k);
+            if (ip != null && ip.run(k, nodes, values, chainBuffers)) continue;
             List<NDArray> in = new ArrayList<>(n.inputs.length);
             for (int t : n.inputs) in.add(values[t]);
             List<NDArray> inMasks = null;
@@ -308,6 +315,22 @@ public final class Model extends Network {
         return values;
     }
 
+    /**
+     * What inference fuses (see {@link InferencePlan}), in node order: "bn+activation (in place)" for each
+     * BatchNormalization that runs as one pass, "activation (in place)" for an activation applied in place,
+     * "padding+conv" for a convolution that applies the ZeroPadding before it, "concat (concat chain i)" for a link of
+     * a concatenation chain writing into one buffer; for tests and profiling.
+     */
+    public List<String> inferenceFusions() {
+        return plan().describe(nodes);
+    }
+
+    private InferencePlan plan() {
+        InferencePlan f = plan;
+        if (f == null) plan = f = new InferencePlan(this);
+        return f;
+    }
+
     @Override
     public Map<String, NDArray> activations(List<NDArray> xs) {
         for (int i = 0; i < xs.size(); i++) checkInput("activations", i, xs.get(i));
@@ -316,7 +339,7 @@ public final class Model extends Network {
         try (Autograd.AutoCloseable0 g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
             List<NDArray> in = new ArrayList<>();
             for (int i = 0; i < nIn; i++) in.add(castInput(xs.get(i)));
-            NDArray[] values = run(in, false, new boolean[outputs.length], null);
+            NDArray[] values = run(in, false, new boolean[outputs.length], null, false);
             for (int t = nIn; t < values.length; t++) out.put(tensorName(t), values[t]);
             for (Map.Entry<String, NDArray> e : out.entrySet()) e.setValue(MemoryScope.detach(e.getValue().contiguous()));
         }

@@ -512,6 +512,11 @@ public abstract class Network {
     /** Activity penalties of the current training or evaluation forward pass; null when not collecting. */
     private List<NDArray> activityPenalties;
 
+    /** True while a training or evaluation pass collects activity penalties (so every layer output must be seen). */
+    protected final boolean collectingActivity() {
+        return activityPenalties != null;
+    }
+
     /**
      * Called by subclasses' forward passes with each layer's output: records the layer's activity_regularizer
      * penalty (Keras 3: regularizer(output), not divided by the batch size). {@code logits}: y is a softmax

@@ -29,6 +29,13 @@ public interface Backend {
 
     void affine(NDArray x, NDArray y, double scale, double shift);
 
+    /**
+     * Inference batch normalization of x viewed as [rows, channels] with row stride ldx into y (row stride ldy; may
+     * be x): y = act(gamma * (x - mean) / sqrt(var + epsilon) + beta); gamma, beta may be null, act null = none.
+     */
+    void batchNormInference(NDArray x, long ldx, NDArray y, long ldy, long rows, long channels, NDArray mean,
+                            NDArray var, NDArray gamma, NDArray beta, double epsilon, UnaryOp act, double alpha);
+
     void reduce(ReduceOp op, NDArray x, NDArray out, long outer, long n, long inner);
 
     void argmax(NDArray x, NDArray out, long outer, long n, long inner);

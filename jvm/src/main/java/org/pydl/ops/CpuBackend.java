@@ -111,6 +111,15 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void batchNormInference(NDArray x, long ldx, NDArray y, long ldy, long rows, long channels, NDArray mean,
+                                   NDArray var, NDArray gamma, NDArray beta, double epsilon, UnaryOp act,
+                                   double alpha) {
+        NativeOps.batchNormInference(x.dtype().code, x.address(), ldx, y.address(), ldy, rows, channels,
+                mean.address(), var.address(), gamma == null ? 0 : gamma.address(),
+                beta == null ? 0 : beta.address(), epsilon, act == null ? -1 : act.ordinal(), alpha);
+    }
+
+    @Override
     public void reduce(ReduceOp op, NDArray x, NDArray out, long outer, long n, long inner) {
         NativeOps.reduce(op.ordinal(), x.dtype().code, x.address(), out.address(), outer, n, inner);
     }

@@ -244,6 +244,95 @@ public final class Ops {
         return reshape(s, shape);
     }
 
+    // ---- inference batch normalization ---------------------------------------------------------------------
+    /**
+     * Batch normalization with fixed statistics over the last axis, then an optional activation (Keras's
+     * BatchNormalization in inference, possibly followed by its activation layer):
+     * {@code y = act(gamma * (x - mean) / sqrt(variance + epsilon) + beta)}; mean, variance, gamma and beta have shape
+     * [channels], gamma and beta may be null, {@code act} null means none ({@code alpha}: its parameter, as in
+     * {@link #unary}). Without gradients it is one native pass; when a gradient is needed it is composed of
+     * differentiable ops, so every input gets its gradient.
+     */
+    public static NDArray batchNormInference(NDArray x, NDArray mean, NDArray variance, NDArray gamma, NDArray beta,
+                                             double epsilon, UnaryOp act, double alpha) {
+        checkBatchNorm(x, mean, variance, gamma, beta);
+        if (Autograd.needsGrad(x, mean, variance, gamma, beta)) {
+            NDArray y = mul(sub(x, mean), reciprocal(sqrt(add(variance, epsilon))));
+            if (gamma != null) y = mul(y, gamma);
+            if (beta != null) y = add(y, beta);
+            return act == null ? y : unary(act, y, alpha);
+        }
+        NDArray xc = rowStride(x) < 0 ? x.contiguous() : x;
+        return batchNormInferenceInto(xc, NDArray.empty(x.device(), x.dtype(), x.shape()), mean, variance, gamma, beta,
+                epsilon, act, alpha);
+    }
+
+    /**
+     * {@link #batchNormInference} written into {@code out} and returned, recording no gradient (an inference path's
+     * in-place or into-a-window variant). {@code out} has x's shape and may be x itself or a window of a larger array
+     * (a concatenation buffer); x and out must each have a contiguous last axis and one stride between its rows.
+     */
+    public static NDArray batchNormInferenceInto(NDArray x, NDArray out, NDArray mean, NDArray variance, NDArray gamma,
+                                                 NDArray beta, double epsilon, UnaryOp act, double alpha) {
+        checkBatchNorm(x, mean, variance, gamma, beta);
+        if (Autograd.isRecording() && Autograd.needsGrad(x, mean, variance, gamma, beta)) {
+            throw new IllegalStateException("batchNormInferenceInto records no gradient; use batchNormInference");
+        }
+        long ldx = rowStride(x), ldy = rowStride(out);
+        if (!Arrays.equals(x.shape(), out.shape()) || out.dtype() != x.dtype() || ldx < 0 || ldy < 0) {
+            throw new IllegalArgumentException("batchNormInferenceInto: x and out need the same shape and dtype, a "
+                    + "contiguous last axis and one row stride; received x " + Shapes.str(x.shape()) + " strides "
+                    + Arrays.toString(x.strides()) + ", out " + Shapes.str(out.shape()) + " strides "
+                    + Arrays.toString(out.strides()));
+        }
+        long c = x.shape(-1);
+        NDArray m = mean.contiguous(), v = variance.contiguous();
+        NDArray gm = gamma == null ? null : gamma.contiguous(), bt = beta == null ? null : beta.contiguous();
+        be(x).batchNormInference(x, ldx, out, ldy, c == 0 ? 0 : x.size() / c, c, m, v, gm, bt, epsilon, act, alpha);
+        return out;
+    }
+
+    private static void checkBatchNorm(NDArray x, NDArray mean, NDArray variance, NDArray gamma, NDArray beta) {
+        requireFloat("batchNormInference", x);
+        long c = x.rank() == 0 ? -1 : x.shape(-1);
+        for (NDArray p : new NDArray[] {mean, variance, gamma, beta}) {
+            if (p == null && (p == mean || p == variance)) {
+                throw new IllegalArgumentException("batchNormInference: mean and variance are required");
+            }
+            if (p == null) continue;
+            requireSameDtype("batchNormInference", x, p);
+            if (p.rank() != 1 || p.shape(0) != c) {
+                throw new IllegalArgumentException("batchNormInference: mean, variance, gamma and beta must have shape "
+                        + "[" + c + "] (x's last axis), received " + Shapes.str(p.shape()) + " for x "
+                        + Shapes.str(x.shape()));
+            }
+        }
+    }
+
+    /**
+     * The one element stride between the rows of x viewed as [rows, last axis] (its last axis contiguous), or -1
+     * when the leading axes do not collapse into equally spaced rows.
+     */
+    private static long rowStride(NDArray x) {
+        int r = x.rank();
+        if (r == 0) return -1;
+        long[] s = x.shape(), st = x.strides();
+        if (s[r - 1] > 1 && st[r - 1] != 1) return -1;
+        long ld = -1, expect = -1;
+        for (int i = r - 2; i >= 0; i--) {
+            if (s[i] == 1) continue;
+            if (ld < 0) {
+                ld = st[i];
+                expect = st[i] * s[i];
+            } else {
+                if (st[i] != expect) return -1;
+                expect *= s[i];
+            }
+        }
+        if (ld < 0) return s[r - 1];
+        return ld >= s[r - 1] ? ld : -1;
+    }
+
     // ---- reductions ----------------------------------------------------------------------------------------
     private static int[] normAxes(int[] axes, int rank) {
         if (axes == null || axes.length == 0) {
@@ -899,14 +988,18 @@ public final class Ops {
         long batch = xc.shape(0), kk = w.kernelSize(), cg = cin / groups, fg = f / groups;
         long rows = batch * Shapes.size(out);
         long patch = kk * cin, kg = kk * cg;
-        NDArray cols = NDArray.empty(x.device(), x.dtype(), rows, patch);
-        be(xc).im2col(xc, cols, w, out, groups);
+        // a 1x1 window with stride 1 and no padding reads each input row as its patch: x itself is the patch matrix
+        boolean pointwise = groups == 1 && kk == 1 && Arrays.stream(w.strides()).allMatch(v -> v == 1)
+                && Arrays.stream(w.padBefore()).allMatch(v -> v == 0) && Arrays.stream(w.padAfter()).allMatch(v -> v == 0);
+        NDArray cols = pointwise ? reshapeView(xc, new long[] {rows, patch})
+                : NDArray.empty(x.device(), x.dtype(), rows, patch);
+        if (!pointwise) be(xc).im2col(xc, cols, w, out, groups);
         NDArray y2 = bias == null ? NDArray.empty(x.device(), x.dtype(), rows, f) : biasRows(bias, rows);
         be(xc).gemm(false, false, rows, fg, kg, 1.0, cols, patch, kg, kc, f, fg, bias == null ? 0.0 : 1.0, y2, f, fg,
                 groups);
         NDArray y = reshapeView(y2, spatialShape(batch, out, f));
         if (!Autograd.needsGrad(x, kernel, bias)) {
-            cols.close(); // only the gradient reads the patches
+            cols.close(); // only the gradient reads the patches (a view of x when pointwise: x stays open)
             return y;
         }
         return Autograd.record("conv", y, g -> {

@@ -645,4 +645,69 @@ class OpsTest {
         assertClose(r[1], r[0], 1e-12, 1e-12, "softmax cross-entropy");
         assertEquals(before, NativeOps.isReference(), "reference flag restored");
     }
+
+    /**
+     * batchNormInference: optimised and reference kernels against a plain Java formula (every activation form the
+     * inference fusion uses, gamma/beta absent), into a window of a wider array and in place; with a gradient it is
+     * the differentiable composition, same values.
+     */
+    @Test
+    void batchNormInferenceMatchesFormula() {
+        int rows = 13, c = 7;
+        double[] xv = randArr(1, rows * c, -3, 3), mv = randArr(2, c, -1, 1), vv = randArr(3, c, 0.1, 2);
+        double[] gv = randArr(4, c, -2, 2), bv = randArr(5, c, -1, 1);
+        double eps = 1e-3;
+        UnaryOp[] acts = {null, UnaryOp.RELU, UnaryOp.RELU6, UnaryOp.SWISH, UnaryOp.LEAKY_RELU};
+        for (DType dt : new DType[] {DType.FLOAT64, DType.FLOAT32}) {
+            double tol = dt == DType.FLOAT32 ? 2e-6 : 1e-12;
+            for (UnaryOp act : acts) {
+                for (boolean affine : new boolean[] {true, false}) {
+                    double[] want = new double[rows * c];
+                    for (int r = 0; r < rows; r++) {
+                        for (int k = 0; k < c; k++) {
+                            double v = (xv[r * c + k] - mv[k]) / Math.sqrt(vv[k] + eps);
+                            if (affine) v = v * gv[k] + bv[k];
+                            if (act == UnaryOp.RELU) v = Math.max(v, 0);
+                            if (act == UnaryOp.RELU6) v = Math.min(Math.max(v, 0), 6);
+                            if (act == UnaryOp.SWISH) v = v / (1 + Math.exp(-v));
+                            if (act == UnaryOp.LEAKY_RELU) v = v > 0 ? v : 0.2 * v;
+                            want[r * c + k] = v;
+                        }
+                    }
+                    NDArray g = affine ? d(gv, c).cast(dt) : null, b = affine ? d(bv, c).cast(dt) : null;
+                    NDArray m = d(mv, c).cast(dt), var = d(vv, c).cast(dt);
+                    String what = dt + " " + act + (affine ? " affine" : "");
+                    double[][] r = bothModes(() -> Ops.batchNormInference(d(xv, rows, 1, c).cast(dt), m, var, g, b,
+                            eps, act, 0.2).toDoubleArray());
+                    assertClose(want, r[0], tol, tol, "optimised " + what);
+                    assertClose(want, r[1], tol, tol, "reference " + what);
+                    // into channels [2, 2 + c) of a wider [rows, c + 3] array, then in place
+                    NDArray wide = NDArray.zeros(dt, rows, c + 3);
+                    NDArray window = wide.view(new long[] {rows, c}, wide.strides(), 2);
+                    Ops.batchNormInferenceInto(d(xv, rows, c).cast(dt), window, m, var, g, b, eps, act, 0.2);
+                    assertClose(want, window.contiguous().toDoubleArray(), tol, tol, "window " + what);
+                    assertEquals(0.0, wide.getDouble(rows - 1, c + 2), "outside the window untouched");
+                    NDArray x = d(xv, rows, c).cast(dt);
+                    assertSame(x, Ops.batchNormInferenceInto(x, x, m, var, g, b, eps, act, 0.2));
+                    assertClose(want, x.toDoubleArray(), tol, tol, "in place " + what);
+                    NDArray xg = d(xv, rows, c).cast(dt).setRequiresGrad(true);
+                    NDArray composed = Ops.batchNormInference(xg, m, var, g, b, eps, act, 0.2);
+                    assertNotEquals(null, composed.gradFn(), "a gradient is recorded");
+                    assertClose(want, composed.toDoubleArray(), tol, tol, "composed " + what);
+                }
+            }
+        }
+        NDArray x = d(xv, rows, c);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Ops.batchNormInference(x, d(mv, c), d(Arrays.copyOf(vv, c - 1), c - 1), null, null, eps, null,
+                        0));
+        assertTrue(e.getMessage().contains("must have shape [7]"), e.getMessage());
+        NDArray strided = Ops.transpose(d(xv, c, rows), 1, 0);   // last axis not contiguous
+        assertThrows(IllegalArgumentException.class,
+                () -> Ops.batchNormInferenceInto(strided, strided, d(mv, c), d(vv, c), null, null, eps, null, 0));
+        assertClose(Ops.batchNormInference(strided.contiguous(), d(mv, c), d(vv, c), null, null, eps, null, 0)
+                        .toDoubleArray(),
+                Ops.batchNormInference(strided, d(mv, c), d(vv, c), null, null, eps, null, 0).toDoubleArray(),
+                0, 0, "a strided input is made contiguous");
+    }
 }

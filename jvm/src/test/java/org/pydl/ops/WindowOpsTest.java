@@ -1,6 +1,7 @@
 package org.pydl.ops;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -52,6 +53,13 @@ class WindowOpsTest {
         GradCheck.checkGradient(a -> Ops.depthwiseConv(a[0], a[1], a[2], W2), x, kd, bd);
         GradCheck.checkGradient(a -> Ops.depthwiseConv(a[0], a[1], null, W2), x, rand(22, DType.FLOAT64, 3, 2, 4, 1));
         GradCheck.checkGradient(a -> Ops.conv(a[0], a[1], null, W2, 4), x, rand(23, DType.FLOAT64, 3, 2, 1, 8));
+        // 1x1, stride 1, no padding: the input is the patch matrix (no im2col); equals x @ kernel + bias
+        Window one = new Window(l(1, 1), l(1, 1), l(1, 1), l(0, 0), l(0, 0));
+        NDArray k11 = rand(36, DType.FLOAT64, 1, 1, 4, 5), b11 = rand(37, DType.FLOAT64, 5);
+        GradCheck.checkGradient(a -> Ops.conv(a[0], a[1], a[2], one, 1), x, k11, b11);
+        double[] want = Ops.add(Ops.matmul(Ops.reshape(x, 84, 4), Ops.reshape(k11, 4, 5)), b11).toDoubleArray();
+        double[] got = Ops.conv(x, k11, b11, one, 1).toDoubleArray();
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-12, "pointwise conv element " + i);
         // pooling with "same"-style padding (max: distinct values, so the argmax is stable under eps)
         Window wp = new Window(l(3, 2), l(2, 2), l(1, 1), l(1, 0), l(1, 1));
         GradCheck.checkGradient(a -> Ops.pool(a[0], false, wp), x);
