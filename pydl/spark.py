@@ -273,8 +273,9 @@ class SparkTrainer:
 
     Attributes:
         metrics: one dict per averaging round (averaging) or epoch (allreduce): loss, samples, samples_per_s,
-            seconds and its split into compute_s, comm_s and scheduling_s, native_threads (pydl's native threads
-            in each task: ``spark.task.cpus``).
+            seconds and its split into compute_s, comm_s and scheduling_s, startup_s (the part of seconds that is
+            this epoch's share of a barrier job's one-time start-up and collection; seconds - startup_s is the
+            steady-state time), native_threads (pydl's native threads in each task: ``spark.task.cpus``).
     """
 
     def __init__(self, spark, model, strategy: str = "averaging", *, num_workers: int | None = None,

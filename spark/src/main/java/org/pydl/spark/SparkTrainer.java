@@ -723,7 +723,7 @@ public final class SparkTrainer {
             double wall = (t3 - t0) / 1e9, compute = sum[len + 2], load = sum[len + 3];
             double driverComm = ((t1 - t0) + (t3 - t2)) / 1e9;
             double loss = sum[len + 1] / rows;
-            record(epoch, round, loss, rows, wall, compute, driverComm + load, (int) sum[len + 5], (int) sum[len + 6]);
+            record(epoch, round, loss, rows, wall, compute, driverComm + load, 0, (int) sum[len + 5], (int) sum[len + 6]);
             epochLoss += sum[len + 1];
             epochRows += rows;
             epochSec += wall;
@@ -887,7 +887,7 @@ public final class SparkTrainer {
         double overhead = Math.max(0, jobWall - taskWall) / n;
         for (int k = 0; k < n; k++) {
             double rows = e[k][0], wall = e[k][5] + overhead;
-            record(from + k, 0, e[k][1] / rows, rows, wall, e[k][2], e[k][3], results.size(), threads);
+            record(from + k, 0, e[k][1] / rows, rows, wall, e[k][2], e[k][3], overhead, results.size(), threads);
             progress(from + k, epochs, e[k][1] / rows, rows, wall);
         }
     }
@@ -1201,8 +1201,14 @@ public final class SparkTrainer {
     }
 
     // ---- metrics -------------------------------------------------------------------------------------------
+    /**
+     * One round's (averaging through the driver) or epoch's (barrier modes) figures. {@code startup}: its share of
+     * the one-time cost of a barrier job (launch, model and ring set-up, result collection), part of
+     * {@code wall} and of scheduling_s; {@code wall - startup} is the steady-state time (0 for driver rounds,
+     * whose every round is a Spark job).
+     */
     private void record(int epoch, int round, double loss, double rows, double wall, double compute, double comm,
-                        int workers, int threads) {
+                        double startup, int workers, int threads) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("epoch", epoch);
         r.put("round", round);
@@ -1215,6 +1221,7 @@ public final class SparkTrainer {
         r.put("compute_s", compute);
         r.put("comm_s", comm);
         r.put("scheduling_s", Math.max(0, wall - compute - comm));
+        r.put("startup_s", startup);
         r.put("native_threads", threads);
         metrics.add(r);
     }
