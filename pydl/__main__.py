@@ -91,8 +91,12 @@ def _check_keras(a, model) -> int:
         return 0
     rng = np.random.default_rng(0)
     xs = []
-    for shape in ([tuple(int(d) for d in s) for s in model._java.inputShapes()]):
-        xs.append(rng.random((4,) + shape, dtype=np.float32))
+    dtypes = [str(getattr(t, "dtype", "float32")) for t in getattr(km, "inputs", None) or []]
+    for i, shape in enumerate([tuple(int(d) for d in s) for s in model._java.inputShapes()]):
+        if i < len(dtypes) and "int" in dtypes[i]:      # token ids (an Embedding reads them): small ids, some 0
+            xs.append(rng.integers(0, 10, (4,) + shape).astype(dtypes[i]))
+        else:
+            xs.append(rng.random((4,) + shape, dtype=np.float32))
     ours = model.predict(xs if len(xs) > 1 else xs[0])
     theirs = km(xs if len(xs) > 1 else xs[0], training=False)
     ours = ours if isinstance(ours, list) else [ours]
