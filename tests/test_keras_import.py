@@ -433,6 +433,24 @@ def test_variable_length_inputs(kdir, name, tmp_path):
         m.predict(np.zeros((2, 3, 1)) if name == "varlen_text" else [xs[0], xs[1][:, :, None]])
 
 
+def test_variable_length_needing_a_larger_placeholder(tmp_path):
+    """A Conv1D kernel longer than the first placeholder size (64): the import builds at the next size that fits,
+    predicts other lengths exactly, and a length too short for the kernel is Keras's error, not a crash."""
+    keras = km._k()
+    L = keras.layers
+    keras.utils.set_random_seed(0)
+    x = keras.Input((None,), dtype="int32")
+    k = keras.Model(x, L.Dense(2)(L.GlobalMaxPooling1D()(L.Conv1D(4, 100)(L.Embedding(50, 8)(x)))))
+    path = str(tmp_path / "long_kernel.keras")
+    k.save(path)
+    m = ki.load(path)
+    t = np.random.default_rng(0).integers(0, 50, (2, 130))
+    np.testing.assert_allclose(m.predict(t), np.asarray(k(t)), **TOL)
+    with pytest.raises(ValueError, match="kernel \\[100\\].*larger than the input"):
+        m.predict(t[:, :50])
+    np.testing.assert_allclose(m.predict(t), np.asarray(k(t)), **TOL)     # still usable
+
+
 def test_cli_import_keras(kdir, tmp_path):
     """The command line in a fresh process (no Keras needed to convert), and a missing file."""
     g = fixture_model("cnn", kdir)

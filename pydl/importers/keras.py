@@ -278,6 +278,7 @@ class _Ctx:
         self.warnings: list[str] = []
         self.declared = 0
         self.flex = {}          # input layer name -> per axis: True where Keras declared None (variable size)
+        self.placeholder = _FLEX_PLACEHOLDERS[0]
         self.renamed: dict = {}
 
     def pyname(self, name):
@@ -482,8 +483,9 @@ def _translate_layer(cls, cfg, ctx, inner=False):
     return layer
 
 
-# the size a variable (None) input dimension is built with until data of another size arrives (Model._respecialize)
-_FLEX_PLACEHOLDER = 64
+# the sizes a variable (None) input dimension is built with until data of another size arrives (Model._respecialize):
+# the first that builds (a long Conv1D kernel or many strided stages need more than 64)
+_FLEX_PLACEHOLDERS = (64, 256, 1024)
 # random augmentation layers: the identity at inference (Keras 3 and Keras 2 alike); not RandomCrop (it crops then)
 _AUGMENTATION = {"RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation",
                  "RandomBrightness", "RandomHeight", "RandomWidth"}
@@ -539,7 +541,7 @@ def _input_shape(lname, batch_shape, ctx, overrides):
     shape = list(batch_shape)[1:]
     if any(d is None for d in shape):       # built for a placeholder size; predict/fit rebuild for the real one
         ctx.flex[lname] = tuple(d is None for d in shape)
-        shape = [_FLEX_PLACEHOLDER if d is None else d for d in shape]
+        shape = [ctx.placeholder if d is None else d for d in shape]
     if any(not isinstance(d, int) or d <= 0 or d > _MAX_SIZE for d in shape):
         ctx.problem(lname, "InputLayer", f"input shape {tuple(batch_shape)} is not a shape of positive sizes")
         return None
@@ -1495,7 +1497,8 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
             JSON file (``model.to_json()``) — then ``weights`` names the weights file (``.weights.h5`` of Keras 3
             or a legacy ``.h5`` of ``save_weights``).
         input_shapes: ``{input layer name: shape without batch}``: sizes for inputs Keras declared with ``None``
-            dimensions. Without it such a model is built for a placeholder size (64) and rebuilt, weights and
+            dimensions. Without it such a model is built for a placeholder size (64, 256 or 1024: the first that
+            builds) and rebuilt, weights and
             optimizer state carried over, whenever ``predict``/``fit``/``evaluate`` get data of another size in
             those dimensions (a saved ``.pydl`` keeps the size last built).
         compile: apply the file's training configuration (optimizer, loss), so that ``fit`` continues.
@@ -1554,16 +1557,25 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
     try:
         if not isinstance(config, dict) or "class_name" not in config:
             raise KerasImportError(f"{label}: the model config has no class_name")
-        ctx = _Ctx(label, _keras2(version))
         top = config.get("config") if isinstance(config.get("config"), dict) else {}   # (a list: Keras <= 2.2.4)
-        ctx.dtype = _dtype_name(top.get("dtype"))
-        if ctx.dtype not in ("float32", "float64"):
-            if ctx.dtype.startswith("mixed"):
-                warnings.warn(f"{label}: dtype policy {ctx.dtype!r} is imported as float32", stacklevel=2)
-            ctx.dtype = "float32"
+        dtype = _dtype_name(top.get("dtype"))
+        if dtype not in ("float32", "float64"):
+            if dtype.startswith("mixed"):
+                warnings.warn(f"{label}: dtype policy {dtype!r} is imported as float32", stacklevel=2)
+            dtype = "float32"
         if config["class_name"] not in _MODELS:
             raise KerasImportError(f"{label}: top-level class {config['class_name']!r} is not a Keras model")
-        built = _build_zero_filled(config, ctx, dict(input_shapes or {}))
+        for placeholder in _FLEX_PLACEHOLDERS:
+            ctx = _Ctx(label, _keras2(version))
+            ctx.dtype, ctx.placeholder = dtype, placeholder
+            try:
+                built = _build_zero_filled(config, ctx, dict(input_shapes or {}))
+            except ValueError:                      # the graph's shapes (the Java build) refused this size
+                if not ctx.flex or placeholder == _FLEX_PLACEHOLDERS[-1]:
+                    raise
+                continue
+            if not (ctx.flex and ctx.problems):     # built, or failed for a reason a larger size cannot fix
+                break
         if ctx.declared > _MAX_PARAMS and not ctx.problems:
             ctx.problem(top.get("name", "model"), config["class_name"],
                         f"the config declares about {ctx.declared} weights; refusing more than {_MAX_PARAMS}")
