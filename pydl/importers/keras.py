@@ -1498,9 +1498,8 @@ def load(path, weights=None, input_shapes=None, compile: bool = True):
             or a legacy ``.h5`` of ``save_weights``).
         input_shapes: ``{input layer name: shape without batch}``: sizes for inputs Keras declared with ``None``
             dimensions. Without it such a model is built for a placeholder size (64, 256 or 1024: the first that
-            builds) and rebuilt, weights and
-            optimizer state carried over, whenever ``predict``/``fit``/``evaluate`` get data of another size in
-            those dimensions (a saved ``.pydl`` keeps the size last built).
+            builds) and rebuilt, weights and optimizer state carried over, whenever ``predict``/``fit``/``evaluate``
+            get data of another size in those dimensions (a saved ``.pydl`` keeps the size last built).
         compile: apply the file's training configuration (optimizer, loss), so that ``fit`` continues.
     Raises:
         KerasImportError: listing every unsupported layer/option, or describing a damaged / mismatching file.
