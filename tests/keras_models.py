@@ -688,6 +688,14 @@ def generate_keras2(name, outdir):
         m = k2.Model(x, L.Dense(3, name="head")(k2.activations.tanh(L.GlobalAveragePooling1D()(h))),
                      name="k2_transformer")
         xs = [np.random.default_rng(0).normal(size=(3, 6, 16)).astype(np.float32)]
+    elif name == "k2_activations":  # Keras 2 activation layers and names (alpha, ThresholdedReLU, GlobalMaxPool1D)
+        x = k2.Input((10, 6))
+        h = L.Conv1D(8, 3, kernel_regularizer=k2.regularizers.l2(1e-3))(x)
+        h = L.ELU(alpha=0.7)(L.PReLU(shared_axes=[1])(L.SpatialDropout1D(0.2)(L.LeakyReLU(alpha=0.2)(h))))
+        h = L.ThresholdedReLU(theta=0.3)(L.ReLU(max_value=3.0, threshold=0.1, negative_slope=0.05)(h))
+        m = k2.Model(x, L.Softmax(axis=-1)(L.Dense(4)(L.GlobalMaxPool1D()(h))), name="k2_activations")
+        _perturb_k2(m)
+        xs = [np.random.default_rng(0).normal(size=(3, 10, 6)).astype(np.float32)]
     elif name == "k2_seq2seq":      # Keras 2 masks a decoder given initial_state (Keras 3 does not)
         ei, di = k2.Input((7,), name="enc_in"), k2.Input((5,), name="dec_in")
         _, h, c = L.LSTM(6, return_state=True)(L.Embedding(20, 8, mask_zero=True)(ei))
@@ -762,7 +770,8 @@ def _perturb_k2(model):
 
 
 KERAS2_MODELS = ["k2_slash_names", "k2_tf_ops", "k2_app_layers", "k2_cnn", "k2_lstm", "k2_functional",
-                 "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer", "k2_trained_adam", "k2_seq2seq"]
+                 "k2_hard_sigmoid", "k2_gru_v1", "k2_groups", "k2_transformer", "k2_trained_adam", "k2_seq2seq",
+                 "k2_activations"]
 
 
 if __name__ == "__main__":

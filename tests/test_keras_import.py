@@ -161,7 +161,7 @@ def test_generality(name, fmt, kdir):
 
 # ---- Keras 2 (tf_keras) files ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["k2_cnn", "k2_functional", "k2_gru_v1", "k2_groups", "k2_transformer", "k2_lstm",
-                                  "k2_seq2seq", "k2_tf_ops", "k2_app_layers"])
+                                  "k2_seq2seq", "k2_tf_ops", "k2_app_layers", "k2_activations"])
 def test_keras2_h5(name, kdir):
     g = fixture_model(name, kdir)
     _compare(_load(g, "h5"), g)

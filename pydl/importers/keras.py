@@ -388,6 +388,9 @@ def _translate_layer(cls, cfg, ctx, inner=False):
         ctx.warn(lname, cls, "random data augmentation, applied by Keras in training only: imported as the identity "
                  "(predict matches Keras; fit does not augment)")
         return L.Activation("linear", name=ctx.pyname(lname))
+    if cls == "ThresholdedReLU":                            # Keras 2 only: x where x > theta, else 0
+        cls = "ReLU"                                        # (ReLU's threshold keeps x == theta: measure zero)
+        cfg = {k: v for k, v in cfg.items() if k != "theta"} | {"threshold": float(cfg.get("theta", 1.0))}
     if cls == "GRU" and ctx.keras2 and "reset_after" not in cfg:
         cfg = dict(cfg, reset_after=False)                  # Keras 2 before 2.1.4 had no reset_after: the v1 GRU
     if cls == "RNN":
