@@ -166,12 +166,6 @@ int64_t count_non_finite(const T* x, int64_t n) {
 
 // ==== dispatch ================================================================================================
 
-#define PYDL_DISPATCH_FLOAT(dtype, CALL)                \
-  do {                                                  \
-    if ((dtype) == kFloat32) { using T = float; CALL; } \
-    else { using T = double; CALL; }                    \
-  } while (0)
-
 void softmax_cross_entropy(int dtype, const void* logits, const int32_t* labels, void* loss, void* probs, int64_t n,
                            int64_t c) {
   const bool r = reference_mode();

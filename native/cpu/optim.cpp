@@ -147,12 +147,6 @@ void rmsprop(T* p, const T* g, T* sq, T* mom, int64_t n, double lr, double rho_,
 
 // ==== dispatch ================================================================================================
 
-#define PYDL_DISPATCH_FLOAT(dtype, CALL)                \
-  do {                                                  \
-    if ((dtype) == kFloat32) { using T = float; CALL; } \
-    else { using T = double; CALL; }                    \
-  } while (0)
-
 void sgd_update(int dtype, void* param, const void* grad, void* velocity, int64_t n, double lr, double momentum,
                 bool nesterov, double weight_decay) {
   const bool r = reference_mode();

@@ -363,12 +363,6 @@ void softmax_backward(const T* y, const T* gy, T* gx, int64_t outer, int64_t n, 
 
 // ==== dispatch ================================================================================================
 
-#define PYDL_DISPATCH_FLOAT(dtype, CALL)                          \
-  do {                                                            \
-    if ((dtype) == kFloat32) { using T = float; CALL; }           \
-    else { using T = double; CALL; }                              \
-  } while (0)
-
 void reduce(ReduceOp op, int dtype, const void* x, void* out, int64_t outer, int64_t n, int64_t inner) {
   const bool r = reference_mode();
   PYDL_DISPATCH_FLOAT(dtype, (r ? ref::reduce<T> : opt::reduce<T>)(op, static_cast<const T*>(x),

@@ -203,8 +203,7 @@ struct StepMatrix {
     constexpr int64_t NR = kPanel<T>;
     if (P.empty()) {
       const T* b = transposed ? B + n0 * ldb + k0 : B + k0 * ldb + n0;
-      gemm(std::is_same_v<T, float> ? kFloat32 : kFloat64, false, transposed, M, N, K, 1.0, A, lda, 0, b, ldb, 0,
-           beta, C, ldc, 0, 1);
+      gemm(dtype_of<T>(), false, transposed, M, N, K, 1.0, A, lda, 0, b, ldb, 0, beta, C, ldc, 0, 1);
       return;
     }
     const T* base = P.data() + (n0 / NR) * K_total * NR + k0 * NR;
@@ -535,21 +534,13 @@ void rnn_forward(int cell, int dtype, int64_t B, int64_t T_, int64_t F, int64_t 
                  const void* R, const void* bias, const void* h0, const void* c0, const void* mask, bool backwards,
                  bool zero_out, bool reverse_out, void* out, void* hT, void* cT, void* work) {
   const bool r = reference_mode();
-  if (dtype == kFloat32) {
-    using T = float;
+  PYDL_DISPATCH_FLOAT(dtype, {
     auto q = make_seq<T>(cell, B, T_, F, U, backwards, zero_out, reverse_out, x, W, R, mask, work);
     auto args = std::make_tuple(static_cast<const T*>(bias), static_cast<const T*>(h0), static_cast<const T*>(c0),
                                 static_cast<T*>(out), static_cast<T*>(hT), static_cast<T*>(cT));
     r ? std::apply([&](auto... a) { forward<RefMath, T>(q, a...); }, args)
       : std::apply([&](auto... a) { forward<FastMath, T>(q, a...); }, args);
-  } else {
-    using T = double;
-    auto q = make_seq<T>(cell, B, T_, F, U, backwards, zero_out, reverse_out, x, W, R, mask, work);
-    auto args = std::make_tuple(static_cast<const T*>(bias), static_cast<const T*>(h0), static_cast<const T*>(c0),
-                                static_cast<T*>(out), static_cast<T*>(hT), static_cast<T*>(cT));
-    r ? std::apply([&](auto... a) { forward<RefMath, T>(q, a...); }, args)
-      : std::apply([&](auto... a) { forward<FastMath, T>(q, a...); }, args);
-  }
+  });
 }
 
 void rnn_backward(int cell, int dtype, int64_t B, int64_t T_, int64_t F, int64_t U, const void* x, const void* W,
@@ -557,23 +548,14 @@ void rnn_backward(int cell, int dtype, int64_t B, int64_t T_, int64_t F, int64_t
                   const void* gout, const void* ghT, const void* gcT, void* gx, void* gW, void* gR, void* gbias,
                   void* gh0, void* gc0) {
   const bool r = reference_mode();
-  if (dtype == kFloat32) {
-    using T = float;
+  PYDL_DISPATCH_FLOAT(dtype, {
     auto q = make_seq<T>(cell, B, T_, F, U, backwards, zero_out, reverse_out, x, W, R, mask, const_cast<void*>(work));
     auto args = std::make_tuple(static_cast<const T*>(gout), static_cast<const T*>(ghT), static_cast<const T*>(gcT),
                                 static_cast<T*>(gx), static_cast<T*>(gW), static_cast<T*>(gR), static_cast<T*>(gbias),
                                 static_cast<T*>(gh0), static_cast<T*>(gc0));
     r ? std::apply([&](auto... a) { backward<RefMath, T>(q, a...); }, args)
       : std::apply([&](auto... a) { backward<FastMath, T>(q, a...); }, args);
-  } else {
-    using T = double;
-    auto q = make_seq<T>(cell, B, T_, F, U, backwards, zero_out, reverse_out, x, W, R, mask, const_cast<void*>(work));
-    auto args = std::make_tuple(static_cast<const T*>(gout), static_cast<const T*>(ghT), static_cast<const T*>(gcT),
-                                static_cast<T*>(gx), static_cast<T*>(gW), static_cast<T*>(gR), static_cast<T*>(gbias),
-                                static_cast<T*>(gh0), static_cast<T*>(gc0));
-    r ? std::apply([&](auto... a) { backward<RefMath, T>(q, a...); }, args)
-      : std::apply([&](auto... a) { backward<FastMath, T>(q, a...); }, args);
-  }
+  });
 }
 
 }  // namespace pydl

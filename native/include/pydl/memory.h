@@ -10,6 +10,13 @@ namespace pydl {
 
 enum DType : int { kFloat32 = 0, kFloat64 = 1, kInt32 = 2 };
 
+/// Runs the statements with `T` = float for kFloat32, else double (callers check the dtype first).
+#define PYDL_DISPATCH_FLOAT(dtype, ...)                                 \
+  do {                                                                  \
+    if ((dtype) == ::pydl::kFloat32) { using T = float; __VA_ARGS__; }  \
+    else { using T = double; __VA_ARGS__; }                             \
+  } while (0)
+
 /// Element size of a dtype code; unknown code -> ArgumentError.
 int64_t dtype_size(int dtype);
 const char* dtype_name(int dtype);
