@@ -48,9 +48,9 @@ public final class Blocks {
 
     /** A DataFrame row as its features then its label, fw + lw floats. */
     public static float[] vector(Row r, int fw, int lw, String featuresCol, String labelCol) {
-        float[] x = values(r, 0, fw, featuresCol), y = values(r, 1, lw, labelCol), out = new float[fw + lw];
-        System.arraycopy(x, 0, out, 0, fw);
-        System.arraycopy(y, 0, out, fw, lw);
+        float[] out = new float[fw + lw];
+        values(r, 0, fw, featuresCol, out, 0);
+        values(r, 1, lw, labelCol, out, fw);
         return out;
     }
 
@@ -105,19 +105,18 @@ public final class Blocks {
         return b;
     }
 
-    /** Column {@code col} of a row as {@code width} floats (a number, an array of numbers or an ml Vector). */
-    static float[] values(Row r, int col, int width, String name) {
+    /** Column {@code col} of a row as {@code width} floats into out[off..] (a number, numbers or an ml Vector). */
+    static void values(Row r, int col, int width, String name, float[] out, int off) {
         Object v = r.get(col);
         if (v == null) throw new IllegalArgumentException("SparkTrainer: column '" + name + "' has a null value");
-        float[] out = new float[width];
         int got;
         if (v instanceof Number) {
             got = 1;
-            if (width == 1) out[0] = ((Number) v).floatValue();
+            if (width == 1) out[off] = ((Number) v).floatValue();
         } else if (v instanceof Vector) {
             double[] d = ((Vector) v).toArray();
             got = d.length;
-            if (got == width) for (int i = 0; i < width; i++) out[i] = (float) d[i];
+            if (got == width) for (int i = 0; i < width; i++) out[off + i] = (float) d[i];
         } else if (v instanceof scala.collection.Seq) {
             List<?> l = r.getList(col);
             got = l.size();
@@ -128,7 +127,7 @@ public final class Blocks {
                         throw new IllegalArgumentException("SparkTrainer: column '" + name + "' holds " + e
                                 + "; it needs numbers");
                     }
-                    out[i] = ((Number) e).floatValue();
+                    out[off + i] = ((Number) e).floatValue();
                 }
             }
         } else {
@@ -139,7 +138,6 @@ public final class Blocks {
             throw new IllegalArgumentException("SparkTrainer: column '" + name + "' has a row of " + got + " values but "
                     + "the model needs " + width + " per row");
         }
-        return out;
     }
 
     /**

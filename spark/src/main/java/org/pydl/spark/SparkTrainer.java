@@ -458,7 +458,7 @@ public final class SparkTrainer {
                 }
                 int k = chunk.size(), fw = shapes.featureWidth;
                 float[] x = new float[k * fw];
-                for (int i = 0; i < k; i++) System.arraycopy(Blocks.values(chunk.get(i), col, fw, fc), 0, x, i * fw, fw);
+                for (int i = 0; i < k; i++) Blocks.values(chunk.get(i), col, fw, fc, x, i * fw);
                 long[] shape = new long[shapes.input.length + 1];
                 shape[0] = k;
                 System.arraycopy(shapes.input, 0, shape, 1, shapes.input.length);
