@@ -32,6 +32,19 @@ public final class Blocks {
         return (int) block[2];
     }
 
+    /**
+     * {rows, index of the first label that is not a class index in [0, classes) or -1, that label}; classes 0:
+     * the labels are targets, not checked.
+     */
+    public static double[] scan(float[] b, long classes) {
+        int n = size(b), yoff = HEADER + n * featureWidth(b);
+        for (int i = 0; classes > 0 && i < n; i++) {
+            float v = b[yoff + i];
+            if (v != Math.rint(v) || v < 0 || v >= classes) return new double[] {n, i, v};
+        }
+        return new double[] {n, -1, 0};
+    }
+
     /** Packs rows of (features, label): features an array of numbers or an ml Vector, label a number or an array. */
     public static float[] fromRows(Iterator<Row> rows, int fw, int lw, String featuresCol, String labelCol) {
         List<float[]> v = new ArrayList<>();

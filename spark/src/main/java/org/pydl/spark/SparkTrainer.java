@@ -311,7 +311,7 @@ public final class SparkTrainer {
         JavaRDD<float[]> blocks = blocksFor.apply(workers, shapes);
         Broadcast<byte[]> modelBc = null;
         try {
-            int[] sizes = partitionSizes(blocks);
+            int[] sizes = partitionSizes(blocks, shapes);
             checkNativeMemory(model, sizes);
             modelBc = sc.broadcast(modelBytes);
             boolean barrier = ALLREDUCE.equals(strategy) || RING.equals(exchange);
@@ -491,12 +491,15 @@ public final class SparkTrainer {
         final long[] input;
         final long[] output;
         final int featureWidth, labelWidth;
+        /** With a sparse loss (one class id per row), the model's number of classes; else 0. */
+        final long classes;
 
-        private Shapes(long[] input, long[] output, int fw, int lw) {
+        private Shapes(long[] input, long[] output, int fw, int lw, long classes) {
             this.input = input;
             this.output = output;
             this.featureWidth = fw;
             this.labelWidth = lw;
+            this.classes = classes;
         }
 
         static Shapes of(Network m) {
@@ -519,7 +522,8 @@ public final class SparkTrainer {
                 throw new IllegalArgumentException("SparkTrainer: " + m.loss().name() + " with an output of shape "
                         + Arrays.toString(out) + " is not supported; Spark training takes one class label per row");
             }
-            return new Shapes(in, sparse ? null : out, Math.toIntExact(prod(in)), sparse ? 1 : Math.toIntExact(prod(out)));
+            return new Shapes(in, sparse ? null : out, Math.toIntExact(prod(in)), sparse ? 1 : Math.toIntExact(prod(out)),
+                    sparse ? out[0] : 0);
         }
 
         private static long prod(long[] s) {
@@ -615,10 +619,25 @@ public final class SparkTrainer {
         }
     }
 
-    private int[] partitionSizes(JavaRDD<float[]> blocks) {
-        List<Integer> s = await(blocks.map(b -> Blocks.size(b)).collectAsync(), "preparing the data");
+    /**
+     * Rows per partition, checking on the way (an ordinary job, before any barrier job) that every class label is
+     * within the model's classes: a bad label is reported here, not as whichever barrier task Spark names first.
+     */
+    private int[] partitionSizes(JavaRDD<float[]> blocks, Shapes shapes) {
+        long classes = shapes.classes;
+        List<double[]> s = await(blocks.map(b -> Blocks.scan(b, classes)).collectAsync(), "preparing the data");
         int[] sizes = new int[s.size()];
-        for (int i = 0; i < sizes.length; i++) sizes[i] = s.get(i);
+        long offset = 0;
+        for (int i = 0; i < sizes.length; i++) {
+            double[] r = s.get(i);
+            sizes[i] = (int) r[0];
+            if (r[1] >= 0) {
+                throw new IllegalArgumentException("SparkTrainer: label " + (float) r[2] + " at index "
+                        + (offset + (long) r[1]) + " is not a class index in [0, " + classes + ") for the model's output of " + classes
+                        + " classes");
+            }
+            offset += sizes[i];
+        }
         return sizes;
     }
 
